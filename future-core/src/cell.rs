@@ -1,0 +1,596 @@
+//! [`FutureCell`]: Python's `Future` as one value that needs no allocator.
+
+use crate::{
+    Completion, Mutex, ResultError, State, Status, WaitError,
+    callback::Callback,
+    clock::{Clock, Deadline},
+    error::{CapacityError, InvalidStateError, UnexpectedStateError},
+    park::{DefaultParker, Park},
+    registry::{Phase, Registry, WakerKey},
+    state::{
+        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, PARKED, PENDING,
+        RUNNING, SETTLED, STATE_MASK, TAKEN, is_done, is_settled, state_of,
+    },
+    sync::{AtomicU32, Ordering, UnsafeCell, maybe_const_fn},
+};
+use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
+
+/// The outcome of a task that may not have run yet: Python's
+/// `concurrent.futures.Future`, with no allocation.
+///
+/// A `FutureCell` can be a `static` or live on the stack; it is shared by
+/// reference. Done callbacks and waker registrations are kept inline, up to
+/// `N` of each; without the `alloc` feature going over is a
+/// [`CapacityError`], with it the lists grow.
+///
+/// # States
+///
+/// Exactly Python's: `PENDING` → `RUNNING` (by an executor's
+/// [`set_running_or_notify_cancel`](Self::set_running_or_notify_cancel)) →
+/// `FINISHED` (by [`set_result`](Self::set_result) or
+/// [`set_exception`](Self::set_exception), also allowed straight from
+/// `PENDING`); `PENDING` → `CANCELLED` (by [`cancel`](Self::cancel)) →
+/// `CANCELLED_AND_NOTIFIED` (when an executor acknowledges it).
+///
+/// # Blocking
+///
+/// [`result`](Self::result) and [`exception`](Self::exception) park the thread
+/// until the future is done or the timeout passes. Reading a finished outcome
+/// takes no lock: the outcome is written once, before `FINISHED` is published.
+///
+/// # Better than CPython
+///
+/// [`cancel`](Self::cancel) wakes waiters at once, and `wait`/`as_completed`
+/// (the `waiters` crate) count a cancelled future as done, so they never hang
+/// on a future cancelled by the user or by an executor's shutdown
+/// (CPython gh-92001, gh-109934).
+///
+/// # Examples
+///
+/// A static future with plain-function callbacks, no allocator involved:
+///
+/// ```
+/// use core::time::Duration;
+/// use future_core::{Completion, FutureCell};
+///
+/// static ANSWER: FutureCell<u32, &str, 2> = FutureCell::new();
+///
+/// fn log(c: Completion<'_, u32, &str>) {
+///     assert!(matches!(c, Completion::Returned(&42)));
+/// }
+/// ANSWER.add_done_callback_fn(log).unwrap();
+///
+/// std::thread::spawn(|| ANSWER.set_result(42).unwrap());
+/// assert_eq!(ANSWER.result(Some(Duration::from_secs(10))), Ok(&42));
+/// ```
+pub struct FutureCell<T, E, const N: usize = 2> {
+    /// State and flags; see the `state` module for who may touch `outcome` when.
+    word: AtomicU32,
+    outcome: UnsafeCell<MaybeUninit<Result<T, E>>>,
+    registry: Mutex<Registry<T, E, N>>,
+}
+
+// SAFETY: `&FutureCell` lets one thread move a `T`/`E` in (needs `Send`) and
+// every thread read it by reference (needs `Sync`). Callbacks and wakers in the
+// registry are `Send` and reached only under its mutex.
+unsafe impl<T: Send + Sync, E: Send + Sync, const N: usize> Sync for FutureCell<T, E, N> {}
+// SAFETY: moving the cell moves the outcome (and callbacks, which are `Send`).
+unsafe impl<T: Send, E: Send, const N: usize> Send for FutureCell<T, E, N> {}
+
+impl<T, E, const N: usize> FutureCell<T, E, N> {
+    maybe_const_fn! {
+        /// A new `PENDING` future. `const`, so it can be a `static`.
+        pub fn new() -> Self {
+            Self {
+                word: AtomicU32::new(PENDING),
+                outcome: UnsafeCell::new(MaybeUninit::uninit()),
+                registry: Mutex::new(Registry::new()),
+            }
+        }
+    }
+
+    // ===== queries =====
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        State::from_word(self.word.load(Ordering::Acquire))
+    }
+
+    /// The state plus whether a finished future failed, in one read.
+    pub fn status(&self) -> Status {
+        Status::from_word(self.word.load(Ordering::Acquire))
+    }
+
+    /// True when cancelled or finished.
+    pub fn done(&self) -> bool {
+        is_done(self.word.load(Ordering::Acquire))
+    }
+
+    /// True only while `RUNNING`.
+    pub fn running(&self) -> bool {
+        self.state() == State::Running
+    }
+
+    /// True when `CANCELLED` or `CANCELLED_AND_NOTIFIED`.
+    pub fn cancelled(&self) -> bool {
+        matches!(
+            self.state(),
+            State::Cancelled | State::CancelledAndNotified
+        )
+    }
+
+    // ===== transitions =====
+
+    /// Cancels a future that has not started.
+    ///
+    /// `PENDING` → `CANCELLED`: wakes every waiter, runs the done callbacks in
+    /// this thread, and returns true. Already cancelled: returns true and does
+    /// nothing (callbacks do not run again). `RUNNING` or `FINISHED`: returns
+    /// false and changes nothing.
+    pub fn cancel(&self) -> bool {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            match state_of(word) {
+                PENDING => {}
+                CANCELLED | CANCELLED_AND_NOTIFIED => return true,
+                _ => return false,
+            }
+            // ORDERING: Release, so a reader that sees CANCELLED sees what the
+            // canceller did before; nothing is read through this CAS.
+            match self.word.compare_exchange_weak(
+                word,
+                CANCELLED,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => word = actual,
+            }
+        }
+        if word & PARKED != 0 {
+            DefaultParker::wake_all(&self.word);
+        }
+        self.settle();
+        true
+    }
+
+    /// For executors, before running the task: `PENDING` → `RUNNING` and
+    /// `Ok(true)`; `CANCELLED` → `CANCELLED_AND_NOTIFIED` and `Ok(false)` (skip
+    /// the task). Any other state is an executor bug, reported as
+    /// [`UnexpectedStateError`].
+    pub fn set_running_or_notify_cancel(&self) -> Result<bool, UnexpectedStateError> {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let (next, started) = match state_of(word) {
+                PENDING => (RUNNING, true),
+                CANCELLED => (CANCELLED_AND_NOTIFIED, false),
+                _ => {
+                    return Err(UnexpectedStateError {
+                        state: State::from_word(word),
+                    });
+                }
+            };
+            // ORDERING: Relaxed; the state change carries no data. Flags are kept.
+            match self.word.compare_exchange_weak(
+                word,
+                (word & !STATE_MASK) | next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(started),
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Finishes the future with a value (from `PENDING` or `RUNNING`).
+    ///
+    /// Wakes the waiters, then runs the done callbacks in this thread. On a
+    /// future that is already done the value is handed back in an
+    /// [`InvalidStateError`] and the first outcome stays.
+    pub fn set_result(&self, value: T) -> Result<(), InvalidStateError<T>> {
+        self.complete(Ok(value)).map_err(|(state, outcome)| match outcome {
+            Ok(value) => InvalidStateError::new(state, value),
+            Err(_) => unreachable!("complete hands back what it was given"),
+        })
+    }
+
+    /// Finishes the future with an error; otherwise like [`set_result`](Self::set_result).
+    pub fn set_exception(&self, error: E) -> Result<(), InvalidStateError<E>> {
+        self.complete(Err(error)).map_err(|(state, outcome)| match outcome {
+            Err(error) => InvalidStateError::new(state, error),
+            Ok(_) => unreachable!("complete hands back what it was given"),
+        })
+    }
+
+    fn complete(&self, outcome: Result<T, E>) -> Result<(), (State, Result<T, E>)> {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            if !matches!(state_of(word), PENDING | RUNNING) {
+                let state = match state_of(word) {
+                    COMPLETING => State::Finished,
+                    _ => State::from_word(word),
+                };
+                return Err((state, outcome));
+            }
+            // ORDERING: Relaxed; winning this CAS only grants the right to
+            // write the cell, which nobody reads before FINISHED is published.
+            match self.word.compare_exchange_weak(
+                word,
+                (word & PARKED) | COMPLETING,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => word = actual,
+            }
+        }
+        let failed = if outcome.is_err() { FAILED } else { 0 };
+        // SAFETY: in COMPLETING only the thread that won the CAS above (us)
+        // may touch the cell, and readers wait for FINISHED.
+        self.outcome.with_mut(|p| unsafe { (*p).write(outcome) });
+        // ORDERING: Release publishes the outcome written above to every
+        // Acquire load that sees FINISHED.
+        let previous = self.word.swap(FINISHED | failed, Ordering::Release);
+        if previous & PARKED != 0 {
+            DefaultParker::wake_all(&self.word);
+        }
+        self.settle();
+        Ok(())
+    }
+
+    /// Completion after the state is terminal: wake the wakers, run the
+    /// callbacks outside every lock, then mark the future settled.
+    fn settle(&self) {
+        let mut taken = self.registry.lock().close();
+        taken.wake();
+        let completion = self.completion();
+        for callback in taken.callbacks.take() {
+            callback.run(completion);
+        }
+        let mut registry = self.registry.lock();
+        let mut after = registry.settle();
+        // Set under the registry lock, so a `Settled` registration refused
+        // there is sure to see the flag afterwards.
+        // ORDERING: AcqRel on the RMW keeps the chain from the FINISHED
+        // Release intact for anyone who Acquires SETTLED.
+        let previous = self.word.fetch_or(SETTLED, Ordering::AcqRel);
+        drop(registry);
+        if previous & PARKED != 0 {
+            // A thread waiting for SETTLED (to move the outcome out) parked on
+            // the word without it; the change above must wake it.
+            DefaultParker::wake_all(&self.word);
+        }
+        after.wake();
+    }
+
+    /// The done future's outcome as callbacks see it.
+    fn completion(&self) -> Completion<'_, T, E> {
+        let word = self.word.load(Ordering::Acquire);
+        match state_of(word) {
+            FINISHED => match self.outcome_ref(word) {
+                Ok(v) => Completion::Returned(v),
+                Err(e) => Completion::Raised(e),
+            },
+            _ => Completion::Cancelled,
+        }
+    }
+
+    /// The stored outcome. `word` must be an Acquire reading showing FINISHED.
+    fn outcome_ref(&self, word: u32) -> &Result<T, E> {
+        debug_assert_eq!(state_of(word), FINISHED);
+        debug_assert_eq!(word & TAKEN, 0);
+        // SAFETY: `word` was read with Acquire and is FINISHED, so the write in
+        // `complete` happened before, and the cell is never written again. It
+        // is moved out only through `&mut self` or by the unique handle after
+        // SETTLED, and neither can coexist with this `&self` borrow.
+        self.outcome
+            .with(|p| unsafe { (*p).assume_init_ref() })
+    }
+
+    // ===== blocking reads =====
+
+    /// Waits up to `timeout` (`None`: forever) for the outcome and borrows it.
+    ///
+    /// Returns the value, [`ResultError::Failed`] with the task's error,
+    /// [`ResultError::Cancelled`], or [`ResultError::Timeout`]. A zero timeout
+    /// never blocks.
+    ///
+    /// # Blocking
+    ///
+    /// Parks the calling thread; a woken reader may return before the done
+    /// callbacks have run (as in Python).
+    #[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
+    pub fn result(&self, timeout: Option<Duration>) -> Result<&T, ResultError<&E>> {
+        self.result_with_clock(timeout, &crate::clock::DefaultClock::default())
+    }
+
+    /// [`result`](Self::result) with deadlines measured on `clock` (for targets
+    /// without a default clock). With `None` or a zero timeout the clock is
+    /// never read.
+    pub fn result_with_clock<C: Clock + ?Sized>(
+        &self,
+        timeout: Option<Duration>,
+        clock: &C,
+    ) -> Result<&T, ResultError<&E>> {
+        let word = self.block_until(is_done, timeout, clock)?;
+        match state_of(word) {
+            FINISHED => self.outcome_ref(word).as_ref().map_err(ResultError::Failed),
+            _ => Err(ResultError::Cancelled),
+        }
+    }
+
+    /// Waits like [`result`](Self::result) and returns the task's error, or
+    /// `None` if it succeeded. Never returns the error as `Err`.
+    #[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
+    pub fn exception(&self, timeout: Option<Duration>) -> Result<Option<&E>, WaitError> {
+        self.exception_with_clock(timeout, &crate::clock::DefaultClock::default())
+    }
+
+    /// [`exception`](Self::exception) with deadlines measured on `clock`.
+    pub fn exception_with_clock<C: Clock + ?Sized>(
+        &self,
+        timeout: Option<Duration>,
+        clock: &C,
+    ) -> Result<Option<&E>, WaitError> {
+        match self.result_with_clock(timeout, clock) {
+            Ok(_) => Ok(None),
+            Err(ResultError::Failed(e)) => Ok(Some(e)),
+            Err(ResultError::Cancelled) => Err(WaitError::Cancelled),
+            Err(ResultError::Timeout) => Err(WaitError::Timeout),
+        }
+    }
+
+    /// Parks until `ready(word)` holds or the deadline passes; returns the
+    /// word that satisfied it, read with Acquire.
+    pub(crate) fn block_until<C: Clock + ?Sized>(
+        &self,
+        ready: fn(u32) -> bool,
+        timeout: Option<Duration>,
+        clock: &C,
+    ) -> Result<u32, WaitError> {
+        // ORDERING: Acquire, so a FINISHED seen here carries the outcome.
+        let mut word = self.word.load(Ordering::Acquire);
+        if ready(word) {
+            return Ok(word);
+        }
+        if timeout == Some(Duration::ZERO) {
+            return Err(WaitError::Timeout);
+        }
+        let deadline = Deadline::after(clock, timeout);
+        loop {
+            if word & PARKED == 0 {
+                // Announce ourselves, so the next change of the word wakes us.
+                // ORDERING: Acquire on failure, as for the load above.
+                match self.word.compare_exchange_weak(
+                    word,
+                    word | PARKED,
+                    Ordering::Relaxed,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => word |= PARKED,
+                    Err(actual) => {
+                        word = actual;
+                        if ready(word) {
+                            return Ok(word);
+                        }
+                        continue;
+                    }
+                }
+            }
+            let remaining = deadline.remaining();
+            if remaining == Some(Duration::ZERO) {
+                return Err(WaitError::Timeout);
+            }
+            DefaultParker::wait(&self.word, word, remaining);
+            // ORDERING: Acquire, as above.
+            word = self.word.load(Ordering::Acquire);
+            if ready(word) {
+                return Ok(word);
+            }
+        }
+    }
+
+    // ===== callbacks =====
+
+    /// Adds a plain-function done callback (no allocation).
+    ///
+    /// On a future that is not done yet it runs when the future finishes or is
+    /// cancelled, in the completing thread, after the waiters are woken, in
+    /// registration order. On a done future it runs at once, in this thread.
+    /// Each callback runs exactly once.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] when `N` callbacks are already waiting and the `alloc`
+    /// feature is off. The callback is then not registered.
+    pub fn add_done_callback_fn(&self, f: fn(Completion<'_, T, E>)) -> Result<(), CapacityError> {
+        self.add_callback(Callback::Fn(f))
+    }
+
+    /// Adds a closure as a done callback; otherwise like
+    /// [`add_done_callback_fn`](Self::add_done_callback_fn), and never fails.
+    #[cfg(feature = "alloc")]
+    pub fn add_done_callback(&self, f: impl FnOnce(Completion<'_, T, E>) + Send + 'static) {
+        let added = self.add_callback(Callback::Boxed(alloc::boxed::Box::new(f)));
+        debug_assert!(added.is_ok(), "with alloc the callback list grows");
+    }
+
+    fn add_callback(&self, callback: Callback<T, E>) -> Result<(), CapacityError> {
+        let run_now = self.registry.lock().add_callback(callback)?;
+        if let Some(callback) = run_now {
+            callback.run(self.completion());
+        }
+        Ok(())
+    }
+
+    // ===== wakers (waiters and async) =====
+
+    /// Registers `waker` to be woken once, when the future is done (before
+    /// done callbacks run). `Ok(None)` if it is already done: nothing was
+    /// registered.
+    ///
+    /// Register first, then re-check [`status`](Self::status): a completion
+    /// between the check and the registration cannot be missed that way.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] when `N` wakers are registered and `alloc` is off.
+    pub fn register_waker(&self, waker: &Waker) -> Result<Option<WakerKey>, CapacityError> {
+        self.registry.lock().add_waker(waker, Phase::Done)
+    }
+
+    /// Removes a registration; harmless if it was already woken.
+    pub fn unregister_waker(&self, key: WakerKey) {
+        self.registry.lock().remove_waker(key);
+    }
+
+    /// Registers or refreshes an async waiter for `phase`; true when the
+    /// phase is already over (ready to proceed).
+    pub(crate) fn poll_phase(
+        &self,
+        waker: &Waker,
+        key: &mut Option<WakerKey>,
+        phase: Phase,
+    ) -> bool {
+        let reached = |w: u32| match phase {
+            Phase::Done => is_done(w),
+            Phase::Settled => is_settled(w),
+        };
+        // ORDERING: Acquire, so a terminal word carries the outcome.
+        if reached(self.word.load(Ordering::Acquire)) {
+            self.forget_key(key);
+            return true;
+        }
+        let mut registry = self.registry.lock();
+        if let Some(k) = *key {
+            if registry.update_waker(k, waker) {
+                return false;
+            }
+            *key = None;
+            return true;
+        }
+        match registry.add_waker(waker, phase) {
+            Ok(Some(k)) => {
+                *key = Some(k);
+                false
+            }
+            Ok(None) => true,
+            Err(CapacityError { .. }) => {
+                // No room to be told: ask to be polled again instead. Busy,
+                // but never lost.
+                drop(registry);
+                waker.wake_by_ref();
+                false
+            }
+        }
+    }
+
+    pub(crate) fn forget_key(&self, key: &mut Option<WakerKey>) {
+        if let Some(k) = key.take() {
+            self.unregister_waker(k);
+        }
+    }
+
+    // ===== moving the outcome out =====
+
+    /// Moves the outcome out of a finished future: `Some` once, then `None`.
+    /// `None` also for a future that is not finished (pending or cancelled).
+    ///
+    /// `&mut self` proves nobody else can be reading the outcome.
+    pub fn take_outcome(&mut self) -> Option<Result<T, E>> {
+        let word = self.word.load(Ordering::Acquire);
+        if state_of(word) != FINISHED || word & TAKEN != 0 {
+            return None;
+        }
+        // SAFETY: `&mut self` is exclusive, so no callback or reader holds a
+        // reference into the cell; TAKEN was clear, so it is initialised.
+        Some(unsafe { self.take_settled(word) })
+    }
+
+    /// Moves the outcome out and marks it taken.
+    ///
+    /// # Safety
+    ///
+    /// - `word` is an Acquire reading of this cell showing FINISHED, not TAKEN;
+    /// - no other reference into the outcome exists or can be made: the
+    ///   caller is the only party able to read it, and completion is settled
+    ///   (no callback is still looking at it).
+    pub(crate) unsafe fn take_settled(&self, word: u32) -> Result<T, E> {
+        debug_assert_eq!(state_of(word), FINISHED);
+        // ORDERING: Relaxed; only this cell's own drop reads TAKEN, after
+        // whatever synchronises the drop with us.
+        self.word.fetch_or(TAKEN, Ordering::Relaxed);
+        // SAFETY: the caller guarantees the cell is initialised and unshared;
+        // TAKEN (just set) stops it being read or dropped again.
+        self.outcome.with(|p| unsafe { (*p).assume_init_read() })
+    }
+
+    /// For handles whose completers all went away: `PENDING` or `RUNNING` →
+    /// `CANCELLED`, so nobody waits for an outcome that can never come.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn abandon(&self) {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            if !matches!(state_of(word), PENDING | RUNNING) {
+                return;
+            }
+            // ORDERING: as in `cancel`.
+            match self.word.compare_exchange_weak(
+                word,
+                CANCELLED,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => word = actual,
+            }
+        }
+        if word & PARKED != 0 {
+            DefaultParker::wake_all(&self.word);
+        }
+        self.settle();
+    }
+
+    /// An address that identifies this future (for de-duplication).
+    pub fn identity(&self) -> *const () {
+        core::ptr::from_ref(self).cast()
+    }
+
+    pub(crate) fn word(&self) -> u32 {
+        self.word.load(Ordering::Acquire)
+    }
+}
+
+impl<T, E, const N: usize> Default for FutureCell<T, E, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, E, const N: usize> Drop for FutureCell<T, E, N> {
+    fn drop(&mut self) {
+        let word = self.word.load(Ordering::Acquire);
+        if state_of(word) == FINISHED && word & TAKEN == 0 {
+            // SAFETY: `&mut self`; FINISHED and not TAKEN means initialised
+            // and still owned by the cell.
+            self.outcome
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
+impl<T, E, const N: usize> fmt::Debug for FutureCell<T, E, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Python's repr words: "finished returned"/"finished raised".
+        let word = self.word.load(Ordering::Acquire);
+        let state = match Status::from_word(word) {
+            Status::Pending => "pending",
+            Status::Running => "running",
+            Status::Cancelled => "cancelled",
+            Status::Succeeded => "finished returned",
+            Status::Failed => "finished raised",
+        };
+        f.debug_struct("FutureCell").field("state", &state).finish()
+    }
+}
