@@ -239,7 +239,7 @@ mod tests {
     fn callbacks_after_close_come_back_to_run_now() {
         let mut r = Registry::<u8, u8, 2>::new();
         assert!(matches!(r.add_callback(Callback::Fn(noop)), Ok(None)));
-        let taken = r.close();
+        let mut taken = r.close();
         assert_eq!(taken.callbacks.take().count(), 1);
         assert!(matches!(r.add_callback(Callback::Fn(noop)), Ok(Some(_))));
     }

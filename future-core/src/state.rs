@@ -138,7 +138,9 @@ impl Status {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::string::ToString;
 
     #[test]
     fn flags_do_not_change_the_state() {
