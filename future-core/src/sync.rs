@@ -108,12 +108,20 @@ impl<T> UnsafeCell<T> {
 #[cfg(exec_loom)]
 pub(crate) use loom::cell::UnsafeCell;
 
-/// The parker under loom: a parked thread yields to the model until the word changes; loom
-/// has no time, so a timed wait returns at once (callers re-check and treat it
-/// as spurious).
+/// The parker under loom: the table parker's algorithm with one bucket, on
+/// loom's own `Mutex` and `Condvar`, so a parked thread is blocked in the
+/// model (not spinning) and a lost wake-up shows up as a loom deadlock.
+/// Loom has no time: a timed wait yields once and returns (callers re-check
+/// and treat it as spurious).
 #[cfg(exec_loom)]
 #[derive(Debug)]
 pub struct LoomParker;
+
+#[cfg(exec_loom)]
+loom::lazy_static! {
+    static ref LOOM_BUCKET: (loom::sync::Mutex<()>, loom::sync::Condvar) =
+        (loom::sync::Mutex::new(()), loom::sync::Condvar::new());
+}
 
 #[cfg(exec_loom)]
 impl crate::park::Park for LoomParker {
@@ -122,12 +130,22 @@ impl crate::park::Park for LoomParker {
             loom::thread::yield_now();
             return;
         }
-        while word.load(Ordering::Acquire) == expected {
-            loom::thread::yield_now();
+        let (lock, condvar) = &*LOOM_BUCKET;
+        let guard = lock.lock().unwrap();
+        // ORDERING: checked under the bucket lock, which every waker takes
+        // after changing the word: the change or the notify is seen.
+        if word.load(Ordering::Acquire) == expected {
+            drop(condvar.wait(guard).unwrap());
         }
     }
 
-    fn wake_one(_word: &AtomicU32) {}
+    fn wake_one(word: &AtomicU32) {
+        Self::wake_all(word);
+    }
 
-    fn wake_all(_word: &AtomicU32) {}
+    fn wake_all(_word: &AtomicU32) {
+        let (lock, condvar) = &*LOOM_BUCKET;
+        drop(lock.lock().unwrap());
+        condvar.notify_all();
+    }
 }
