@@ -84,7 +84,9 @@ impl<T, E, const N: usize> Drop for DoneFuture<'_, T, E, N> {
 
 impl<T, E, const N: usize> fmt::Debug for DoneFuture<'_, T, E, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DoneFuture").field("cell", self.cell).finish()
+        f.debug_struct("DoneFuture")
+            .field("cell", self.cell)
+            .finish()
     }
 }
 

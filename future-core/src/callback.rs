@@ -41,11 +41,15 @@ impl<'a, T, E> Completion<'a, T, E> {
     }
 }
 
+/// A done callback as a boxed closure.
+#[cfg(feature = "alloc")]
+type BoxedCallback<T, E> = Box<dyn FnOnce(Completion<'_, T, E>) + Send>;
+
 /// A stored done callback: a plain function (no allocation) or a boxed closure.
 pub(crate) enum Callback<T, E> {
     Fn(fn(Completion<'_, T, E>)),
     #[cfg(feature = "alloc")]
-    Boxed(Box<dyn FnOnce(Completion<'_, T, E>) + Send>),
+    Boxed(BoxedCallback<T, E>),
 }
 
 impl<T, E> Callback<T, E> {
@@ -124,7 +128,11 @@ mod hook {
         let message = payload
             .downcast_ref::<&str>()
             .copied()
-            .or_else(|| payload.downcast_ref::<std::string::String>().map(|s| s.as_str()))
+            .or_else(|| {
+                payload
+                    .downcast_ref::<alloc::string::String>()
+                    .map(|s| s.as_str())
+            })
             .unwrap_or("<non-string panic payload>");
         let report = CallbackPanic { message };
         let hook = *HOOK.read().unwrap_or_else(|e| e.into_inner());

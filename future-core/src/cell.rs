@@ -8,8 +8,8 @@ use crate::{
     park::{DefaultParker, Park},
     registry::{Phase, Registry, WakerKey},
     state::{
-        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, PARKED, PENDING,
-        RUNNING, SETTLED, STATE_MASK, TAKEN, is_done, is_settled, state_of,
+        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, PARKED, PENDING, RUNNING,
+        SETTLED, STATE_MASK, TAKEN, is_done, is_settled, state_of,
     },
     sync::{AtomicU32, Ordering, UnsafeCell, maybe_const_fn},
 };
@@ -113,10 +113,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
 
     /// True when `CANCELLED` or `CANCELLED_AND_NOTIFIED`.
     pub fn cancelled(&self) -> bool {
-        matches!(
-            self.state(),
-            State::Cancelled | State::CancelledAndNotified
-        )
+        matches!(self.state(), State::Cancelled | State::CancelledAndNotified)
     }
 
     // ===== transitions =====
@@ -189,18 +186,20 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// future that is already done the value is handed back in an
     /// [`InvalidStateError`] and the first outcome stays.
     pub fn set_result(&self, value: T) -> Result<(), InvalidStateError<T>> {
-        self.complete(Ok(value)).map_err(|(state, outcome)| match outcome {
-            Ok(value) => InvalidStateError::new(state, value),
-            Err(_) => unreachable!("complete hands back what it was given"),
-        })
+        self.complete(Ok(value))
+            .map_err(|(state, outcome)| match outcome {
+                Ok(value) => InvalidStateError::new(state, value),
+                Err(_) => unreachable!("complete hands back what it was given"),
+            })
     }
 
     /// Finishes the future with an error; otherwise like [`set_result`](Self::set_result).
     pub fn set_exception(&self, error: E) -> Result<(), InvalidStateError<E>> {
-        self.complete(Err(error)).map_err(|(state, outcome)| match outcome {
-            Err(error) => InvalidStateError::new(state, error),
-            Ok(_) => unreachable!("complete hands back what it was given"),
-        })
+        self.complete(Err(error))
+            .map_err(|(state, outcome)| match outcome {
+                Err(error) => InvalidStateError::new(state, error),
+                Ok(_) => unreachable!("complete hands back what it was given"),
+            })
     }
 
     fn complete(&self, outcome: Result<T, E>) -> Result<(), (State, Result<T, E>)> {
@@ -284,8 +283,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         // `complete` happened before, and the cell is never written again. It
         // is moved out only through `&mut self` or by the unique handle after
         // SETTLED, and neither can coexist with this `&self` borrow.
-        self.outcome
-            .with(|p| unsafe { (*p).assume_init_ref() })
+        self.outcome.with(|p| unsafe { (*p).assume_init_ref() })
     }
 
     // ===== blocking reads =====

@@ -67,6 +67,12 @@
 //! Without any: `#![no_std]`, no allocator, spin parking; bring a [`Clock`]
 //! for timed waits.
 #![no_std]
+// Paths say where an item really comes from, so the crate stays no_std-clean.
+#![warn(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
+)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 #[cfg(feature = "alloc")]
@@ -94,11 +100,11 @@ pub use callback::Completion;
 #[cfg(feature = "std")]
 pub use callback::{CallbackPanic, set_callback_panic_hook};
 pub use cell::FutureCell;
+#[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
+pub use clock::DefaultClock;
 #[cfg(feature = "std")]
 pub use clock::StdClock;
 pub use clock::{Clock, Deadline};
-#[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
-pub use clock::DefaultClock;
 pub use condvar::Condvar;
 pub use error::{CapacityError, InvalidStateError, ResultError, UnexpectedStateError, WaitError};
 #[cfg(feature = "alloc")]

@@ -124,6 +124,8 @@ impl<T> Mutex<T> {
         let mut spins = 0;
         loop {
             let state = self.state.load(Ordering::Relaxed);
+            // SPIN_LIMIT is zero under loom, which makes this always true there.
+            #[allow(clippy::absurd_extreme_comparisons)]
             if state != LOCKED || spins >= SPIN_LIMIT {
                 return state;
             }
@@ -149,7 +151,9 @@ impl<T: Default> Default for Mutex<T> {
 impl<T> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let locked = self.state.load(Ordering::Relaxed) != UNLOCKED;
-        f.debug_struct("Mutex").field("locked", &locked).finish_non_exhaustive()
+        f.debug_struct("Mutex")
+            .field("locked", &locked)
+            .finish_non_exhaustive()
     }
 }
 

@@ -45,7 +45,10 @@ pub(crate) const fn state_of(word: u32) -> u32 {
 
 /// Whether the word is in a terminal state (`done()` in Python's sense).
 pub(crate) const fn is_done(word: u32) -> bool {
-    matches!(state_of(word), CANCELLED | CANCELLED_AND_NOTIFIED | FINISHED)
+    matches!(
+        state_of(word),
+        CANCELLED | CANCELLED_AND_NOTIFIED | FINISHED
+    )
 }
 
 /// Whether completion, callbacks included, is over.
@@ -138,9 +141,9 @@ impl Status {
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
+    extern crate alloc;
     use super::*;
-    use std::string::ToString;
+    use alloc::string::ToString;
 
     #[test]
     fn flags_do_not_change_the_state() {
@@ -161,7 +164,10 @@ mod tests {
 
     #[test]
     fn names_are_pythons() {
-        assert_eq!(State::CancelledAndNotified.to_string(), "CANCELLED_AND_NOTIFIED");
+        assert_eq!(
+            State::CancelledAndNotified.to_string(),
+            "CANCELLED_AND_NOTIFIED"
+        );
         assert_eq!(State::Finished.to_string(), "FINISHED");
     }
 }

@@ -63,7 +63,10 @@ fn awaiting_a_borrowed_cell_yields_a_reference() {
     let cell: FutureCell<u32, &str, 1> = FutureCell::new();
     thread::scope(|s| {
         s.spawn(|| cell.set_exception("nope").unwrap());
-        assert_eq!(block_on(async { (&cell).await }), Err(ResultError::Failed(&"nope")));
+        assert_eq!(
+            block_on(async { (&cell).await }),
+            Err(ResultError::Failed(&"nope"))
+        );
     });
 }
 

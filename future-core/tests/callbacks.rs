@@ -14,7 +14,9 @@ fn callbacks_run_in_registration_order_once_in_the_completing_thread() {
     for i in 0..5 {
         let log = Arc::clone(&log);
         fut.add_done_callback(move |c| {
-            log.lock().unwrap().push((i, thread::current().id(), c.result().ok().copied()));
+            log.lock()
+                .unwrap()
+                .push((i, thread::current().id(), c.result().ok().copied()));
         });
     }
     let completer = fut.completer();
@@ -73,7 +75,13 @@ fn a_panicking_callback_does_not_stop_the_others_or_poison_the_future() {
 
     assert!(*after.lock().unwrap(), "the second callback still ran");
     assert_eq!(fut.result(None), Ok(&9));
-    assert!(PANICS.lock().unwrap().iter().any(|m| m == "callback one exploded"));
+    assert!(
+        PANICS
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m == "callback one exploded")
+    );
     assert_eq!(fut.into_result(), Ok(9));
 }
 

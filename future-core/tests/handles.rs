@@ -35,7 +35,9 @@ fn a_blocked_reader_is_woken_by_cancel() {
 fn many_readers_all_wake() {
     let fut: Future<u64, ()> = Future::new();
     thread::scope(|s| {
-        let readers: Vec<_> = (0..4).map(|_| s.spawn(|| *fut.result(GUARD).unwrap())).collect();
+        let readers: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| *fut.result(GUARD).unwrap()))
+            .collect();
         fut.set_result(77).unwrap();
         for r in readers {
             assert_eq!(r.join().unwrap(), 77);
@@ -110,7 +112,11 @@ fn the_outcome_is_dropped_with_the_last_handle() {
     let completer = fut.completer();
     completer.set_result(value.clone()).unwrap();
     drop(fut);
-    assert_eq!(std::sync::Arc::strong_count(&value), 2, "the completer keeps the state alive");
+    assert_eq!(
+        std::sync::Arc::strong_count(&value),
+        2,
+        "the completer keeps the state alive"
+    );
     drop(completer);
     assert_eq!(std::sync::Arc::strong_count(&value), 1);
 }

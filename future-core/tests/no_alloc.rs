@@ -50,14 +50,21 @@ fn capacity_overflow_is_an_error_without_alloc_and_growth_with_it() {
         assert!(second.unwrap_err().to_string().contains("capacity 1"));
     }
     cell.set_exception(()).unwrap();
-    assert_eq!(cell.result_with_clock(None, &TestClock(Instant::now())), Err(ResultError::Failed(&())));
+    assert_eq!(
+        cell.result_with_clock(None, &TestClock(Instant::now())),
+        Err(ResultError::Failed(&()))
+    );
 }
 
 #[test]
 fn a_future_on_the_stack_borrowed_by_scoped_threads() {
     let cell: FutureCell<[u8; 64], (), 1> = FutureCell::new();
     std::thread::scope(|s| {
-        let reader = s.spawn(|| *cell.result_with_clock(None, &TestClock(Instant::now())).unwrap());
+        let reader = s.spawn(|| {
+            *cell
+                .result_with_clock(None, &TestClock(Instant::now()))
+                .unwrap()
+        });
         s.spawn(|| cell.set_result([7; 64]).unwrap());
         assert_eq!(reader.join().unwrap(), [7; 64]);
     });

@@ -35,7 +35,10 @@ fn each_constructor_reaches_its_state() {
     assert_eq!(pending().state(), State::Pending);
     assert_eq!(running().state(), State::Running);
     assert_eq!(cancelled().state(), State::Cancelled);
-    assert_eq!(cancelled_and_notified().state(), State::CancelledAndNotified);
+    assert_eq!(
+        cancelled_and_notified().state(),
+        State::CancelledAndNotified
+    );
     assert_eq!(finished().state(), State::Finished);
 }
 
@@ -50,7 +53,11 @@ fn queries_match_python() {
         (finished(), true, false, false),
     ];
     for (f, done, run, canc) in table {
-        assert_eq!((f.done(), f.running(), f.cancelled()), (done, run, canc), "{f:?}");
+        assert_eq!(
+            (f.done(), f.running(), f.cancelled()),
+            (done, run, canc),
+            "{f:?}"
+        );
     }
 }
 
@@ -63,7 +70,11 @@ fn cancel_from_every_state() {
     assert!(!finished().cancel());
     let f = running();
     f.cancel();
-    assert_eq!(f.state(), State::Running, "cancel changes nothing on RUNNING");
+    assert_eq!(
+        f.state(),
+        State::Running,
+        "cancel changes nothing on RUNNING"
+    );
 }
 
 #[test]
@@ -77,7 +88,10 @@ fn set_running_or_notify_cancel_from_every_state() {
     ] {
         let err = f.set_running_or_notify_cancel().unwrap_err();
         assert_eq!(err.state(), state);
-        assert_eq!(err.to_string(), format!("future in unexpected state: {state}"));
+        assert_eq!(
+            err.to_string(),
+            format!("future in unexpected state: {state}")
+        );
     }
 }
 
@@ -105,7 +119,10 @@ fn a_second_set_is_invalid_state_and_keeps_the_first() {
         assert_eq!(err.state(), state);
         assert_eq!(err.into_inner(), 99, "the rejected value comes back");
         let err = f.set_exception("late").unwrap_err();
-        assert_eq!(err.to_string(), format!("invalid state: the future is already {state}"));
+        assert_eq!(
+            err.to_string(),
+            format!("invalid state: the future is already {state}")
+        );
     }
     let f = finished();
     let _ = f.set_exception("late");
@@ -122,8 +139,14 @@ fn results_of_cancelled_and_pending_futures() {
     assert_eq!(f.result(Some(Duration::ZERO)), Err(ResultError::Timeout));
     assert_eq!(f.exception(Some(Duration::ZERO)), Err(WaitError::Timeout));
     // A real (short) timeout elapses: nothing will ever complete this future.
-    assert_eq!(f.result(Some(Duration::from_millis(5))), Err(ResultError::Timeout));
-    assert_eq!(running().result(Some(Duration::from_millis(1))), Err(ResultError::Timeout));
+    assert_eq!(
+        f.result(Some(Duration::from_millis(5))),
+        Err(ResultError::Timeout)
+    );
+    assert_eq!(
+        running().result(Some(Duration::from_millis(1))),
+        Err(ResultError::Timeout)
+    );
 }
 
 #[test]
@@ -150,7 +173,11 @@ fn dropping_a_finished_cell_drops_the_value_once() {
     f.set_result(Arc::clone(&value)).unwrap();
     let taken = f.take_outcome().unwrap().unwrap();
     drop(f);
-    assert_eq!(Arc::strong_count(&value), 2, "a taken value is not dropped by the cell");
+    assert_eq!(
+        Arc::strong_count(&value),
+        2,
+        "a taken value is not dropped by the cell"
+    );
     drop(taken);
 }
 

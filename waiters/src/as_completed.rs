@@ -17,7 +17,11 @@ pub struct AsCompletedTimeout {
 
 impl fmt::Display for AsCompletedTimeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (of {}) futures unfinished", self.unfinished, self.total)
+        write!(
+            f,
+            "{} (of {}) futures unfinished",
+            self.unfinished, self.total
+        )
     }
 }
 

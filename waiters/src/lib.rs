@@ -45,6 +45,12 @@
 //! timeout arguments. Without them, use [`wait_with_clock`] and
 //! [`as_completed_with_clock`] with a [`Clock`](future_core::Clock).
 #![no_std]
+// Paths say where an item really comes from, so the crate stays no_std-clean.
+#![warn(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
+)]
 
 extern crate alloc;
 

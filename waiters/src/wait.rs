@@ -80,7 +80,12 @@ where
     W: Waitable + ?Sized + 'a,
     I: IntoIterator<Item = &'a W>,
 {
-    wait_with_clock(futures, timeout, return_when, &future_core::DefaultClock::default())
+    wait_with_clock(
+        futures,
+        timeout,
+        return_when,
+        &future_core::DefaultClock::default(),
+    )
 }
 
 /// [`wait`] with the deadline measured on `clock` (for targets without a

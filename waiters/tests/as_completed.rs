@@ -56,7 +56,13 @@ fn the_timeout_is_an_error_naming_the_unfinished_count() {
     assert_eq!(results.len(), 3);
     assert!(results[0].is_ok() && results[1].is_ok());
     let err = results[2].unwrap_err();
-    assert_eq!(err, AsCompletedTimeout { unfinished: 2, total: 4 });
+    assert_eq!(
+        err,
+        AsCompletedTimeout {
+            unfinished: 2,
+            total: 4
+        }
+    );
     assert_eq!(err.to_string(), "2 (of 4) futures unfinished");
 }
 

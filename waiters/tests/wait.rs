@@ -16,7 +16,11 @@ fn futures(n: usize) -> Vec<Future<u32, &'static str>> {
 #[test]
 fn an_empty_input_returns_at_once() {
     let none: Vec<Future<u32, ()>> = Vec::new();
-    for rw in [ReturnWhen::FirstCompleted, ReturnWhen::FirstException, ReturnWhen::AllCompleted] {
+    for rw in [
+        ReturnWhen::FirstCompleted,
+        ReturnWhen::FirstException,
+        ReturnWhen::AllCompleted,
+    ] {
         let r = wait(&none, None, rw);
         assert!(r.done.is_empty() && r.not_done.is_empty());
     }
@@ -37,7 +41,11 @@ fn duplicates_count_once_and_order_is_kept() {
 #[test]
 fn a_timeout_is_not_an_error() {
     let fs = futures(2);
-    let r = wait(&fs, Some(Duration::from_millis(5)), ReturnWhen::AllCompleted);
+    let r = wait(
+        &fs,
+        Some(Duration::from_millis(5)),
+        ReturnWhen::AllCompleted,
+    );
     assert_eq!((r.done.len(), r.not_done.len()), (0, 2));
 }
 
@@ -109,7 +117,11 @@ fn a_cancel_wakes_the_waiter() {
 fn registrations_are_removed_when_wait_returns() {
     let a = Counted::default();
     let b = Counted::default();
-    let r = wait([&a, &b], Some(Duration::from_millis(2)), ReturnWhen::AllCompleted);
+    let r = wait(
+        [&a, &b],
+        Some(Duration::from_millis(2)),
+        ReturnWhen::AllCompleted,
+    );
     assert_eq!(r.not_done.len(), 2);
     assert_eq!((a.live(), b.live()), (0, 0));
     thread::scope(|s| {

@@ -1,0 +1,20 @@
+//! Percentiles and table rows.
+
+use std::time::Duration;
+
+/// The `p`-th percentile (0..=100) of the samples, which it sorts.
+pub(crate) fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let rank = ((samples.len() - 1) as f64 * p / 100.0).round() as usize;
+    samples[rank]
+}
+
+/// Nanoseconds, to two decimals.
+pub(crate) fn ns(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e9)
+}
+
+/// Microseconds, to two decimals.
+pub(crate) fn us(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e6)
+}
