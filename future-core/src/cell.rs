@@ -125,12 +125,19 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// nothing (callbacks do not run again). `RUNNING` or `FINISHED`: returns
     /// false and changes nothing.
     pub fn cancel(&self) -> bool {
+        match self.cancel_if(|state| state == PENDING) {
+            Ok(()) => true,
+            Err(state) => matches!(state, CANCELLED | CANCELLED_AND_NOTIFIED),
+        }
+    }
+
+    /// Moves the future to `CANCELLED` if `cancellable(state)`, then wakes
+    /// the parked readers and settles; otherwise returns the state it found.
+    fn cancel_if(&self, cancellable: fn(u32) -> bool) -> Result<(), u32> {
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
-            match state_of(word) {
-                PENDING => {}
-                CANCELLED | CANCELLED_AND_NOTIFIED => return true,
-                _ => return false,
+            if !cancellable(state_of(word)) {
+                return Err(state_of(word));
             }
             // ORDERING: Release, so a reader that sees CANCELLED sees what the
             // canceller did before; nothing is read through this CAS.
@@ -148,7 +155,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             DefaultParker::wake_all(&self.word);
         }
         self.settle();
-        true
+        Ok(())
     }
 
     /// For executors, before running the task: `PENDING` → `RUNNING` and
@@ -528,26 +535,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// `CANCELLED`, so nobody waits for an outcome that can never come.
     #[cfg(feature = "alloc")]
     pub(crate) fn abandon(&self) {
-        let mut word = self.word.load(Ordering::Relaxed);
-        loop {
-            if !matches!(state_of(word), PENDING | RUNNING) {
-                return;
-            }
-            // ORDERING: as in `cancel`.
-            match self.word.compare_exchange_weak(
-                word,
-                CANCELLED,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(actual) => word = actual,
-            }
-        }
-        if word & PARKED != 0 {
-            DefaultParker::wake_all(&self.word);
-        }
-        self.settle();
+        let _ = self.cancel_if(|state| matches!(state, PENDING | RUNNING));
     }
 
     /// An address that identifies this future (for de-duplication).
