@@ -45,6 +45,22 @@ use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
 /// on a future cancelled by the user or by an executor's shutdown
 /// (CPython gh-92001, gh-109934).
 ///
+/// # Thread safety
+///
+/// A finished outcome is read by reference from every thread that holds the
+/// future, and by done callbacks in the completing thread, so sharing a
+/// future needs `T: Send + Sync` (and the same of `E`):
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<future_core::FutureCell<std::cell::Cell<u8>, ()>>();
+/// ```
+///
+/// ```compile_fail
+/// fn sent<T: Send>() {}
+/// sent::<future_core::Future<std::rc::Rc<u8>, ()>>();
+/// ```
+///
 /// # Examples
 ///
 /// A static future with plain-function callbacks, no allocator involved:
