@@ -86,18 +86,19 @@ pub(crate) fn run(rounds: usize) {
     );
 }
 
-/// Median time per call of `f`, over `REPEATS` timed loops of `n` calls.
-fn per_op(n: usize, mut f: impl FnMut()) -> Duration {
-    let mut samples: Vec<Duration> = (0..REPEATS)
+/// Median nanoseconds per call of `f`, over `REPEATS` timed loops of `n` calls.
+fn per_op(n: usize, mut f: impl FnMut()) -> f64 {
+    let mut samples: Vec<f64> = (0..REPEATS)
         .map(|_| {
             let start = Instant::now();
             for _ in 0..n {
                 f();
             }
-            start.elapsed().div_f64(n as f64)
+            start.elapsed().as_secs_f64() * 1e9 / n as f64
         })
         .collect();
-    percentile(&mut samples, 50.0)
+    samples.sort_unstable_by(f64::total_cmp);
+    samples[samples.len() / 2]
 }
 
 /// p50 and p99 of `rounds` round trips: the main thread completes `ping[i]`,

@@ -10,8 +10,8 @@ pub(crate) fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 }
 
 /// Nanoseconds, to two decimals.
-pub(crate) fn ns(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1e9)
+pub(crate) fn ns(nanos: f64) -> String {
+    format!("{nanos:.2}")
 }
 
 /// Microseconds, to two decimals.

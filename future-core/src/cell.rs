@@ -8,8 +8,8 @@ use crate::{
     park::{DefaultParker, Park},
     registry::{Phase, Registry, WakerKey},
     state::{
-        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, PARKED, PENDING, RUNNING,
-        SETTLED, STATE_MASK, TAKEN, is_done, is_settled, state_of,
+        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, PARKED, PENDING,
+        REGISTERED, RUNNING, SETTLED, STATE_MASK, TAKEN, is_done, is_settled, state_of,
     },
     sync::{AtomicU32, Ordering, UnsafeCell, maybe_const_fn},
 };
@@ -159,7 +159,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             // canceller did before; nothing is read through this CAS.
             match self.word.compare_exchange_weak(
                 word,
-                CANCELLED,
+                terminal_word(word, CANCELLED),
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
@@ -167,11 +167,19 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
                 Err(actual) => word = actual,
             }
         }
-        if word & PARKED != 0 {
+        self.after_publish(word);
+        Ok(())
+    }
+
+    /// After a terminal state replaced `previous`: wake parked readers, and
+    /// settle if anything was registered.
+    fn after_publish(&self, previous: u32) {
+        if previous & PARKED != 0 {
             DefaultParker::wake_all(&self.word);
         }
-        self.settle();
-        Ok(())
+        if previous & REGISTERED != 0 {
+            self.settle();
+        }
     }
 
     /// For executors, before running the task: `PENDING` → `RUNNING` and
@@ -239,7 +247,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             // write the cell, which nobody reads before FINISHED is published.
             match self.word.compare_exchange_weak(
                 word,
-                (word & PARKED) | COMPLETING,
+                (word & (PARKED | REGISTERED)) | COMPLETING,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -251,13 +259,22 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         // SAFETY: in COMPLETING only the thread that won the CAS above (us)
         // may touch the cell, and readers wait for FINISHED.
         self.outcome.with_mut(|p| unsafe { (*p).write(outcome) });
-        // ORDERING: Release publishes the outcome written above to every
-        // Acquire load that sees FINISHED.
-        let previous = self.word.swap(FINISHED | failed, Ordering::Release);
-        if previous & PARKED != 0 {
-            DefaultParker::wake_all(&self.word);
+        let mut word = (word & (PARKED | REGISTERED)) | COMPLETING;
+        loop {
+            // Only flag bits can change under us (PARKED, REGISTERED).
+            // ORDERING: Release publishes the outcome written above to every
+            // Acquire load that sees FINISHED.
+            match self.word.compare_exchange_weak(
+                word,
+                terminal_word(word, FINISHED | failed),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => word = actual,
+            }
         }
-        self.settle();
+        self.after_publish(word);
         Ok(())
     }
 
@@ -438,11 +455,26 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     }
 
     fn add_callback(&self, callback: Callback<T, E>) -> Result<(), CapacityError> {
-        let run_now = self.registry.lock().add_callback(callback)?;
+        let run_now = match self.lock_registry() {
+            Some(mut registry) => registry.add_callback(callback)?,
+            None => Some(callback),
+        };
         if let Some(callback) = run_now {
             callback.run(self.completion());
         }
         Ok(())
+    }
+
+    /// Locks the registry to add to it, announcing REGISTERED first; `None`
+    /// when the future is already settled (nothing can be registered: run
+    /// callbacks now, report wakers' phases as over).
+    fn lock_registry(&self) -> Option<crate::MutexGuard<'_, Registry<T, E, N>>> {
+        let registry = self.registry.lock();
+        // ORDERING: AcqRel. Release orders this before a completer's CAS that
+        // sees REGISTERED (and so will settle); Acquire pairs with the publish
+        // so a SETTLED seen here carries the outcome.
+        let word = self.word.fetch_or(REGISTERED, Ordering::AcqRel);
+        (!is_settled(word)).then_some(registry)
     }
 
     // ===== wakers (waiters and async) =====
@@ -458,7 +490,10 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     ///
     /// [`CapacityError`] when `N` wakers are registered and `alloc` is off.
     pub fn register_waker(&self, waker: &Waker) -> Result<Option<WakerKey>, CapacityError> {
-        self.registry.lock().add_waker(waker, Phase::Done)
+        match self.lock_registry() {
+            Some(mut registry) => registry.add_waker(waker, Phase::Done),
+            None => Ok(None),
+        }
     }
 
     /// Removes a registration; harmless if it was already woken.
@@ -483,7 +518,10 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             self.forget_key(key);
             return true;
         }
-        let mut registry = self.registry.lock();
+        let Some(mut registry) = self.lock_registry() else {
+            *key = None;
+            return true;
+        };
         if let Some(k) = *key {
             if registry.update_waker(k, waker) {
                 return false;
@@ -595,4 +633,14 @@ impl<T, E, const N: usize> fmt::Debug for FutureCell<T, E, N> {
         };
         f.debug_struct("FutureCell").field("state", &state).finish()
     }
+}
+
+/// The word that replaces `previous` when a terminal `state` is published:
+/// PARKED is dropped (the publisher wakes the sleepers), REGISTERED kept, and
+/// when nothing was ever registered the future is settled at once, since
+/// there is nothing to run. A later registration sees SETTLED and acts alone.
+const fn terminal_word(previous: u32, state: u32) -> u32 {
+    let registered = previous & REGISTERED;
+    let settled = if registered == 0 { SETTLED } else { 0 };
+    state | registered | settled
 }

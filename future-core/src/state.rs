@@ -9,6 +9,9 @@
 //! bit  4      FAILED:  with FINISHED, the outcome is an error (set in the same store)
 //! bit  5      SETTLED: completion is over: waiters woken, every done callback has run
 //! bit  6      TAKEN:   the outcome was moved out; the cell must not drop it
+//! bit  7      REGISTERED: a callback or waker was registered (set under the
+//!             registry lock); without it, completion skips the registry and
+//!             publishes the terminal state with SETTLED in the same store
 //! ```
 //!
 //! Who may touch the outcome cell in each state:
@@ -37,6 +40,7 @@ pub(crate) const PARKED: u32 = 1 << 3;
 pub(crate) const FAILED: u32 = 1 << 4;
 pub(crate) const SETTLED: u32 = 1 << 5;
 pub(crate) const TAKEN: u32 = 1 << 6;
+pub(crate) const REGISTERED: u32 = 1 << 7;
 
 /// The state part of a word.
 pub(crate) const fn state_of(word: u32) -> u32 {

@@ -27,7 +27,7 @@ fn set_result_against_cancel_against_a_blocked_reader() {
             let completer = fut.completer();
             thread::spawn(move || completer.cancel())
         };
-        let seen = fut.result(None).map(|v| *v).map_err(|e| e.map(|_| ()));
+        let seen = fut.result(None).copied().map_err(|e| e.map(|_| ()));
         let set = setter.join().unwrap();
         let cancelled = canceller.join().unwrap();
         assert!(set ^ cancelled, "exactly one transition wins");
@@ -89,10 +89,47 @@ fn the_last_completer_dropped_against_set_result() {
             let _ = a.set_result(5);
         });
         let t2 = thread::spawn(move || drop(b));
-        let outcome = fut.result(None).map(|v| *v).map_err(|e| e.map(|_| ()));
+        let outcome = fut.result(None).copied().map_err(|e| e.map(|_| ()));
         t1.join().unwrap();
         t2.join().unwrap();
         assert!(matches!(outcome, Ok(5) | Err(ResultError::Cancelled)));
         assert!(fut.done());
+    });
+}
+
+/// The lock-free completion path (nothing registered yet) against a waker
+/// registration and a callback arriving at the same moment: the waker is
+/// woken or told the future is done, and the callback runs exactly once.
+#[test]
+fn a_registration_racing_the_unregistered_fast_path() {
+    use std::task::{Wake, Waker};
+
+    struct Flag(loom::sync::atomic::AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    loom::model(|| {
+        let fut: Future<u32, ()> = Future::new();
+        let completer = fut.completer();
+        let t = thread::spawn(move || completer.set_result(3).unwrap());
+        let flag = std::sync::Arc::new(Flag(loom::sync::atomic::AtomicBool::new(false)));
+        let key = fut
+            .register_waker(&Waker::from(std::sync::Arc::clone(&flag)))
+            .unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = Arc::clone(&runs);
+        fut.add_done_callback(move |_| {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        t.join().unwrap();
+        assert!(
+            key.is_none() || flag.0.load(Ordering::SeqCst),
+            "a registered waker is woken"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(fut.into_result(), Ok(3));
     });
 }
