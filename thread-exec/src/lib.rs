@@ -1,5 +1,58 @@
-//! `thread-exec`: not built yet.
+//! Python's `concurrent.futures.ThreadPoolExecutor` for Rust: submit
+//! closures, get [`Future`](future_core::Future)s back.
 //!
-//! This crate is a placeholder in the workspace layout; its issue in the
-//! tracker describes what it will hold. It exports nothing.
-#![no_std]
+//! - [`ThreadPoolExecutor`]: lazily started, named workers, an initializer,
+//!   [`submit`](ThreadPoolExecutor::submit), [`map`](ThreadPoolExecutor::map)
+//!   (ordered, with a deadline and a bounded window), `shutdown`.
+//! - [`Scope`]: tasks that borrow from the caller's stack, like
+//!   `std::thread::scope`.
+//! - Errors: [`TaskError`] in a future, [`SubmitError`] from a refused submit,
+//!   [`BrokenThreadPool`] when an initializer fails.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use thread_exec::ThreadPoolExecutor;
+//!
+//! let pool = ThreadPoolExecutor::builder().max_workers(4).build().unwrap();
+//! let fut = pool.submit(|| (1..=10u64).product::<u64>()).unwrap();
+//! assert_eq!(fut.result(Some(Duration::from_secs(10))), Ok(&3_628_800));
+//!
+//! let lengths: Vec<usize> = pool
+//!     .map(|s: &str| s.len(), ["a", "bb", "ccc"])
+//!     .unwrap()
+//!     .map(Result::unwrap)
+//!     .collect();
+//! assert_eq!(lengths, [1, 2, 3]);
+//!
+//! let boom = pool.submit(|| -> u8 { panic!("task failed") }).unwrap();
+//! assert!(boom.into_result().unwrap_err().to_string().contains("task failed"));
+//! pool.shutdown(true, false);
+//! assert!(pool.submit(|| ()).is_err());
+//! ```
+//!
+//! # Blocking and shutdown
+//!
+//! `submit` never blocks on work: it queues and returns. `shutdown(wait,
+//! cancel_futures)` refuses later submits, cancels queued tasks if asked
+//! (their waiters wake at once, unlike CPython's, gh-92001), and joins the
+//! workers if asked. Dropping the executor shuts it down with `wait` and lets
+//! queued work finish, as Python's `with` block does.
+//!
+//! A result must be `Send + Sync` (a finished future is read by reference
+//! from any thread).
+#![deny(unsafe_code)]
+
+mod error;
+mod executor;
+mod map;
+mod pool;
+mod scope;
+mod sync;
+mod task;
+
+pub use error::{BrokenThreadPool, BuildError, SubmitError, SubmitErrorKind, TaskError};
+pub use executor::{Builder, ThreadPoolExecutor};
+pub use map::{Map, MapError, MapOptions};
+pub use scope::Scope;

@@ -1,0 +1,59 @@
+//! The one place in this crate that knows about loom.
+//!
+//! Locks and condition variables come from future-core, which switches them
+//! itself. Here: the pool's one atomic counter, and thread spawning and
+//! joining, which must be loom's threads under `--cfg exec_loom`. The pool's
+//! state is shared through std's `Arc`: its reference count guards no data
+//! the models need to see.
+
+pub(crate) use future_core::{Condvar, Mutex, MutexGuard};
+
+#[cfg(exec_loom)]
+pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(not(exec_loom))]
+pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[cfg(exec_loom)]
+pub(crate) use loom::thread::{JoinHandle, current};
+#[cfg(not(exec_loom))]
+pub(crate) use std::thread::{JoinHandle, current};
+
+/// Starts a named thread. Loom's threads have no names; the name is dropped.
+#[cfg(not(exec_loom))]
+pub(crate) fn spawn(
+    name: String,
+    body: impl FnOnce() + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(name).spawn(body)
+}
+
+/// Starts a named (loom) thread.
+#[cfg(exec_loom)]
+pub(crate) fn spawn(
+    name: String,
+    body: impl FnOnce() + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
+    loom::thread::Builder::new().name(name).spawn(body)
+}
+
+/// The number of CPUs for the default `max_workers` (loom: a fixed 2, so
+/// models stay small and deterministic).
+#[cfg(not(exec_loom))]
+pub(crate) fn available_parallelism() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The number of CPUs for the default `max_workers` (loom: a fixed 2, so
+/// models stay small and deterministic).
+#[cfg(exec_loom)]
+pub(crate) fn available_parallelism() -> usize {
+    2
+}
+
+/// Numbers default executor names, process-wide. A plain std counter in both
+/// configurations: a name carries no data, and loom statics cannot be `const`.
+pub(crate) fn next_executor_number() -> usize {
+    static EXECUTORS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    // ORDERING: only uniqueness matters.
+    EXECUTORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
