@@ -11,7 +11,7 @@ use crate::{
         CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, PARKED, PENDING,
         REGISTERED, RUNNING, SETTLED, STATE_MASK, TAKEN, is_done, is_settled, state_of,
     },
-    sync::{AtomicU32, Ordering, UnsafeCell, maybe_const_fn},
+    sync::{AtomicU32, Ordering, SPIN_BEFORE_PARK, UnsafeCell, maybe_const_fn, spin_loop},
 };
 use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
 
@@ -394,6 +394,17 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         }
         if timeout == Some(Duration::ZERO) {
             return Err(WaitError::Timeout);
+        }
+        // A countdown rather than a range: the limit is zero under loom.
+        let mut spins = SPIN_BEFORE_PARK;
+        while spins > 0 {
+            spins -= 1;
+            spin_loop();
+            // ORDERING: Acquire, as above.
+            word = self.word.load(Ordering::Acquire);
+            if ready(word) {
+                return Ok(word);
+            }
         }
         let deadline = Deadline::after(clock, timeout);
         loop {

@@ -37,6 +37,15 @@ pub(crate) const SPIN_LIMIT: u32 = 100;
 #[cfg(exec_loom)]
 pub(crate) const SPIN_LIMIT: u32 = 0;
 
+/// How many times a blocking read re-checks the state word before it parks:
+/// a task that finishes within a few microseconds is then seen without a
+/// futex wait and wake (a cross-CPU wake costs tens of microseconds). Zero
+/// under loom, where every spin is a branch to explore.
+#[cfg(not(exec_loom))]
+pub(crate) const SPIN_BEFORE_PARK: u32 = 200;
+#[cfg(exec_loom)]
+pub(crate) const SPIN_BEFORE_PARK: u32 = 0;
+
 /// The parker this build uses for every blocking wait in the crate.
 #[cfg(exec_loom)]
 pub(crate) type DefaultParker = LoomParker;

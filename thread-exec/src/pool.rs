@@ -4,22 +4,34 @@
 //! changes together (CPython's idle semaphore drifts; see gh-115634 for the
 //! process pool's version of that bug). Invariants, under the lock:
 //! - every queued job will be taken by some worker: after a push, either an
-//!   idle worker was claimed (and notified), a finishing worker was claimed
-//!   (it re-checks the queue before it idles), a thread was started, or all
-//!   `max_workers` threads are busy and each re-checks the queue when done;
+//!   idle worker was claimed (and notified), an *available* worker was
+//!   claimed (one finishing a task or spinning before it parks: it re-checks
+//!   the queue under the lock before it can idle), a thread was started, or
+//!   all `max_workers` threads are busy and each re-checks the queue when done;
 //! - `threads <= max_workers`;
 //! - nothing is pushed once `shutdown` or `broken` is set.
 
 use crate::{
     BrokenThreadPool, SubmitErrorKind,
     error::panic_message,
-    sync::{AtomicUsize, Condvar, JoinHandle, Mutex, MutexGuard, Ordering, current, spawn},
+    sync::{
+        AtomicUsize, Condvar, IDLE_SPINS, JoinHandle, Mutex, MutexGuard, Ordering, current, spawn,
+        spin_loop,
+    },
     task::BoxJob,
 };
 use std::{collections::VecDeque, sync::Arc as StdArc};
 
 /// A worker's start-up function; its `Err` (or panic) breaks the pool.
 pub(crate) type Initializer = StdArc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// What a submit does after unlocking.
+enum Wake {
+    /// Wake the idle worker it claimed.
+    Notify,
+    /// Start a thread with this name (already counted).
+    Start(String),
+}
 
 /// The bookkeeping under the pool's lock.
 struct State {
@@ -29,8 +41,8 @@ struct State {
     /// Wake-ups handed to idle workers and not yet consumed. A waking worker
     /// consumes one of these, or else (a spurious or shutdown wake) one `idle`.
     notified: usize,
-    /// Finishing workers (see `Shared::finishing`) a submit has claimed.
-    claimed_finishing: usize,
+    /// Available workers (see `Shared::available`) a submit has claimed.
+    claimed_available: usize,
     /// Live worker threads.
     threads: usize,
     /// Threads ever started; names the next one.
@@ -44,11 +56,19 @@ struct State {
 pub(crate) struct Shared {
     state: Mutex<State>,
     condvar: Condvar,
-    /// Workers between "the task returned" and "its future is completed":
-    /// about to look at the queue again, so a submit may count on them instead
-    /// of starting a thread. Raised without the lock (on the task's path),
-    /// lowered under it.
-    finishing: AtomicUsize,
+    /// Workers that will look at the queue again without being notified:
+    /// those between "the task returned" and re-locking, and those spinning
+    /// before they park. A submit may count on them instead of notifying or
+    /// starting a thread. Raised without the lock, lowered under it.
+    available: AtomicUsize,
+    /// 1 once `max_workers` threads have started (they live until shutdown).
+    full: AtomicUsize,
+    /// Bumped under the lock when a push makes the queue non-empty; a
+    /// spinning worker watches it.
+    pushes: AtomicUsize,
+    /// At most one worker spins at a time, so spinning never takes both CPUs
+    /// of a small machine away from the submitter. 1 while one spins.
+    spinner: AtomicUsize,
     max_workers: usize,
     name_prefix: String,
     initializer: Option<Initializer>,
@@ -65,7 +85,7 @@ impl Shared {
                 queue: VecDeque::new(),
                 idle: 0,
                 notified: 0,
-                claimed_finishing: 0,
+                claimed_available: 0,
                 threads: 0,
                 started: 0,
                 shutdown: false,
@@ -73,7 +93,10 @@ impl Shared {
                 handles: Vec::new(),
             }),
             condvar: Condvar::new(),
-            finishing: AtomicUsize::new(0),
+            available: AtomicUsize::new(0),
+            full: AtomicUsize::new(0),
+            pushes: AtomicUsize::new(0),
+            spinner: AtomicUsize::new(0),
             max_workers,
             name_prefix,
             initializer,
@@ -104,30 +127,57 @@ impl Shared {
             return Err(SubmitErrorKind::Shutdown);
         }
         state.queue.push_back(make());
-        if state.idle > 0 {
+        // A spinner waits for exactly this edge: the queue no longer empty.
+        let edge = state.queue.len() == 1;
+        // ORDERING: Acquire pairs with the worker's Release increment; the
+        // count only has to be current enough to avoid a needless wake-up.
+        let wake = if self.available.load(Ordering::Acquire) > state.claimed_available {
+            state.claimed_available += 1;
+            None
+        } else if state.idle > 0 {
             state.idle -= 1;
             state.notified += 1;
-            drop(state);
-            self.condvar.notify_one();
-        // ORDERING: Acquire pairs with the worker's Release increment; the
-        // count only has to be current enough to avoid a needless thread.
-        } else if self.finishing.load(Ordering::Acquire) > state.claimed_finishing {
-            state.claimed_finishing += 1;
+            Some(Wake::Notify)
         } else if state.threads < self.max_workers {
-            self.start_worker(state);
+            Some(Wake::Start(self.count_new_worker(&mut state)))
+        } else {
+            None
+        };
+        drop(state);
+        if edge {
+            // After unlocking, so a spinner that sees it finds the lock free.
+            // Bumped only on the edge, so a busy queue leaves the line alone.
+            // ORDERING: Relaxed; the spinner re-checks under the lock.
+            self.pushes.fetch_add(1, Ordering::Relaxed);
+        }
+        match wake {
+            None => {}
+            Some(Wake::Notify) => self.condvar.notify_one(),
+            Some(Wake::Start(name)) => self.start_worker(name),
         }
         Ok(())
     }
 
-    /// Starts a worker thread; `state` is unlocked while the thread spawns.
-    fn start_worker(self: &StdArc<Self>, mut state: MutexGuard<'_, State>) {
+    /// Counts a thread about to start, under the lock; returns its name.
+    fn count_new_worker(&self, state: &mut State) -> String {
         state.threads += 1;
         let name = format!("{}_{}", self.name_prefix, state.started);
         state.started += 1;
-        drop(state);
+        name
+    }
+
+    /// Starts a worker thread already counted by `count_new_worker`.
+    fn start_worker(self: &StdArc<Self>, name: String) {
         let shared = StdArc::clone(self);
         match spawn(name, move || shared.work()) {
-            Ok(handle) => self.state.lock().handles.push(handle),
+            Ok(handle) => {
+                let mut state = self.state.lock();
+                state.handles.push(handle);
+                if state.handles.len() == self.max_workers {
+                    // ORDERING: Relaxed; workers that miss it keep counting.
+                    self.full.store(1, Ordering::Relaxed);
+                }
+            }
             Err(error) => {
                 let mut state = self.state.lock();
                 state.threads -= 1;
@@ -159,30 +209,59 @@ impl Shared {
                 return;
             }
         }
-        let finishing = || {
+        let become_available = || {
             // ORDERING: Release pairs with the Acquire load in `submit`.
-            self.finishing.fetch_add(1, Ordering::Release);
+            self.available.fetch_add(1, Ordering::Release);
         };
+        // Whether this worker is counted in `available` right now.
+        let available = core::cell::Cell::new(false);
+        let mut spun = false;
         let mut state = self.state.lock();
         loop {
+            if available.replace(false) {
+                // Back under the lock: no longer available, and any claim on
+                // us is honoured by the queue check just below.
+                // ORDERING: under the lock, like `claimed_available`.
+                self.available.fetch_sub(1, Ordering::Relaxed);
+                state.claimed_available = state.claimed_available.saturating_sub(1);
+            }
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
-                let was_finishing = core::cell::Cell::new(false);
                 job.run(&|| {
-                    was_finishing.set(true);
-                    finishing();
+                    // Only while the pool can still grow: then this saves a
+                    // thread. At full size it would only add traffic.
+                    // ORDERING: Relaxed read of a hint.
+                    if self.full.load(Ordering::Relaxed) == 0 {
+                        available.set(true);
+                        become_available();
+                    }
                 });
+                spun = false;
                 state = self.state.lock();
-                if was_finishing.get() {
-                    // ORDERING: under the lock, like `claimed_finishing`.
-                    self.finishing.fetch_sub(1, Ordering::Relaxed);
-                    state.claimed_finishing = state.claimed_finishing.saturating_sub(1);
-                }
                 continue;
             }
             if state.shutdown || state.broken.is_some() {
                 break;
             }
+            if let Some(mut spins) = self.start_spinning(spun) {
+                // Watch for a push for a while before paying for a park and
+                // the submitter's wake-up.
+                spun = true;
+                // ORDERING: Relaxed; only a change of the counter matters.
+                let seen = self.pushes.load(Ordering::Relaxed);
+                available.set(true);
+                become_available();
+                drop(state);
+                while spins > 0 && self.pushes.load(Ordering::Relaxed) == seen {
+                    spins -= 1;
+                    spin_loop();
+                }
+                // ORDERING: Release; pairs with `start_spinning`'s Acquire.
+                self.spinner.store(0, Ordering::Release);
+                state = self.state.lock();
+                continue;
+            }
+            spun = false;
             state.idle += 1;
             state = self.condvar.wait(state);
             if state.notified > 0 {
@@ -192,6 +271,17 @@ impl Shared {
             }
         }
         state.threads -= 1;
+    }
+
+    /// Becomes the pool's one spinner, unless this worker just spun, spinning
+    /// is off (loom), or another worker is spinning. Returns the spin budget.
+    fn start_spinning(&self, spun: bool) -> Option<u32> {
+        let budget = IDLE_SPINS.filter(|_| !spun)?;
+        // ORDERING: Acquire/Relaxed; the flag guards no data, only CPU use.
+        self.spinner
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| budget)
     }
 
     /// Marks the pool broken (the first cause wins), fails everything queued,

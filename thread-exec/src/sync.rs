@@ -14,7 +14,20 @@ pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(exec_loom)]
+pub(crate) use loom::hint::spin_loop;
+#[cfg(exec_loom)]
 pub(crate) use loom::thread::{JoinHandle, current};
+#[cfg(not(exec_loom))]
+pub(crate) use std::hint::spin_loop;
+
+/// How long an idle worker spins, watching for new work, before it parks:
+/// long enough to bridge a cross-CPU wake-up (tens of microseconds here), so
+/// a stream of small tasks costs no futex calls. Zero under loom.
+#[cfg(not(exec_loom))]
+pub(crate) const IDLE_SPINS: Option<u32> = Some(4_000);
+#[cfg(exec_loom)]
+pub(crate) const IDLE_SPINS: Option<u32> = None;
+
 #[cfg(not(exec_loom))]
 pub(crate) use std::thread::{JoinHandle, current};
 
