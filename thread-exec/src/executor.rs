@@ -6,9 +6,9 @@ use crate::{
     pool::{Initializer, Shared},
     scope::Scope,
     sync::{available_parallelism, next_executor_number},
-    task::Task,
+    task::{BoxJob, Task},
 };
-use future_core::Future;
+use future_core::{Completer, Future};
 use std::{fmt, sync::Arc};
 
 /// A pool of threads that runs closures and returns their results as
@@ -164,8 +164,8 @@ impl ThreadPoolExecutor {
     }
 }
 
-/// Submits to a pool by its shared state (the executor, map iterators and
-/// scopes all go through here).
+/// Submits to a pool by its shared state (the executor and map iterators
+/// go through here).
 pub(crate) fn submit_to<F, R>(
     shared: &Arc<Shared>,
     f: F,
@@ -174,16 +174,26 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + Sync + 'static,
 {
+    submit_job(shared, f, |f, completer| Box::new(Task::new(f, completer)))
+}
+
+/// Makes the future, lets `build` turn the closure and its completer into a
+/// job if (and only if) the pool accepts it, and hands the closure back if it
+/// refuses.
+pub(crate) fn submit_job<F, R>(
+    shared: &Arc<Shared>,
+    f: F,
+    build: impl FnOnce(F, Completer<R, TaskError>) -> BoxJob<'static>,
+) -> Result<Future<R, TaskError>, SubmitError<F>> {
     let future = Future::new();
-    let completer = future.completer();
-    let mut slot = Some(f);
-    let accepted = shared.submit(|| match slot.take() {
-        Some(f) => Box::new(Task::new(f, completer)),
+    let mut parts = Some((f, future.completer()));
+    let accepted = shared.submit(|| match parts.take() {
+        Some((f, completer)) => build(f, completer),
         None => unreachable!("the pool builds a job at most once"),
     });
-    match (accepted, slot) {
+    match (accepted, parts) {
         (Ok(()), _) => Ok(future),
-        (Err(kind), Some(f)) => Err(SubmitError::new(kind, f)),
+        (Err(kind), Some((f, _))) => Err(SubmitError::new(kind, f)),
         (Err(_), None) => unreachable!("a refused job is never built"),
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::{
     BrokenThreadPool, SubmitError, TaskError,
+    executor::submit_job,
     pool::Shared,
     sync::{Condvar, Mutex},
     task::{BoxJob, Job, Task},
@@ -120,14 +121,8 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         F: FnOnce() -> R + Send + 'scope,
         R: Send + Sync + 'scope,
     {
-        let future = Future::new();
-        let completer = future.completer();
-        let mut slot = Some(f);
         let outstanding = &self.outstanding;
-        let accepted = self.shared.submit(|| {
-            let Some(f) = slot.take() else {
-                unreachable!("the pool builds a job at most once")
-            };
+        submit_job(self.shared, f, |f, completer| {
             *outstanding.count.lock() += 1;
             let job: BoxJob<'scope> = Box::new(ScopedJob {
                 inner: Some(Box::new(Task::new(f, completer))),
@@ -142,12 +137,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
             // drain the queue before they exit, and shutdown and a broken pool
             // drop what they take out of it.
             unsafe { std::mem::transmute::<BoxJob<'scope>, BoxJob<'static>>(job) }
-        });
-        match (accepted, slot) {
-            (Ok(()), _) => Ok(future),
-            (Err(kind), Some(f)) => Err(SubmitError::new(kind, f)),
-            (Err(_), None) => unreachable!("a refused job is never built"),
-        }
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{GUARD, Gate};
+use common::{GUARD, Gate, pool};
 use future_core::{ResultError, State};
 use std::{
     sync::{
@@ -13,13 +13,6 @@ use std::{
     thread,
 };
 use thread_exec::{BuildError, SubmitErrorKind, TaskError, ThreadPoolExecutor};
-
-fn pool(n: usize) -> ThreadPoolExecutor {
-    ThreadPoolExecutor::builder()
-        .max_workers(n)
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn zero_workers_is_an_error_and_the_default_is_pythons() {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Gate;
+use common::{Gate, pool};
 use std::{
     num::NonZeroUsize,
     sync::{
@@ -11,14 +11,7 @@ use std::{
     },
     time::Duration,
 };
-use thread_exec::{MapError, MapOptions, SubmitErrorKind, TaskError, ThreadPoolExecutor};
-
-fn pool(n: usize) -> ThreadPoolExecutor {
-    ThreadPoolExecutor::builder()
-        .max_workers(n)
-        .build()
-        .unwrap()
-}
+use thread_exec::{MapError, MapOptions, SubmitErrorKind, TaskError};
 
 #[test]
 fn results_come_in_input_order_even_when_tasks_finish_out_of_order() {
