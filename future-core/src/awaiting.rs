@@ -69,7 +69,7 @@ impl<'a, T, E, const N: usize> core::future::Future for DoneFuture<'a, T, E, N> 
             // The cell is done: `result` with a zero timeout never blocks and
             // never reads a clock.
             this.cell
-                .result_with_clock(Some(core::time::Duration::ZERO), &ZeroClock)
+                .result_with_clock(Some(core::time::Duration::ZERO), &crate::clock::Unread)
         } else {
             Err(ResultError::Cancelled)
         })
@@ -87,13 +87,5 @@ impl<T, E, const N: usize> fmt::Debug for DoneFuture<'_, T, E, N> {
         f.debug_struct("DoneFuture")
             .field("cell", self.cell)
             .finish()
-    }
-}
-
-struct ZeroClock;
-
-impl crate::Clock for ZeroClock {
-    fn now(&self) -> core::time::Duration {
-        core::time::Duration::ZERO
     }
 }

@@ -256,8 +256,8 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             }
         }
         let failed = if outcome.is_err() { FAILED } else { 0 };
-        // SAFETY: in COMPLETING only the thread that won the CAS above (us)
-        // may touch the cell, and readers wait for FINISHED.
+        // Readers wait for FINISHED, so nobody looks at the cell yet.
+        // SAFETY: in COMPLETING only the CAS winner (us) may touch the cell.
         self.outcome.with_mut(|p| unsafe { (*p).write(outcome) });
         let mut word = (word & (PARKED | REGISTERED)) | COMPLETING;
         loop {
@@ -319,10 +319,11 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     fn outcome_ref(&self, word: u32) -> &Result<T, E> {
         debug_assert_eq!(state_of(word), FINISHED);
         debug_assert_eq!(word & TAKEN, 0);
-        // SAFETY: `word` was read with Acquire and is FINISHED, so the write in
+        // `word` was read with Acquire and is FINISHED, so the write in
         // `complete` happened before, and the cell is never written again. It
         // is moved out only through `&mut self` or by the unique handle after
         // SETTLED, and neither can coexist with this `&self` borrow.
+        // SAFETY: (as above) initialised, published, and never moved while borrowed.
         self.outcome.with(|p| unsafe { (*p).assume_init_ref() })
     }
 
@@ -573,8 +574,9 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         if state_of(word) != FINISHED || word & TAKEN != 0 {
             return None;
         }
-        // SAFETY: `&mut self` is exclusive, so no callback or reader holds a
-        // reference into the cell; TAKEN was clear, so it is initialised.
+        // `&mut self` is exclusive, so no callback or reader holds a reference
+        // into the cell; TAKEN was clear, so it is initialised.
+        // SAFETY: FINISHED, not TAKEN, and nobody else can read the outcome.
         Some(unsafe { self.take_settled(word) })
     }
 
@@ -591,8 +593,8 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         // ORDERING: Relaxed; only this cell's own drop reads TAKEN, after
         // whatever synchronises the drop with us.
         self.word.fetch_or(TAKEN, Ordering::Relaxed);
-        // SAFETY: the caller guarantees the cell is initialised and unshared;
-        // TAKEN (just set) stops it being read or dropped again.
+        // TAKEN (just set) stops the cell being read or dropped again.
+        // SAFETY: the caller guarantees the cell is initialised and unshared.
         self.outcome.with(|p| unsafe { (*p).assume_init_read() })
     }
 
@@ -623,10 +625,11 @@ impl<T, E, const N: usize> Drop for FutureCell<T, E, N> {
     fn drop(&mut self) {
         let word = self.word.load(Ordering::Acquire);
         if state_of(word) == FINISHED && word & TAKEN == 0 {
-            // SAFETY: `&mut self`; FINISHED and not TAKEN means initialised
-            // and still owned by the cell.
-            self.outcome
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+            let drop_outcome = |p: *mut MaybeUninit<Result<T, E>>| {
+                // SAFETY: `&mut self`; FINISHED, not TAKEN: initialised and owned.
+                unsafe { (*p).assume_init_drop() }
+            };
+            self.outcome.with_mut(drop_outcome);
         }
     }
 }

@@ -76,6 +76,18 @@ pub type DefaultClock = StdClock;
 #[cfg(all(not(feature = "std"), feature = "futex", target_os = "linux"))]
 pub type DefaultClock = MonotonicClock;
 
+/// For waits that never read a clock (no timeout, or a zero one): reading it
+/// would be a bug, so it reports time standing still.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unread;
+
+impl Clock for Unread {
+    fn now(&self) -> Duration {
+        debug_assert!(false, "a wait without a deadline read the clock");
+        Duration::ZERO
+    }
+}
+
 /// A deadline on some clock: a timeout turned into an absolute reading once,
 /// so a loop of waits that wake early still ends on time.
 ///

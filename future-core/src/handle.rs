@@ -81,7 +81,7 @@ impl<T, E> Future<T, E> {
         let word = self
             .shared
             .cell
-            .block_until(is_settled, None, &NoClockNeeded)
+            .block_until(is_settled, None, &crate::clock::Unread)
             .map_err(ResultError::from)?;
         self.take(word)
     }
@@ -91,14 +91,16 @@ impl<T, E> Future<T, E> {
         if state_of(word) != FINISHED {
             return Err(ResultError::Cancelled);
         }
-        // SAFETY: `word` is an Acquire reading showing FINISHED and SETTLED.
+        // `word` is an Acquire reading showing FINISHED and SETTLED.
         // This handle is the only one that can read the outcome (`Future` is
         // not `Clone`; completers cannot read it), it is borrowed by nobody
         // (we hold `&self` of the last such reader, and `result()` borrows
         // from `&self` too, so none is live across this call), and SETTLED
         // means no done callback is still looking at it. It was not TAKEN:
         // only this function takes, and it is reached once per handle.
-        unsafe { self.shared.cell.take_settled(word) }.map_err(ResultError::Failed)
+        // SAFETY: (as above) FINISHED, SETTLED, not TAKEN, and unshared.
+        let outcome = unsafe { self.shared.cell.take_settled(word) };
+        outcome.map_err(ResultError::Failed)
     }
 }
 
@@ -227,14 +229,5 @@ impl<T, E> fmt::Debug for Completer<T, E> {
         f.debug_struct("Completer")
             .field("state", &self.state())
             .finish()
-    }
-}
-
-/// A waits-forever deadline never reads the clock; this one says so.
-struct NoClockNeeded;
-
-impl crate::Clock for NoClockNeeded {
-    fn now(&self) -> core::time::Duration {
-        core::time::Duration::ZERO
     }
 }

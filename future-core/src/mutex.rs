@@ -177,16 +177,16 @@ impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: the guard exists only while this thread holds the lock, so no
-        // other reference to the data is live.
+        // The guard exists only while this thread holds the lock.
+        // SAFETY: the lock is held, so no other reference to the data is live.
         self.mutex.data.with(|p| unsafe { &*p })
     }
 }
 
 impl<T> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as in `deref`, and `&mut self` makes this the only
-        // reference handed out through this guard.
+        // `&mut self` makes this the only reference handed out by this guard.
+        // SAFETY: as in `deref`: the lock is held, so nothing else aliases it.
         self.mutex.data.with_mut(|p| unsafe { &mut *p })
     }
 }

@@ -3,29 +3,36 @@
 #![cfg(exec_loom)]
 
 use future_core::Future;
-use loom::{sync::Arc, thread};
+use loom::thread::{self, JoinHandle};
 use waiters::{ReturnWhen, as_completed, wait};
+
+/// On two threads: finishes `fs[0]` and cancels `fs[1]`.
+fn finish_one_cancel_the_other(fs: &[Future<u32, ()>; 2]) -> [JoinHandle<()>; 2] {
+    let (c0, c1) = (fs[0].completer(), fs[1].completer());
+    [
+        thread::spawn(move || c0.set_result(1).unwrap()),
+        thread::spawn(move || assert!(c1.cancel())),
+    ]
+}
 
 /// A completion and a cancellation race the waiter's register-then-recheck.
 #[test]
 fn wait_all_against_completion_and_cancel() {
     loom::model(|| {
-        let fs: Arc<[Future<u32, ()>; 2]> = Arc::new([Future::new(), Future::new()]);
-        let c0 = fs[0].completer();
-        let c1 = fs[1].completer();
-        let t0 = thread::spawn(move || c0.set_result(1).unwrap());
-        let t1 = thread::spawn(move || assert!(c1.cancel()));
+        let fs: [Future<u32, ()>; 2] = [Future::new(), Future::new()];
+        let threads = finish_one_cancel_the_other(&fs);
         let r = wait(fs.iter(), None, ReturnWhen::AllCompleted);
         assert_eq!((r.done.len(), r.not_done.len()), (2, 0));
-        t0.join().unwrap();
-        t1.join().unwrap();
+        for t in threads {
+            t.join().unwrap();
+        }
     });
 }
 
 #[test]
 fn wait_first_completed_against_completion() {
     loom::model(|| {
-        let fs: Arc<[Future<u32, ()>; 2]> = Arc::new([Future::new(), Future::new()]);
+        let fs: [Future<u32, ()>; 2] = [Future::new(), Future::new()];
         let c1 = fs[1].completer();
         let t = thread::spawn(move || c1.set_result(1).unwrap());
         let r = wait(fs.iter(), None, ReturnWhen::FirstCompleted);
@@ -40,15 +47,13 @@ fn wait_first_completed_against_completion() {
 #[test]
 fn as_completed_against_completion_and_cancel() {
     loom::model(|| {
-        let fs: Arc<[Future<u32, ()>; 2]> = Arc::new([Future::new(), Future::new()]);
-        let c0 = fs[0].completer();
-        let c1 = fs[1].completer();
-        let t0 = thread::spawn(move || c0.set_result(1).unwrap());
-        let t1 = thread::spawn(move || assert!(c1.cancel()));
+        let fs: [Future<u32, ()>; 2] = [Future::new(), Future::new()];
+        let threads = finish_one_cancel_the_other(&fs);
         let yielded: Vec<_> = as_completed(fs.iter(), None).map(Result::unwrap).collect();
         assert_eq!(yielded.len(), 2);
         assert!(!std::ptr::eq(yielded[0], yielded[1]));
-        t0.join().unwrap();
-        t1.join().unwrap();
+        for t in threads {
+            t.join().unwrap();
+        }
     });
 }

@@ -128,7 +128,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
                 inner: Some(Box::new(Task::new(f, completer))),
                 outstanding: Arc::clone(outstanding),
             });
-            // SAFETY: only the trait object's lifetime changes. The job
+            // Only the trait object's lifetime changes. The job
             // borrows data that lives for 'scope, and `Scope::run` does not
             // return (it waits for the count to reach zero, even when the
             // body panics) until this job has been dropped: `ScopedJob`'s
@@ -136,6 +136,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
             // is eventually run, cancelled or failed, and so dropped: workers
             // drain the queue before they exit, and shutdown and a broken pool
             // drop what they take out of it.
+            // SAFETY: (as above) the scope outlives every use of the job.
             unsafe { std::mem::transmute::<BoxJob<'scope>, BoxJob<'static>>(job) }
         })
     }
