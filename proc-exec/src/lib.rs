@@ -1,5 +1,5 @@
-//! `proc-exec`: not built yet.
-//!
-//! This crate is a placeholder in the workspace layout; its issue in the
-//! tracker describes what it will hold. It exports nothing.
-#![no_std]
+//! `proc-exec`: Python's `ProcessPoolExecutor` for Rust on Linux (in progress).
+#![allow(dead_code)]
+
+pub mod wire;
+mod os;

@@ -1,0 +1,1 @@
+//! The thin OS layer (to be written).
