@@ -1,6 +1,122 @@
-//! `proc-exec`: Python's `ProcessPoolExecutor` for Rust on Linux (in progress).
-#![allow(dead_code)]
+//! Python's `concurrent.futures.ProcessPoolExecutor` for Rust on Linux:
+//! run plain functions in forked worker processes and get
+//! [`Future`](future_core::Future)s back.
+//!
+//! - [`ProcessPoolExecutor`]: `submit`, `shutdown(wait, cancel_futures)`,
+//!   `terminate_workers`/`kill_workers`, an initializer, `max_tasks_per_child`,
+//!   two [`StartMethod`]s.
+//! - [`Process`]: one function in one child, with `multiprocessing.Process`'s
+//!   lifecycle (`start`, `join`, `exitcode`, `terminate`, `kill`, `sentinel`).
+//! - Errors: [`TaskError`] in a future, [`SubmitError`] from a refused
+//!   submit, [`BrokenProcessPool`] when a worker dies, [`BuildError`].
+//! - [`wire`]: the frame format on the pipes (specified in `WIRE.md`).
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use proc_exec::{ProcessPoolExecutor, TaskError};
+//!
+//! fn is_prime(n: u64) -> bool {
+//!     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+//! }
+//!
+//! let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
+//! let fut = pool.submit(is_prime, 1_000_000_007).unwrap();
+//! assert_eq!(fut.result(Some(Duration::from_secs(30))), Ok(&true));
+//!
+//! // A non-capturing closure is a plain function too; a panic stays in its future.
+//! let boom = pool.submit(|n: u32| -> u32 { assert!(n < 10, "too big"); n }, 99).unwrap();
+//! match boom.into_result() {
+//!     Err(future_core::ResultError::Failed(TaskError::Panicked(message))) => {
+//!         assert!(message.contains("too big"))
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! pool.shutdown(true, false);
+//! ```
+//!
+//! # How functions cross
+//!
+//! Workers are forked from this binary, so a `fn(A) -> R` pointer is valid in
+//! them. A frame carries the function's address and that of a trampoline
+//! monomorphized for `A` and `R`, which decodes the argument, calls, and
+//! encodes the result. `A`, `R` (and `E` for
+//! [`submit_fallible`](ProcessPoolExecutor::submit_fallible)) are serde types;
+//! they travel as [postcard](https://docs.rs/postcard). Nothing the function
+//! captures crosses, which is why it must be a plain function.
+//!
+//! # Start methods, and forking a process that has threads
+//!
+//! `fork` copies only the calling thread. A lock another thread held at that
+//! moment (in the allocator, stdio, the panic machinery, or your own code)
+//! stays locked forever in the child. The C library's at-fork handlers make
+//! `malloc` safe; nothing makes *your* locks safe.
+//!
+//! - [`StartMethod::ForkServer`] (the default, as in CPython 3.14): when the
+//!   pool starts, its manager thread forks one single-threaded server
+//!   process, and every worker (and every replacement) is forked from that
+//!   server, so workers never inherit the pool's own threads or any lock they
+//!   held. Build the pool early (before your program starts threads that take
+//!   locks your tasks need) and the server's copy of your process is clean.
+//! - [`StartMethod::Fork`]: each worker is forked from the pool's manager
+//!   thread directly. One fork less per worker, but a worker is a copy of the
+//!   whole, threaded, parent at that moment: use it when your program holds no
+//!   locks across the fork that the tasks need.
+//!
+//! Either way a worker closes every inherited file descriptor except its two
+//! pipes (and stdio), asks the kernel to kill it if its parent dies
+//! (`PR_SET_PDEATHSIG`), and leaves with `_exit`.
+//!
+//! # Blocking and shutdown
+//!
+//! `submit` encodes the argument in the calling thread, queues, and returns;
+//! it never waits for a worker. One manager thread per pool forks, writes,
+//! reads, reaps, and completes futures (so done callbacks run there).
+//! `shutdown(wait, cancel_futures)` refuses later submits, cancels what was
+//! not sent yet if asked, lets the rest finish, tells each worker to exit,
+//! and with `wait` returns once every worker has been reaped. Dropping the
+//! pool is `shutdown(wait = true)`, as Python's `with` block does.
+//!
+//! # When a worker dies
+//!
+//! As in CPython, a worker that ends without being asked to (a signal,
+//! `abort`, `_exit`, the OOM killer, a failing initializer) breaks the pool:
+//! every pending and running future fails with [`BrokenProcessPool`] and later
+//! submits are refused. Unlike CPython, each future gets its own error value
+//! naming the dead worker's pid and how it ended, the death is seen at once
+//! through its pidfd (no polling), and results the worker sent before dying
+//! are kept. An argument that does not serialize fails only its `submit`; a
+//! result that does not serialize (or decode) fails only its future.
+#![cfg(target_os = "linux")]
+#![deny(unsafe_code)]
 
+mod call;
+mod codec;
+mod error;
+mod executor;
+mod manager;
 mod os;
+mod panic;
 mod pool_state;
+mod process;
+mod sync;
 pub mod wire;
+mod worker;
+
+pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
+pub use executor::{Builder, ProcessPoolExecutor};
+pub use os::ExitStatus;
+pub use process::{Process, ProcessError};
+
+/// How a pool starts its workers. See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StartMethod {
+    /// Fork each worker from a single-threaded server process that the pool
+    /// forks once, when it starts (CPython 3.14's default on Linux).
+    #[default]
+    ForkServer,
+    /// Fork each worker from the pool's manager thread.
+    Fork,
+}

@@ -295,6 +295,16 @@ impl<S: Spec> PoolState<S> {
         self.actions.pop_front()
     }
 
+    /// True if [`poll_action`](Self::poll_action) has something.
+    pub(crate) fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// The record of an unresolved item.
+    pub(crate) fn record(&self, work: WorkId) -> Option<&S::Record> {
+        self.items.get(&work).map(|item| &item.record)
+    }
+
     /// True once [`Action::Closed`] was emitted.
     pub(crate) fn is_closed(&self) -> bool {
         self.closed

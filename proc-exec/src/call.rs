@@ -1,0 +1,227 @@
+//! How a function crosses into a worker: as two code addresses.
+//!
+//! Workers are forked from this binary, so a `fn(A) -> R` pointer taken in
+//! the parent is valid in the child. A `Run` frame carries that pointer and a
+//! *trampoline*: a function monomorphized for `(A, R)` (or `(A, R, E)`) that
+//! decodes the arguments, calls the function for each one, and encodes one
+//! outcome per argument. Both addresses travel relative to [`anchor`], a
+//! function of this crate, so they would also hold in a re-executed binary
+//! whose load address differs.
+//!
+//! The worker trusts these addresses because the frames come only from its
+//! own parent over pipes nobody else holds (see `WIRE.md`).
+#![allow(unsafe_code)]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::wire::{CallRef, OutcomeTag, OutcomeWriter};
+
+/// The signature every trampoline has: the function's address, the encoded
+/// arguments (one or more postcard values back to back), and where to write
+/// one outcome per argument. `max` bounds one encoded result.
+pub(crate) type Trampoline = fn(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>, max: usize);
+
+/// The fixed point addresses are measured from.
+#[inline(never)]
+fn anchor() {}
+
+fn offset(address: usize) -> i64 {
+    (address as i64).wrapping_sub(anchor as usize as i64)
+}
+
+fn address(offset: i64) -> usize {
+    (anchor as usize as i64).wrapping_add(offset) as usize
+}
+
+/// The call head for `function` run through `trampoline`.
+pub(crate) fn call_ref(function: usize, trampoline: Trampoline) -> CallRef {
+    CallRef {
+        function: offset(function),
+        trampoline: offset(trampoline as usize),
+    }
+}
+
+/// Runs a call received in a `Run` or `Init` frame.
+///
+/// # Safety
+///
+/// - `call` must have been made by [`call_ref`] in the process this one was
+///   forked from (or in the same binary), with a `function` whose type is the
+///   one `trampoline` was monomorphized for.
+pub(crate) unsafe fn run(call: CallRef, args: &[u8], out: &mut OutcomeWriter<'_>, max: usize) {
+    let trampoline = address(call.trampoline);
+    // SAFETY: by the caller's contract, `trampoline` is the address of a
+    // function of type `Trampoline` in this binary, and fn pointers and
+    // `usize` have the same size.
+    let trampoline = unsafe { std::mem::transmute::<usize, Trampoline>(trampoline) };
+    trampoline(address(call.function), args, out, max);
+}
+
+/// How a function's return value becomes an outcome: `R` is returned as is;
+/// `Result<R, E>` (through [`Fallible`]) splits into returned and raised.
+pub(crate) trait Output {
+    /// Writes this value's outcome.
+    fn write(self, out: &mut OutcomeWriter<'_>, max: usize);
+}
+
+/// Marks a function whose `Err` is the task's own error.
+pub(crate) struct Fallible<R, E>(pub(crate) Result<R, E>);
+
+/// Marks a function whose whole return value is the result.
+pub(crate) struct Plain<R>(pub(crate) R);
+
+impl<R: Serialize> Output for Plain<R> {
+    fn write(self, out: &mut OutcomeWriter<'_>, max: usize) {
+        write_value(out, OutcomeTag::Returned, &self.0, max);
+    }
+}
+
+impl<R: Serialize, E: Serialize> Output for Fallible<R, E> {
+    fn write(self, out: &mut OutcomeWriter<'_>, max: usize) {
+        match self.0 {
+            Ok(value) => write_value(out, OutcomeTag::Returned, &value, max),
+            Err(error) => write_value(out, OutcomeTag::Raised, &error, max),
+        }
+    }
+}
+
+fn write_value<T: Serialize>(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, value: &T, max: usize) {
+    let written = out.item(tag, |buf| {
+        postcard::to_extend(value, std::mem::take(buf)).map(|bytes| *buf = bytes)
+    });
+    match written {
+        Ok(len) if len <= max => {}
+        Ok(len) => {
+            out.pop_item();
+            let text = format!("the encoded result is {len} bytes, above the {max}-byte frame limit");
+            out.text(OutcomeTag::TooLarge, &text);
+        }
+        Err(error) => {
+            out.pop_item();
+            let text = format!("the result could not be serialized: {error}");
+            out.text(OutcomeTag::ResultEncode, &text);
+        }
+    }
+}
+
+/// The trampoline for `fn(A) -> O` where `O` is an [`Output`] built by `wrap`.
+fn trampoline<A, T, O>(function: usize, mut args: &[u8], out: &mut OutcomeWriter<'_>, max: usize)
+where
+    A: DeserializeOwned,
+    O: Output + From<T>,
+{
+    // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary,
+    // the type this trampoline was monomorphized for (`submit` pairs them).
+    let function = unsafe { std::mem::transmute::<usize, fn(A) -> T>(function) };
+    while !args.is_empty() {
+        let arg = match postcard::take_from_bytes::<A>(args) {
+            Ok((arg, rest)) => {
+                args = rest;
+                arg
+            }
+            Err(error) => {
+                // The rest of the arguments cannot be found without this one.
+                let text = format!("the argument could not be deserialized: {error}");
+                out.text(OutcomeTag::ArgDecode, &text);
+                return;
+            }
+        };
+        match catch_unwind(AssertUnwindSafe(|| function(arg))) {
+            Ok(value) => O::from(value).write(out, max),
+            Err(payload) => out.text(OutcomeTag::Panicked, &crate::panic::message(&*payload)),
+        }
+    }
+}
+
+impl<R> From<R> for Plain<R> {
+    fn from(value: R) -> Self {
+        Plain(value)
+    }
+}
+
+impl<R, E> From<Result<R, E>> for Fallible<R, E> {
+    fn from(value: Result<R, E>) -> Self {
+        Fallible(value)
+    }
+}
+
+/// The call head for a plain `fn(A) -> R`.
+pub(crate) fn plain<A, R>(function: fn(A) -> R) -> CallRef
+where
+    A: DeserializeOwned,
+    R: Serialize,
+{
+    call_ref(function as usize, trampoline::<A, R, Plain<R>>)
+}
+
+/// The call head for a `fn(A) -> Result<R, E>` whose `Err` is the task's error.
+pub(crate) fn fallible<A, R, E>(function: fn(A) -> Result<R, E>) -> CallRef
+where
+    A: DeserializeOwned,
+    R: Serialize,
+    E: Serialize,
+{
+    call_ref(function as usize, trampoline::<A, Result<R, E>, Fallible<R, E>>)
+}
+
+/// What an initializer returns: nothing, or `Result<(), E>` whose error is
+/// reported as text (it breaks the pool; its type does not cross back).
+pub(crate) trait InitOutput {
+    /// `Err` with the error's text when the initializer failed.
+    fn into_text(self) -> Result<(), String>;
+}
+
+impl InitOutput for () {
+    fn into_text(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: std::fmt::Display> InitOutput for Result<(), E> {
+    fn into_text(self) -> Result<(), String> {
+        self.map_err(|error| error.to_string())
+    }
+}
+
+/// The trampoline for an initializer `fn(A) -> T`.
+fn init_trampoline<A, T>(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>, _max: usize)
+where
+    A: DeserializeOwned,
+    T: InitOutput,
+{
+    // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary,
+    // paired with this trampoline by `initializer`/`try_initializer`.
+    let function = unsafe { std::mem::transmute::<usize, fn(A) -> T>(function) };
+    let arg = match crate::codec::decode_exact::<A>(args) {
+        Ok(arg) => arg,
+        Err(error) => {
+            let text = format!("the initializer's argument could not be deserialized: {error}");
+            out.text(OutcomeTag::ArgDecode, &text);
+            return;
+        }
+    };
+    match catch_unwind(AssertUnwindSafe(|| function(arg))) {
+        Ok(output) => match output.into_text() {
+            Ok(()) => out.text(OutcomeTag::Returned, ""),
+            Err(text) => out.text(OutcomeTag::Raised, &text),
+        },
+        Err(payload) => out.text(OutcomeTag::Panicked, &crate::panic::message(&*payload)),
+    }
+}
+
+/// The call head for an initializer that cannot fail (but may panic).
+pub(crate) fn initializer<A: DeserializeOwned>(function: fn(A)) -> CallRef {
+    call_ref(function as usize, init_trampoline::<A, ()>)
+}
+
+/// The call head for an initializer that reports failure with `Err`.
+pub(crate) fn try_initializer<A, E>(function: fn(A) -> Result<(), E>) -> CallRef
+where
+    A: DeserializeOwned,
+    E: std::fmt::Display,
+{
+    call_ref(function as usize, init_trampoline::<A, Result<(), E>>)
+}

@@ -1,0 +1,86 @@
+//! Values in and out of postcard, for arguments and results.
+
+use postcard::ser_flavors::Flavor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::TaskError;
+use crate::wire::{OutcomeTag, Outcomes};
+
+/// Appends a value to a buffer that already holds other bytes (a frame
+/// being built). On error the buffer may hold part of the value; callers
+/// truncate back to where they started.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    buf: &mut Vec<u8>,
+) -> Result<(), postcard::Error> {
+    postcard::serialize_with_flavor(value, Append(buf))
+}
+
+/// A postcard flavor that appends to a borrowed `Vec`.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Flavor for Append<'_> {
+    type Output = ();
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decodes exactly one value from `bytes` (trailing bytes are an error).
+pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Decodes a task's own error value (`Raised` outcome).
+pub(crate) type RaisedDecoder<E> = fn(&[u8]) -> Result<E, String>;
+
+/// For functions that return `Result<R, E>`.
+pub(crate) fn decode_raised<E: DeserializeOwned>(bytes: &[u8]) -> Result<E, String> {
+    decode_exact(bytes)
+}
+
+/// For plain functions, which never raise: a `Raised` outcome is nonsense.
+pub(crate) fn no_raised(_: &[u8]) -> Result<std::convert::Infallible, String> {
+    Err("a plain function's worker sent an error value".to_owned())
+}
+
+/// The task's result from a one-item outcome list.
+pub(crate) fn decode_single<R: DeserializeOwned, E>(
+    outcomes: Outcomes<'_>,
+    raised: RaisedDecoder<E>,
+) -> Result<R, TaskError<E>> {
+    let mut items = outcomes.into_iter();
+    let (Some(outcome), None) = (items.next(), items.next()) else {
+        return Err(TaskError::ResultDecode(
+            "the worker did not send exactly one outcome".to_owned(),
+        ));
+    };
+    let text = || String::from_utf8_lossy(outcome.bytes).into_owned();
+    match outcome.tag {
+        OutcomeTag::Returned => decode_exact::<R>(outcome.bytes).map_err(TaskError::ResultDecode),
+        OutcomeTag::Raised => match raised(outcome.bytes) {
+            Ok(error) => Err(TaskError::Raised(error)),
+            Err(message) => Err(TaskError::ResultDecode(message)),
+        },
+        OutcomeTag::Panicked => Err(TaskError::Panicked(text())),
+        OutcomeTag::ResultEncode => Err(TaskError::ResultEncode(text())),
+        OutcomeTag::ArgDecode => Err(TaskError::ArgDecode(text())),
+        OutcomeTag::TooLarge => Err(TaskError::ResultTooLarge(text())),
+    }
+}

@@ -1,0 +1,357 @@
+//! `ProcessPoolExecutor` and its builder: the public face of the pool.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use future_core::{Completer, Future};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::call;
+use crate::codec::{self, RaisedDecoder};
+use crate::error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
+use crate::manager::{self, Config, Pending, Shared};
+use crate::pool_state::{Failure, Limits, Signal};
+use crate::sync::{JoinHandle, Mutex, spawn};
+use crate::wire::{self, CallRef, FrameWriter, Kind, Outcomes};
+use crate::{ExitStatus, StartMethod};
+
+/// Items sent ahead to one worker by default: one running, one waiting in
+/// its pipe, so it never idles for a round trip between two items.
+const DEFAULT_MAX_IN_FLIGHT: usize = 2;
+
+/// Python's `concurrent.futures.ProcessPoolExecutor`: runs `fn(A) -> R` in
+/// forked worker processes and hands back [`Future`]s.
+///
+/// See the [crate docs](crate) for an example, the start methods, and how a
+/// dead worker is reported.
+pub struct ProcessPoolExecutor {
+    shared: Arc<Shared>,
+    manager: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Configures a [`ProcessPoolExecutor`]; from [`ProcessPoolExecutor::builder`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    max_workers: Option<usize>,
+    start_method: StartMethod,
+    max_tasks_per_child: Option<usize>,
+    max_frame_size: u32,
+    max_in_flight: usize,
+    init: Option<Result<Vec<u8>, String>>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            max_workers: None,
+            start_method: StartMethod::default(),
+            max_tasks_per_child: None,
+            max_frame_size: wire::DEFAULT_MAX_FRAME_SIZE,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            init: None,
+        }
+    }
+}
+
+impl Builder {
+    /// Live worker processes at most (default: the available parallelism).
+    /// Zero is refused by [`build`](Self::build).
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// How workers are started (default: [`StartMethod::ForkServer`]).
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.start_method = method;
+        self
+    }
+
+    /// A worker exits after running `n` items and a new one replaces it
+    /// (zero is refused by [`build`](Self::build)). Unlike CPython this works
+    /// with every start method.
+    pub fn max_tasks_per_child(mut self, n: usize) -> Self {
+        self.max_tasks_per_child = Some(n);
+        self
+    }
+
+    /// The largest frame either side sends (default
+    /// [`DEFAULT_MAX_FRAME_SIZE`](wire::DEFAULT_MAX_FRAME_SIZE), 64 MiB): an
+    /// argument above it is refused by `submit`, a result above it fails its
+    /// future with [`TaskError::ResultTooLarge`].
+    pub fn max_frame_size(mut self, bytes: u32) -> Self {
+        self.max_frame_size = bytes.max(1024);
+        self
+    }
+
+    /// Items sent ahead to one worker (default 2: one running, one waiting).
+    /// Sent items are RUNNING and can no longer be cancelled, as CPython's
+    /// call queue items are; more hides more latency for tiny tasks.
+    pub fn max_in_flight_per_worker(mut self, n: NonZeroUsize) -> Self {
+        self.max_in_flight = n.get();
+        self
+    }
+
+    /// Runs `f(arg)` in every worker before its first task. A panic breaks
+    /// the pool, as in CPython: pending futures fail with
+    /// [`BrokenProcessPool`] carrying the panic message.
+    pub fn initializer<A>(self, f: fn(A), arg: A) -> Self
+    where
+        A: Serialize + DeserializeOwned,
+    {
+        self.init_call(call::initializer(f), &arg)
+    }
+
+    /// Like [`initializer`](Self::initializer), for an initializer that can
+    /// fail: an `Err` breaks the pool and its text is the cause.
+    pub fn try_initializer<A, E>(self, f: fn(A) -> Result<(), E>, arg: A) -> Self
+    where
+        A: Serialize + DeserializeOwned,
+        E: fmt::Display,
+    {
+        self.init_call(call::try_initializer(f), &arg)
+    }
+
+    fn init_call<A: Serialize>(mut self, call: CallRef, arg: &A) -> Self {
+        self.init = Some(encode_call_frame(Kind::Init, call, arg, u32::MAX).map_err(|e| e.to_string()));
+        self
+    }
+
+    /// Starts the manager thread (and, with [`StartMethod::ForkServer`], the
+    /// fork server). Workers start when work arrives.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] for a zero `max_workers` or `max_tasks_per_child`, an
+    /// initializer argument that does not serialize, or a thread or eventfd
+    /// that cannot be created.
+    pub fn build(self) -> Result<ProcessPoolExecutor, BuildError> {
+        let max_workers = match self.max_workers {
+            Some(n) => NonZeroUsize::new(n).ok_or(BuildError::ZeroWorkers)?,
+            None => std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+        };
+        let max_tasks_per_child = match self.max_tasks_per_child {
+            Some(n) => Some(NonZeroUsize::new(n).ok_or(BuildError::ZeroTasksPerChild)?),
+            None => None,
+        };
+        let init_frame = self.init.transpose().map_err(BuildError::InitArgEncode)?;
+        let config = Config {
+            limits: Limits {
+                max_workers,
+                max_tasks_per_child,
+                max_in_flight: NonZeroUsize::new(self.max_in_flight).unwrap_or(NonZeroUsize::MIN),
+            },
+            max_frame_size: self.max_frame_size,
+            start_method: self.start_method,
+            init_frame,
+        };
+        let shared = Arc::new(Shared::new(config).map_err(BuildError::Io)?);
+        let for_manager = shared.clone();
+        let name = format!("proc-exec-manager-{}", next_pool_number());
+        let manager = spawn(name, move || manager::run(for_manager)).map_err(BuildError::Io)?;
+        Ok(ProcessPoolExecutor {
+            shared,
+            manager: Mutex::new(Some(manager)),
+        })
+    }
+}
+
+fn next_pool_number() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    // ORDERING: a name counter; no other memory depends on it.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Builds a `Run` or `Init` frame (work id 0; the manager writes the real
+/// one when it sends the frame).
+fn encode_call_frame<A: Serialize>(
+    kind: Kind,
+    call: CallRef,
+    arg: &A,
+    max: u32,
+) -> Result<Vec<u8>, SubmitError> {
+    let mut frame = Vec::new();
+    let mut writer = FrameWriter::begin(&mut frame, kind, 0);
+    wire::encode_call(writer.body(), &call);
+    codec::encode_into(arg, writer.body()).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
+    writer.finish(max).map_err(|error| match error {
+        wire::EncodeError::FrameTooLarge { len, max } => SubmitError::ArgTooLarge {
+            len: len as usize,
+            max: max as usize,
+        },
+        other => SubmitError::ArgEncode(other.to_string()),
+    })?;
+    Ok(frame)
+}
+
+impl ProcessPoolExecutor {
+    /// A pool with the default configuration (see [`Builder`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> Result<Self, BuildError> {
+        Builder::default().build()
+    }
+
+    /// Configures a pool.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Runs `f(arg)` in a worker. `f` is a plain function (a closure that
+    /// captures nothing coerces to one); the argument and result cross as
+    /// postcard. A panic in `f` fails the future with
+    /// [`TaskError::Panicked`]; the worker survives.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] after `shutdown`, once the pool is broken, or when the
+    /// argument does not serialize or exceeds the maximum frame size. Nothing
+    /// is queued then.
+    pub fn submit<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<Future<R, TaskError>, SubmitError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.submit_call(call::plain(f), &arg, codec::no_raised)
+    }
+
+    /// Like [`submit`](Self::submit) for a function that returns `Result`:
+    /// its `Err(e)` crosses back too and fails the future with
+    /// [`TaskError::Raised`]`(e)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_fallible<A, R, E>(
+        &self,
+        f: fn(A) -> Result<R, E>,
+        arg: A,
+    ) -> Result<Future<R, TaskError<E>>, SubmitError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.submit_call(call::fallible(f), &arg, codec::decode_raised::<E>)
+    }
+
+    fn submit_call<A, R, E>(
+        &self,
+        call: CallRef,
+        arg: &A,
+        raised: RaisedDecoder<E>,
+    ) -> Result<Future<R, TaskError<E>>, SubmitError>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + Sync + 'static,
+        E: Send + Sync + 'static,
+    {
+        let frame = encode_call_frame(Kind::Run, call, arg, self.shared.config.max_frame_size)?;
+        let future = Future::new();
+        let task = Task::<R, E> {
+            completer: future.completer(),
+            raised,
+        };
+        self.shared.submit(frame, Box::new(task))?;
+        Ok(future)
+    }
+
+    /// Python's `shutdown(wait, cancel_futures)`: later submits are refused;
+    /// with `cancel_futures`, every item not yet sent to a worker is
+    /// cancelled (and its waiters wake); queued work otherwise still runs.
+    /// With `wait`, returns once every worker has exited and been reaped.
+    /// Calling it again is harmless.
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        self.shared.shutdown(cancel_futures);
+        if wait {
+            self.join_manager();
+        }
+    }
+
+    /// Python 3.14's `terminate_workers()`: `shutdown(wait=false,
+    /// cancel_futures=true)`, then SIGTERM to every live worker. Items that
+    /// were running fail with [`BrokenProcessPool`]. Does not wait.
+    pub fn terminate_workers(&self) {
+        self.shared.terminate(Signal::Terminate);
+    }
+
+    /// Python 3.14's `kill_workers()`: as
+    /// [`terminate_workers`](Self::terminate_workers) with SIGKILL.
+    pub fn kill_workers(&self) {
+        self.shared.terminate(Signal::Kill);
+    }
+
+    /// The most worker processes this pool runs at once.
+    pub fn max_workers(&self) -> usize {
+        self.shared.config.limits.max_workers.get()
+    }
+
+    /// Worker processes alive now (started and not yet reaped).
+    pub fn live_workers(&self) -> usize {
+        self.shared.live_workers()
+    }
+
+    fn join_manager(&self) {
+        let handle = self.manager.lock().take();
+        if let Some(handle) = handle {
+            // The manager does not panic on its own; if it did, there is
+            // nothing more to clean up here.
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for ProcessPoolExecutor {
+    /// `shutdown(wait = true)`, as Python's `with` block does: queued work
+    /// finishes first.
+    fn drop(&mut self) {
+        self.shutdown(true, false);
+    }
+}
+
+impl fmt::Debug for ProcessPoolExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessPoolExecutor")
+            .field("max_workers", &self.max_workers())
+            .field("start_method", &self.shared.config.start_method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One submitted item's future.
+struct Task<R, E> {
+    completer: Completer<R, TaskError<E>>,
+    raised: RaisedDecoder<E>,
+}
+
+impl<R, E> Pending for Task<R, E>
+where
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+{
+    fn start(&self) -> bool {
+        self.completer.set_running_or_notify_cancel().unwrap_or(false)
+    }
+
+    fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {
+        // A future completed otherwise meanwhile keeps its outcome.
+        match codec::decode_single::<R, E>(outcomes, self.raised) {
+            Ok(value) => drop(self.completer.set_result(value)),
+            Err(error) => drop(self.completer.set_exception(error)),
+        }
+    }
+
+    fn fail(self: Box<Self>, failure: Failure<ExitStatus>) {
+        match failure {
+            Failure::Cancelled => drop(self.completer.cancel()),
+            Failure::Broken { cause, on_worker } => {
+                let error = TaskError::Broken(BrokenProcessPool::new(cause, on_worker));
+                drop(self.completer.set_exception(error));
+            }
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! The manager: one thread that drives [`PoolState`] with real processes.
+//!
+//! Submitters only lock the shared state, queue an item, and wake the manager
+//! when the state has something for it to do. The manager alone forks, writes,
+//! reads, reaps, and completes futures, so no OS call happens under the lock
+//! and no user callback runs under it.
+//!
+//! Its loop: take the state's actions under the lock, carry them out (spawn,
+//! buffer frames, signal, fail futures), write what the pipes accept without
+//! blocking, then `poll` the wake-up eventfd, every worker's result pipe,
+//! every worker's request pipe that has bytes waiting, and every worker's
+//! pidfd. Writes never block, so a worker blocked writing a large result to
+//! us is always read from (CPython gh-94777). A pidfd turning readable means
+//! the worker died: its pipe is read to the end first, so results it sent
+//! before dying still count, and then it is reaped and reported.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+
+use rustix::event::{PollFd, PollFlags};
+
+use crate::ExitStatus;
+use crate::error::{BrokenProcessPool, SubmitError};
+use crate::os::child::Child;
+use crate::os::fd::{self, Wakeup};
+use crate::os::fork::{self, Forked};
+use crate::os::fork_server::ForkServer;
+use crate::os::poll::poll;
+use crate::pool_state::{Action, Failure, Limits, PoolState, Refused, Signal, Spec, WorkerId};
+use crate::sync::{Mutex, MutexGuard};
+use crate::wire::{self, Direction, FrameDecoder, Kind, Outcomes};
+use crate::{StartMethod, worker};
+
+/// The state's type parameters for real processes.
+pub(crate) struct Real;
+
+impl Spec for Real {
+    type Payload = Vec<u8>;
+    type Record = Box<dyn Pending>;
+    type Status = ExitStatus;
+}
+
+/// One submitted item's future, seen from the manager.
+pub(crate) trait Pending: Send {
+    /// Marks the future running; false if it was cancelled (then it is not
+    /// sent).
+    fn start(&self) -> bool;
+    /// Completes the future from the worker's outcome list.
+    fn complete(self: Box<Self>, outcomes: Outcomes<'_>);
+    /// Fails (or cancels) the future.
+    fn fail(self: Box<Self>, failure: Failure<ExitStatus>);
+}
+
+/// Fixed when the pool is built.
+pub(crate) struct Config {
+    pub(crate) limits: Limits,
+    pub(crate) max_frame_size: u32,
+    pub(crate) start_method: StartMethod,
+    /// The `Init` frame, sent to each worker after `Hello`.
+    pub(crate) init_frame: Option<Vec<u8>>,
+}
+
+/// What submitters and the manager share.
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    wakeup: Wakeup,
+    pub(crate) config: Config,
+}
+
+struct Inner {
+    state: PoolState<Real>,
+    /// The eventfd was written and the manager has not taken the actions yet.
+    wake_pending: bool,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> io::Result<Self> {
+        Ok(Self {
+            inner: Mutex::new(Inner {
+                state: PoolState::new(config.limits),
+                wake_pending: false,
+            }),
+            wakeup: Wakeup::new()?,
+            config,
+        })
+    }
+
+    /// Queues an encoded `Run` frame with its future.
+    pub(crate) fn submit(&self, frame: Vec<u8>, pending: Box<dyn Pending>) -> Result<(), SubmitError> {
+        let mut inner = self.inner.lock();
+        if let Err((refused, _, _)) = inner.state.submit(frame, pending) {
+            return Err(match refused {
+                Refused::Shutdown => SubmitError::Shutdown,
+                Refused::Broken(cause) => SubmitError::Broken(BrokenProcessPool::new(cause, None)),
+            });
+        }
+        self.wake(inner);
+        Ok(())
+    }
+
+    /// `shutdown(cancel_futures)` on the state (the caller joins if asked).
+    pub(crate) fn shutdown(&self, cancel_futures: bool) {
+        let mut inner = self.inner.lock();
+        inner.state.shutdown(cancel_futures);
+        self.wake(inner);
+    }
+
+    /// `terminate_workers` / `kill_workers`.
+    pub(crate) fn terminate(&self, signal: Signal) {
+        let mut inner = self.inner.lock();
+        inner.state.terminate(signal);
+        self.wake(inner);
+    }
+
+    /// Live worker processes (spawned or being spawned, not yet reaped).
+    pub(crate) fn live_workers(&self) -> usize {
+        self.inner.lock().state.live_workers()
+    }
+
+    /// Wakes the manager if the state has work for it and no wake is pending.
+    fn wake(&self, mut inner: MutexGuard<'_, Inner>) {
+        let wake = inner.state.has_actions() && !inner.wake_pending;
+        inner.wake_pending |= wake;
+        drop(inner);
+        if wake {
+            self.wakeup.wake();
+        }
+    }
+}
+
+/// One live worker, seen from the manager.
+struct WorkerIo {
+    child: Child,
+    /// Requests to the worker (non-blocking).
+    to: OwnedFd,
+    /// Results from the worker (non-blocking).
+    from: OwnedFd,
+    /// Bytes not yet written to `to`, from `written` on.
+    out: Vec<u8>,
+    written: usize,
+    decoder: FrameDecoder,
+    /// `from` reached end of file, or its bytes stopped making sense.
+    closed: bool,
+}
+
+/// Runs the manager loop until the pool is closed.
+pub(crate) fn run(shared: Arc<Shared>) {
+    let server = match shared.config.start_method {
+        StartMethod::Fork => None,
+        StartMethod::ForkServer => match ForkServer::start(server_entry) {
+            Ok(server) => Some(server),
+            Err(error) => {
+                // No worker can ever start: fail whatever arrives.
+                Some(Err(error)).transpose().ok().flatten()
+            }
+        },
+    };
+    let mut manager = Manager {
+        shared,
+        server,
+        workers: BTreeMap::new(),
+        actions: Vec::new(),
+    };
+    manager.run();
+}
+
+struct Manager {
+    shared: Arc<Shared>,
+    server: Option<ForkServer>,
+    workers: BTreeMap<WorkerId, WorkerIo>,
+    actions: Vec<Action<Real>>,
+}
+
+impl Manager {
+    fn run(&mut self) {
+        loop {
+            self.take_actions();
+            if self.execute() {
+                return;
+            }
+            self.flush_all();
+            if let Err(error) = self.wait() {
+                // poll itself failed (ENOMEM): nothing sensible is left but
+                // to stop every worker; the state breaks as they die.
+                let mut inner = self.shared.inner.lock();
+                inner.state.terminate(Signal::Kill);
+                drop(inner);
+                let _ = error;
+            }
+        }
+    }
+
+    /// Takes the state's actions; items whose future was cancelled meanwhile
+    /// are withdrawn here rather than sent.
+    fn take_actions(&mut self) {
+        let mut inner = self.shared.inner.lock();
+        inner.wake_pending = false;
+        while let Some(action) = inner.state.poll_action() {
+            if let Action::Send { worker, work, .. } = &action {
+                let started = inner.state.record(*work).is_some_and(|p| p.start());
+                if !started {
+                    let (worker, work) = (*worker, *work);
+                    // Its future is already cancelled: nothing to complete.
+                    drop(inner.state.withdraw(worker, work));
+                    continue;
+                }
+            }
+            self.actions.push(action);
+        }
+    }
+
+    /// Carries out the actions taken; true once the pool is closed.
+    fn execute(&mut self) -> bool {
+        let mut closed = false;
+        for action in std::mem::take(&mut self.actions) {
+            match action {
+                Action::Spawn { worker } => self.spawn(worker),
+                Action::Send {
+                    worker,
+                    work,
+                    payload,
+                } => {
+                    if let Some(io) = self.workers.get_mut(&worker) {
+                        let start = io.out.len();
+                        io.out.extend_from_slice(&payload);
+                        wire::set_work_id(&mut io.out[start..], work);
+                    }
+                }
+                Action::SendExit { worker } => {
+                    if let Some(io) = self.workers.get_mut(&worker) {
+                        let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut io.out, u32::MAX);
+                    }
+                }
+                Action::Signal { worker, signal, .. } => {
+                    if let Some(io) = self.workers.get(&worker) {
+                        let signal = match signal {
+                            Signal::Terminate => rustix::process::Signal::TERM,
+                            Signal::Kill => rustix::process::Signal::KILL,
+                        };
+                        // It may have died meanwhile; its pidfd tells us.
+                        let _ = io.child.signal(signal);
+                    }
+                }
+                Action::Resolve {
+                    record, failure, ..
+                } => record.fail(failure),
+                Action::Closed => closed = true,
+            }
+        }
+        closed
+    }
+
+    fn spawn(&mut self, worker: WorkerId) {
+        let result = self.fork_worker();
+        let mut inner = self.shared.inner.lock();
+        match result {
+            Ok(mut io) => {
+                let pid = io.child.pid().as_raw_nonzero().get() as u32;
+                inner.state.spawned(worker, pid);
+                drop(inner);
+                let hello = wire::ParentHello {
+                    version: wire::PROTOCOL_VERSION,
+                    max_frame_size: self.shared.config.max_frame_size,
+                };
+                let mut writer = wire::FrameWriter::begin(&mut io.out, Kind::Hello, 0);
+                wire::encode_hello(writer.body(), &hello);
+                let _ = writer.finish(u32::MAX);
+                if let Some(init) = &self.shared.config.init_frame {
+                    io.out.extend_from_slice(init);
+                }
+                self.workers.insert(worker, io);
+            }
+            Err(error) => inner.state.spawn_failed(worker, error.to_string()),
+        }
+    }
+
+    fn fork_worker(&mut self) -> io::Result<WorkerIo> {
+        let max_frame_size = self.shared.config.max_frame_size;
+        let (to_worker, to) = fd::pipe()?;
+        let (from, from_worker) = fd::pipe()?;
+        let child = match &self.server {
+            Some(server) => {
+                let request = max_frame_size.to_le_bytes();
+                server.spawn(&request, &[to_worker.as_fd(), from_worker.as_fd()])?
+            }
+            None if matches!(self.shared.config.start_method, StartMethod::ForkServer) => {
+                return Err(io::Error::other("the fork server could not be started"));
+            }
+            None => {
+                let parent = rustix::process::getpid();
+                // SAFETY: the child runs only the worker loop over its two
+                // pipe ends and leaves through `exit_child`; see the hazard
+                // of forking a threaded parent in `os/fork.rs` and the crate
+                // docs on `StartMethod::Fork`.
+                match unsafe { fork::fork() }? {
+                    Forked::Child => {
+                        fork::die_with_parent(parent);
+                        fork::close_fds_except(&[to_worker.as_fd(), from_worker.as_fd()]);
+                        worker::main(to_worker, from_worker, max_frame_size)
+                    }
+                    Forked::Parent(pid) => Child::spawned(pid)?,
+                }
+            }
+        };
+        drop((to_worker, from_worker));
+        fd::set_nonblocking(to.as_fd(), true)?;
+        fd::set_nonblocking(from.as_fd(), true)?;
+        Ok(WorkerIo {
+            child,
+            to,
+            from,
+            out: Vec::new(),
+            written: 0,
+            decoder: FrameDecoder::new(Direction::FromWorker, max_frame_size),
+            closed: false,
+        })
+    }
+
+    /// Writes what each pipe takes without blocking.
+    fn flush_all(&mut self) {
+        for io in self.workers.values_mut() {
+            flush(io);
+        }
+    }
+
+    /// Blocks until something happens, then handles it.
+    fn wait(&mut self) -> io::Result<()> {
+        let ids: Vec<WorkerId> = self.workers.keys().copied().collect();
+        let mut ready = Vec::with_capacity(ids.len());
+        {
+            let mut fds = Vec::with_capacity(1 + 3 * ids.len());
+            fds.push(PollFd::new(&self.shared.wakeup, PollFlags::IN));
+            for io in self.workers.values() {
+                let read = if io.closed { PollFlags::empty() } else { PollFlags::IN };
+                fds.push(PollFd::new(&io.from, read));
+                let write = if io.written < io.out.len() {
+                    PollFlags::OUT
+                } else {
+                    PollFlags::empty()
+                };
+                fds.push(PollFd::new(&io.to, write));
+                fds.push(PollFd::from_borrowed_fd(io.child.pidfd(), PollFlags::IN));
+            }
+            poll(&mut fds, None)?;
+            if !fds[0].revents().is_empty() {
+                self.shared.wakeup.drain();
+            }
+            for (i, id) in ids.iter().enumerate() {
+                let revents = |k: usize| fds[1 + 3 * i + k].revents();
+                ready.push((*id, !revents(0).is_empty(), !revents(1).is_empty(), !revents(2).is_empty()));
+            }
+        }
+        for (id, readable, writable, exited) in ready {
+            if readable {
+                self.read_worker(id);
+            }
+            if writable {
+                if let Some(io) = self.workers.get_mut(&id) {
+                    flush(io);
+                }
+            }
+            if exited {
+                self.reap_worker(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the worker sent and handles every complete frame.
+    fn read_worker(&mut self, id: WorkerId) {
+        let Some(io) = self.workers.get_mut(&id) else {
+            return;
+        };
+        while !io.closed {
+            match fd::read(io.from.as_fd(), io.decoder.read_buf()) {
+                Ok(0) => io.closed = true,
+                Ok(n) => io.decoder.advance(n),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => io.closed = true,
+            }
+            if handle_frames(&self.shared, id, io).is_err() {
+                io.closed = true;
+            }
+        }
+    }
+
+    /// The worker's pidfd is readable: read what it left, reap it, report it.
+    fn reap_worker(&mut self, id: WorkerId) {
+        self.read_worker(id);
+        let Some(mut io) = self.workers.remove(&id) else {
+            return;
+        };
+        let status = match io.child.try_wait() {
+            Ok(Some(status)) => status,
+            // A fork server's child: its status arrives through the server.
+            Ok(None) | Err(_) => match io.child.wait(None) {
+                Ok(Some(status)) => status,
+                _ => ExitStatus::UNKNOWN,
+            },
+        };
+        if !io.closed && io.decoder.finish().is_err() {
+            let mut inner = self.shared.inner.lock();
+            inner.state.malformed(id, "the worker exited in the middle of a frame".into());
+        }
+        let clean = status.code() == Some(0);
+        self.shared.inner.lock().state.exited(id, status, clean);
+    }
+}
+
+/// Writes as much of `io.out` as the pipe takes now.
+fn flush(io: &mut WorkerIo) {
+    while io.written < io.out.len() {
+        match fd::write(io.to.as_fd(), &io.out[io.written..]) {
+            Ok(n) => io.written += n,
+            // Full (poll tells us when it drains), or the worker is gone
+            // (its pidfd tells us).
+            Err(_) => break,
+        }
+    }
+    if io.written == io.out.len() {
+        io.out.clear();
+        io.written = 0;
+    }
+}
+
+/// Handles every complete frame in the worker's decoder. `Err` when the
+/// worker broke the protocol (the pool is then broken).
+fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(), ()> {
+    loop {
+        let frame = match io.decoder.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                let detail = format!("a malformed frame: {error}");
+                shared.inner.lock().state.malformed(id, detail);
+                return Err(());
+            }
+        };
+        match frame.kind {
+            Kind::Ready => {
+                let ready = wire::parse_ready(frame.body);
+                let mut inner = shared.inner.lock();
+                match ready {
+                    Ok(ready) if ready.version == wire::PROTOCOL_VERSION => {
+                        inner.state.ready(id).map_err(drop)?;
+                    }
+                    Ok(ready) => {
+                        let detail = format!("protocol version {}, not {}", ready.version, wire::PROTOCOL_VERSION);
+                        inner.state.malformed(id, detail);
+                        return Err(());
+                    }
+                    Err(error) => {
+                        inner.state.malformed(id, format!("a malformed Ready frame: {error}"));
+                        return Err(());
+                    }
+                }
+            }
+            Kind::Done => {
+                let outcomes = match wire::parse_outcomes(frame.body) {
+                    Ok(outcomes) => outcomes,
+                    Err(error) => {
+                        let detail = format!("a malformed Done frame: {error}");
+                        shared.inner.lock().state.malformed(id, detail);
+                        return Err(());
+                    }
+                };
+                let record = shared.inner.lock().state.done(id, frame.work_id);
+                // Outside the lock: completing runs the future's callbacks.
+                record.map_err(drop)?.complete(outcomes);
+            }
+            Kind::InitFailed => {
+                let message = match wire::parse_outcome(frame.body) {
+                    Ok(outcome) => String::from_utf8_lossy(outcome.bytes).into_owned(),
+                    Err(error) => format!("(a malformed InitFailed frame: {error})"),
+                };
+                shared.inner.lock().state.init_failed(id, message);
+                return Err(());
+            }
+            _ => {
+                shared.inner.lock().state.malformed(id, format!("an unexpected {:?} frame", frame.kind));
+                return Err(());
+            }
+        }
+    }
+}
+
+/// What a fork server runs in each worker it forks.
+fn server_entry(request: &[u8], fds: Vec<OwnedFd>) -> ! {
+    let max_frame_size = request
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes);
+    let mut fds = fds.into_iter();
+    match (max_frame_size, fds.next(), fds.next()) {
+        (Some(max), Some(input), Some(output)) => worker::main(input, output, max),
+        _ => fork::exit_child(worker::EXIT_PROTOCOL),
+    }
+}

@@ -1,0 +1,155 @@
+//! The worker loop: what runs in a forked child, and nothing else does.
+//!
+//! A worker reads frames from its parent, runs each `Run` through its call's
+//! trampoline and answers with a `Done` frame. It batches: results are
+//! written only when no complete frame is left to process, so a burst of
+//! small items costs one read and one write rather than one of each per item.
+//! It leaves only through [`exit_child`](crate::os::fork::exit_child), never
+//! by returning into the frames it inherited from the parent's thread.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::call;
+use crate::os::fd;
+use crate::os::fork::exit_child;
+use crate::wire::{self, Direction, FrameDecoder, FrameWriter, Kind, OutcomeTag, OutcomeWriter};
+
+/// Exit code: the parent sent `Exit`, or closed the pipe between frames.
+pub(crate) const EXIT_OK: i32 = 0;
+/// Exit code: the initializer failed (after sending `InitFailed`).
+pub(crate) const EXIT_INIT_FAILED: i32 = 3;
+/// Exit code: a frame from the parent made no sense.
+pub(crate) const EXIT_PROTOCOL: i32 = 70;
+/// Exit code: the pipes failed.
+pub(crate) const EXIT_IO: i32 = 74;
+
+/// Encoded results leave room for the frame and outcome headers.
+const RESULT_HEADROOM: u32 = 64;
+
+enum Stop {
+    Exit,
+    InitFailed,
+    Protocol,
+    Io,
+}
+
+/// Serves the parent on `input`/`output` until told to exit, then exits the
+/// process. Call only in a freshly forked child.
+pub(crate) fn main(input: OwnedFd, output: OwnedFd, max_frame_size: u32) -> ! {
+    crate::panic::install_worker_hook();
+    let code = match serve(&input, &output, max_frame_size) {
+        Stop::Exit => EXIT_OK,
+        Stop::InitFailed => EXIT_INIT_FAILED,
+        Stop::Protocol => EXIT_PROTOCOL,
+        Stop::Io => EXIT_IO,
+    };
+    exit_child(code)
+}
+
+fn serve(input: &OwnedFd, output: &OwnedFd, max_frame_size: u32) -> Stop {
+    let mut decoder = FrameDecoder::new(Direction::ToWorker, max_frame_size);
+    let mut out = Vec::new();
+    let mut greeted = false;
+    loop {
+        loop {
+            let frame = match decoder.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(_) => return Stop::Protocol,
+            };
+            let stop = handle(frame, &mut greeted, &mut out, max_frame_size);
+            if let Some(stop) = stop {
+                // Whatever was answered before still reaches the parent.
+                let flushed = fd::write_all_blocking(output.as_fd(), &out);
+                return match (stop, flushed) {
+                    (Stop::Exit, Err(_)) => Stop::Io,
+                    (stop, _) => stop,
+                };
+            }
+        }
+        if !out.is_empty() {
+            if fd::write_all_blocking(output.as_fd(), &out).is_err() {
+                return Stop::Io;
+            }
+            out.clear();
+        }
+        match fd::read(input.as_fd(), decoder.read_buf()) {
+            Ok(0) => {
+                // The parent closed the pipe: leave quietly between frames.
+                return match decoder.finish() {
+                    Ok(()) => Stop::Exit,
+                    Err(_) => Stop::Protocol,
+                };
+            }
+            Ok(n) => decoder.advance(n),
+            Err(_) => return Stop::Io,
+        }
+    }
+}
+
+fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u32) -> Option<Stop> {
+    if !*greeted && frame.kind != Kind::Hello {
+        return Some(Stop::Protocol);
+    }
+    match frame.kind {
+        Kind::Hello => {
+            let hello = match wire::parse_hello(frame.body) {
+                Ok(hello) if !*greeted && hello.version == wire::PROTOCOL_VERSION => hello,
+                _ => return Some(Stop::Protocol),
+            };
+            let _ = hello;
+            *greeted = true;
+            let ready = wire::WorkerReady {
+                version: wire::PROTOCOL_VERSION,
+                pid: std::process::id(),
+            };
+            let mut writer = FrameWriter::begin(out, Kind::Ready, 0);
+            wire::encode_ready(writer.body(), &ready);
+            writer.finish(max).ok()?;
+            None
+        }
+        Kind::Init => {
+            let Ok((call, args)) = wire::parse_call(frame.body) else {
+                return Some(Stop::Protocol);
+            };
+            let mut scratch = Vec::new();
+            let mut outcomes = OutcomeWriter::begin(&mut scratch);
+            // SAFETY: the call came from our parent, which built it with
+            // `call::plain`/`call::fallible` in this same binary.
+            unsafe { call::run(call, args, &mut outcomes, (max - RESULT_HEADROOM) as usize) };
+            outcomes.finish();
+            let Ok(list) = wire::parse_outcomes(&scratch) else {
+                return Some(Stop::Protocol);
+            };
+            let failure = list.into_iter().find(|o| o.tag != OutcomeTag::Returned);
+            let failure = failure?;
+            let mut writer = FrameWriter::begin(out, Kind::InitFailed, 0);
+            wire::encode_outcome(writer.body(), failure.tag, failure.bytes);
+            let _ = writer.finish(max);
+            Some(Stop::InitFailed)
+        }
+        Kind::Run => {
+            let Ok((call, args)) = wire::parse_call(frame.body) else {
+                return Some(Stop::Protocol);
+            };
+            let start = out.len();
+            let mut writer = FrameWriter::begin(out, Kind::Done, frame.work_id);
+            let mut outcomes = OutcomeWriter::begin(writer.body());
+            // SAFETY: as for `Init`.
+            unsafe { call::run(call, args, &mut outcomes, (max - RESULT_HEADROOM) as usize) };
+            outcomes.finish();
+            if writer.finish(max).is_err() {
+                // Several results that fit alone but not together.
+                out.truncate(start);
+                let mut writer = FrameWriter::begin(out, Kind::Done, frame.work_id);
+                let mut outcomes = OutcomeWriter::begin(writer.body());
+                outcomes.text(OutcomeTag::TooLarge, "the results together exceed the frame limit");
+                outcomes.finish();
+                writer.finish(max).ok()?;
+            }
+            None
+        }
+        Kind::Exit => Some(Stop::Exit),
+        _ => Some(Stop::Protocol),
+    }
+}
