@@ -17,23 +17,23 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::wire::{CallRef, OutcomeTag, OutcomeWriter};
+use crate::wire::{CallRef, ItemError, OutcomeTag, OutcomeWriter};
 
 /// The signature every trampoline has: the function's address, the encoded
 /// arguments (one or more postcard values back to back), and where to write
-/// one outcome per argument. `max` bounds one encoded result.
-pub(crate) type Trampoline = fn(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>, max: usize);
+/// one outcome per argument (the writer enforces the frame size limit).
+pub(crate) type Trampoline = fn(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>);
 
 /// The fixed point addresses are measured from.
 #[inline(never)]
 fn anchor() {}
 
 fn offset(address: usize) -> i64 {
-    (address as i64).wrapping_sub(anchor as usize as i64)
+    (address as i64).wrapping_sub(anchor as fn() as usize as i64)
 }
 
 fn address(offset: i64) -> usize {
-    (anchor as usize as i64).wrapping_add(offset) as usize
+    (anchor as fn() as usize as i64).wrapping_add(offset) as usize
 }
 
 /// The call head for `function` run through `trampoline`.
@@ -51,20 +51,20 @@ pub(crate) fn call_ref(function: usize, trampoline: Trampoline) -> CallRef {
 /// - `call` must have been made by [`call_ref`] in the process this one was
 ///   forked from (or in the same binary), with a `function` whose type is the
 ///   one `trampoline` was monomorphized for.
-pub(crate) unsafe fn run(call: CallRef, args: &[u8], out: &mut OutcomeWriter<'_>, max: usize) {
+pub(crate) unsafe fn run(call: CallRef, args: &[u8], out: &mut OutcomeWriter<'_>) {
     let trampoline = address(call.trampoline);
     // SAFETY: by the caller's contract, `trampoline` is the address of a
     // function of type `Trampoline` in this binary, and fn pointers and
     // `usize` have the same size.
     let trampoline = unsafe { std::mem::transmute::<usize, Trampoline>(trampoline) };
-    trampoline(address(call.function), args, out, max);
+    trampoline(address(call.function), args, out);
 }
 
 /// How a function's return value becomes an outcome: `R` is returned as is;
 /// `Result<R, E>` (through [`Fallible`]) splits into returned and raised.
 pub(crate) trait Output {
     /// Writes this value's outcome.
-    fn write(self, out: &mut OutcomeWriter<'_>, max: usize);
+    fn write(self, out: &mut OutcomeWriter<'_>);
 }
 
 /// Marks a function whose `Err` is the task's own error.
@@ -74,41 +74,52 @@ pub(crate) struct Fallible<R, E>(pub(crate) Result<R, E>);
 pub(crate) struct Plain<R>(pub(crate) R);
 
 impl<R: Serialize> Output for Plain<R> {
-    fn write(self, out: &mut OutcomeWriter<'_>, max: usize) {
-        write_value(out, OutcomeTag::Returned, &self.0, max);
+    fn write(self, out: &mut OutcomeWriter<'_>) {
+        write_value(out, OutcomeTag::Returned, &self.0);
     }
 }
 
 impl<R: Serialize, E: Serialize> Output for Fallible<R, E> {
-    fn write(self, out: &mut OutcomeWriter<'_>, max: usize) {
+    fn write(self, out: &mut OutcomeWriter<'_>) {
         match self.0 {
-            Ok(value) => write_value(out, OutcomeTag::Returned, &value, max),
-            Err(error) => write_value(out, OutcomeTag::Raised, &error, max),
+            Ok(value) => write_value(out, OutcomeTag::Returned, &value),
+            Err(error) => write_value(out, OutcomeTag::Raised, &error),
         }
     }
 }
 
-fn write_value<T: Serialize>(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, value: &T, max: usize) {
-    let written = out.item(tag, |buf| {
-        postcard::to_extend(value, std::mem::take(buf)).map(|bytes| *buf = bytes)
-    });
-    match written {
-        Ok(len) if len <= max => {}
-        Ok(len) => {
-            out.pop_item();
+fn write_value<T: Serialize>(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, value: &T) {
+    match out.item(tag, |buf| crate::codec::encode_into(value, buf)) {
+        Ok(()) => {}
+        Err(ItemError::TooLarge { len, max }) => {
             let text = format!("the encoded result is {len} bytes, above the {max}-byte frame limit");
-            out.text(OutcomeTag::TooLarge, &text);
+            text_item(out, OutcomeTag::TooLarge, &text);
         }
-        Err(error) => {
-            out.pop_item();
+        Err(ItemError::Write(error)) => {
             let text = format!("the result could not be serialized: {error}");
-            out.text(OutcomeTag::ResultEncode, &text);
+            text_item(out, OutcomeTag::ResultEncode, &text);
         }
+        Err(other) => {
+            let text = format!("the result could not be written: {other}");
+            text_item(out, OutcomeTag::ResultEncode, &text);
+        }
+    }
+}
+
+/// Writes a text outcome. A text too long for the frame (a huge panic
+/// message) is cut to what fits.
+pub(crate) fn text_item(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, text: &str) {
+    if out.item_bytes(tag, text.as_bytes()).is_err() {
+        let mut cut = text.len().min(4096);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let _ = out.item_bytes(tag, &text.as_bytes()[..cut]);
     }
 }
 
 /// The trampoline for `fn(A) -> O` where `O` is an [`Output`] built by `wrap`.
-fn trampoline<A, T, O>(function: usize, mut args: &[u8], out: &mut OutcomeWriter<'_>, max: usize)
+fn trampoline<A, T, O>(function: usize, mut args: &[u8], out: &mut OutcomeWriter<'_>)
 where
     A: DeserializeOwned,
     O: Output + From<T>,
@@ -125,13 +136,13 @@ where
             Err(error) => {
                 // The rest of the arguments cannot be found without this one.
                 let text = format!("the argument could not be deserialized: {error}");
-                out.text(OutcomeTag::ArgDecode, &text);
+                text_item(out, OutcomeTag::ArgDecode, &text);
                 return;
             }
         };
         match catch_unwind(AssertUnwindSafe(|| function(arg))) {
-            Ok(value) => O::from(value).write(out, max),
-            Err(payload) => out.text(OutcomeTag::Panicked, &crate::panic::message(&*payload)),
+            Ok(value) => O::from(value).write(out),
+            Err(payload) => text_item(out, OutcomeTag::Panicked, &crate::panic::message(&*payload)),
         }
     }
 }
@@ -187,7 +198,7 @@ impl<E: std::fmt::Display> InitOutput for Result<(), E> {
 }
 
 /// The trampoline for an initializer `fn(A) -> T`.
-fn init_trampoline<A, T>(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>, _max: usize)
+fn init_trampoline<A, T>(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>)
 where
     A: DeserializeOwned,
     T: InitOutput,
@@ -199,16 +210,16 @@ where
         Ok(arg) => arg,
         Err(error) => {
             let text = format!("the initializer's argument could not be deserialized: {error}");
-            out.text(OutcomeTag::ArgDecode, &text);
+            text_item(out, OutcomeTag::ArgDecode, &text);
             return;
         }
     };
     match catch_unwind(AssertUnwindSafe(|| function(arg))) {
         Ok(output) => match output.into_text() {
-            Ok(()) => out.text(OutcomeTag::Returned, ""),
-            Err(text) => out.text(OutcomeTag::Raised, &text),
+            Ok(()) => text_item(out, OutcomeTag::Returned, ""),
+            Err(text) => text_item(out, OutcomeTag::Raised, &text),
         },
-        Err(payload) => out.text(OutcomeTag::Panicked, &crate::panic::message(&*payload)),
+        Err(payload) => text_item(out, OutcomeTag::Panicked, &crate::panic::message(&*payload)),
     }
 }
 

@@ -166,7 +166,7 @@ fn next_pool_number() -> usize {
 
 /// Builds a `Run` or `Init` frame (work id 0; the manager writes the real
 /// one when it sends the frame).
-fn encode_call_frame<A: Serialize>(
+pub(crate) fn encode_call_frame<A: Serialize>(
     kind: Kind,
     call: CallRef,
     arg: &A,
@@ -174,11 +174,11 @@ fn encode_call_frame<A: Serialize>(
 ) -> Result<Vec<u8>, SubmitError> {
     let mut frame = Vec::new();
     let mut writer = FrameWriter::begin(&mut frame, kind, 0);
-    wire::encode_call(writer.body(), &call);
+    wire::encode_call(writer.body(), call).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
     codec::encode_into(arg, writer.body()).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
     writer.finish(max).map_err(|error| match error {
         wire::EncodeError::FrameTooLarge { len, max } => SubmitError::ArgTooLarge {
-            len: len as usize,
+            len,
             max: max as usize,
         },
         other => SubmitError::ArgEncode(other.to_string()),

@@ -100,6 +100,7 @@ mod os;
 mod panic;
 mod pool_state;
 mod process;
+mod spawn;
 mod sync;
 pub mod wire;
 mod worker;

@@ -25,13 +25,13 @@ use crate::ExitStatus;
 use crate::error::{BrokenProcessPool, SubmitError};
 use crate::os::child::Child;
 use crate::os::fd::{self, Wakeup};
-use crate::os::fork::{self, Forked};
 use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
 use crate::pool_state::{Action, Failure, Limits, PoolState, Refused, Signal, Spec, WorkerId};
 use crate::sync::{Mutex, MutexGuard};
 use crate::wire::{self, Direction, FrameDecoder, Kind, Outcomes};
-use crate::{StartMethod, worker};
+use crate::StartMethod;
+use crate::spawn::{Spawned, server_entry, spawn_worker};
 
 /// The state's type parameters for real processes.
 pub(crate) struct Real;
@@ -125,7 +125,8 @@ impl Shared {
         inner.wake_pending |= wake;
         drop(inner);
         if wake {
-            self.wakeup.wake();
+            // Coalesced, so the counter cannot overflow: this cannot fail.
+            let _ = self.wakeup.wake();
         }
     }
 }
@@ -147,15 +148,13 @@ struct WorkerIo {
 
 /// Runs the manager loop until the pool is closed.
 pub(crate) fn run(shared: Arc<Shared>) {
+    // A server that cannot start fails every spawn, which breaks the pool
+    // with the reason.
     let server = match shared.config.start_method {
-        StartMethod::Fork => None,
-        StartMethod::ForkServer => match ForkServer::start(server_entry) {
-            Ok(server) => Some(server),
-            Err(error) => {
-                // No worker can ever start: fail whatever arrives.
-                Some(Err(error)).transpose().ok().flatten()
-            }
-        },
+        StartMethod::Fork => Ok(None),
+        StartMethod::ForkServer => ForkServer::start(server_entry)
+            .map(Some)
+            .map_err(|error| format!("the fork server could not be started: {error}")),
     };
     let mut manager = Manager {
         shared,
@@ -168,7 +167,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
 
 struct Manager {
     shared: Arc<Shared>,
-    server: Option<ForkServer>,
+    server: Result<Option<ForkServer>, String>,
     workers: BTreeMap<WorkerId, WorkerIo>,
     actions: Vec<Action<Real>>,
 }
@@ -260,13 +259,11 @@ impl Manager {
                 let pid = io.child.pid().as_raw_nonzero().get() as u32;
                 inner.state.spawned(worker, pid);
                 drop(inner);
-                let hello = wire::ParentHello {
-                    version: wire::PROTOCOL_VERSION,
-                    max_frame_size: self.shared.config.max_frame_size,
-                };
+                let max = self.shared.config.max_frame_size;
                 let mut writer = wire::FrameWriter::begin(&mut io.out, Kind::Hello, 0);
-                wire::encode_hello(writer.body(), &hello);
-                let _ = writer.finish(u32::MAX);
+                // A two-number body always fits.
+                let _ = wire::ParentHello::new(max).encode(writer.body());
+                let _ = writer.finish(max);
                 if let Some(init) = &self.shared.config.init_frame {
                     io.out.extend_from_slice(init);
                 }
@@ -278,33 +275,11 @@ impl Manager {
 
     fn fork_worker(&mut self) -> io::Result<WorkerIo> {
         let max_frame_size = self.shared.config.max_frame_size;
-        let (to_worker, to) = fd::pipe()?;
-        let (from, from_worker) = fd::pipe()?;
-        let child = match &self.server {
-            Some(server) => {
-                let request = max_frame_size.to_le_bytes();
-                server.spawn(&request, &[to_worker.as_fd(), from_worker.as_fd()])?
-            }
-            None if matches!(self.shared.config.start_method, StartMethod::ForkServer) => {
-                return Err(io::Error::other("the fork server could not be started"));
-            }
-            None => {
-                let parent = rustix::process::getpid();
-                // SAFETY: the child runs only the worker loop over its two
-                // pipe ends and leaves through `exit_child`; see the hazard
-                // of forking a threaded parent in `os/fork.rs` and the crate
-                // docs on `StartMethod::Fork`.
-                match unsafe { fork::fork() }? {
-                    Forked::Child => {
-                        fork::die_with_parent(parent);
-                        fork::close_fds_except(&[to_worker.as_fd(), from_worker.as_fd()]);
-                        worker::main(to_worker, from_worker, max_frame_size)
-                    }
-                    Forked::Parent(pid) => Child::spawned(pid)?,
-                }
-            }
+        let server = match &self.server {
+            Ok(server) => server.as_ref(),
+            Err(error) => return Err(io::Error::other(error.clone())),
         };
-        drop((to_worker, from_worker));
+        let Spawned { child, to, from } = spawn_worker(server, max_frame_size)?;
         fd::set_nonblocking(to.as_fd(), true)?;
         fd::set_nonblocking(from.as_fd(), true)?;
         Ok(WorkerIo {
@@ -331,7 +306,7 @@ impl Manager {
         let mut ready = Vec::with_capacity(ids.len());
         {
             let mut fds = Vec::with_capacity(1 + 3 * ids.len());
-            fds.push(PollFd::new(&self.shared.wakeup, PollFlags::IN));
+            fds.push(PollFd::from_borrowed_fd(self.shared.wakeup.as_fd(), PollFlags::IN));
             for io in self.workers.values() {
                 let read = if io.closed { PollFlags::empty() } else { PollFlags::IN };
                 fds.push(PollFd::new(&io.from, read));
@@ -345,7 +320,7 @@ impl Manager {
             }
             poll(&mut fds, None)?;
             if !fds[0].revents().is_empty() {
-                self.shared.wakeup.drain();
+                let _ = self.shared.wakeup.drain();
             }
             for (i, id) in ids.iter().enumerate() {
                 let revents = |k: usize| fds[1 + 3 * i + k].revents();
@@ -397,7 +372,12 @@ impl Manager {
             // A fork server's child: its status arrives through the server.
             Ok(None) | Err(_) => match io.child.wait(None) {
                 Ok(Some(status)) => status,
-                _ => ExitStatus::UNKNOWN,
+                // Only if the fork server itself died, and with it (by
+                // PDEATHSIG) every worker it forked.
+                _ => ExitStatus::Signaled {
+                    signal: 9,
+                    core_dumped: false,
+                },
             },
         };
         if !io.closed && io.decoder.finish().is_err() {
@@ -440,22 +420,13 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
         };
         match frame.kind {
             Kind::Ready => {
-                let ready = wire::parse_ready(frame.body);
+                let ready = wire::WorkerReady::parse(frame.body);
                 let mut inner = shared.inner.lock();
-                match ready {
-                    Ok(ready) if ready.version == wire::PROTOCOL_VERSION => {
-                        inner.state.ready(id).map_err(drop)?;
-                    }
-                    Ok(ready) => {
-                        let detail = format!("protocol version {}, not {}", ready.version, wire::PROTOCOL_VERSION);
-                        inner.state.malformed(id, detail);
-                        return Err(());
-                    }
-                    Err(error) => {
-                        inner.state.malformed(id, format!("a malformed Ready frame: {error}"));
-                        return Err(());
-                    }
+                if let Err(error) = ready {
+                    inner.state.malformed(id, format!("a bad Ready frame: {error}"));
+                    return Err(());
                 }
+                inner.state.ready(id).map_err(drop)?;
             }
             Kind::Done => {
                 let outcomes = match wire::parse_outcomes(frame.body) {
@@ -471,7 +442,7 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
                 record.map_err(drop)?.complete(outcomes);
             }
             Kind::InitFailed => {
-                let message = match wire::parse_outcome(frame.body) {
+                let message = match wire::parse_init_failed(frame.body) {
                     Ok(outcome) => String::from_utf8_lossy(outcome.bytes).into_owned(),
                     Err(error) => format!("(a malformed InitFailed frame: {error})"),
                 };
@@ -483,18 +454,5 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
                 return Err(());
             }
         }
-    }
-}
-
-/// What a fork server runs in each worker it forks.
-fn server_entry(request: &[u8], fds: Vec<OwnedFd>) -> ! {
-    let max_frame_size = request
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_le_bytes);
-    let mut fds = fds.into_iter();
-    match (max_frame_size, fds.next(), fds.next()) {
-        (Some(max), Some(input), Some(output)) => worker::main(input, output, max),
-        _ => fork::exit_child(worker::EXIT_PROTOCOL),
     }
 }

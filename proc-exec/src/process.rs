@@ -19,11 +19,11 @@ use crate::codec::{self, RaisedDecoder};
 use crate::error::{SubmitError, TaskError};
 use crate::os::child::Child;
 use crate::os::fd;
-use crate::os::fork::{self, Forked};
 use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
 use crate::wire::{self, CallRef, Direction, FrameDecoder, FrameWriter, Kind};
-use crate::{ExitStatus, StartMethod, worker};
+use crate::spawn::{Spawned, server_entry, spawn_worker};
+use crate::{ExitStatus, StartMethod};
 
 /// Why a [`Process`] operation failed.
 #[derive(Debug)]
@@ -141,23 +141,13 @@ impl<R: DeserializeOwned, E> Process<R, E> {
     ) -> Result<Self, SubmitError> {
         let max = wire::DEFAULT_MAX_FRAME_SIZE;
         let mut frames = Vec::new();
-        let hello = wire::ParentHello {
-            version: wire::PROTOCOL_VERSION,
-            max_frame_size: max,
-        };
         let mut writer = FrameWriter::begin(&mut frames, Kind::Hello, 0);
-        wire::encode_hello(writer.body(), &hello);
-        writer.finish(max).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
-        let mut writer = FrameWriter::begin(&mut frames, Kind::Run, 1);
-        wire::encode_call(writer.body(), &call);
-        codec::encode_into(arg, writer.body()).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
-        writer.finish(max).map_err(|error| match error {
-            wire::EncodeError::FrameTooLarge { len, max } => SubmitError::ArgTooLarge {
-                len: len as usize,
-                max: max as usize,
-            },
-            other => SubmitError::ArgEncode(other.to_string()),
-        })?;
+        let hello = wire::ParentHello::new(max).encode(writer.body());
+        hello.and_then(|()| writer.finish(max)).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
+        let run = crate::executor::encode_call_frame(Kind::Run, call, arg, max)?;
+        let start = frames.len();
+        frames.extend_from_slice(&run);
+        wire::set_work_id(&mut frames[start..], 1);
         let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut frames, max);
         Ok(Self {
             start_method: StartMethod::Fork,
@@ -188,30 +178,11 @@ impl<R: DeserializeOwned, E> Process<R, E> {
             return Err(ProcessError::AlreadyStarted);
         };
         let max = wire::DEFAULT_MAX_FRAME_SIZE;
-        let (to_child, to) = fd::pipe()?;
-        let (from, from_child) = fd::pipe()?;
-        let (child, server) = match self.start_method {
-            StartMethod::ForkServer => {
-                let server = ForkServer::start(crate::manager::server_entry)?;
-                let request = max.to_le_bytes();
-                let child = server.spawn(&request, &[to_child.as_fd(), from_child.as_fd()])?;
-                (child, Some(server))
-            }
-            StartMethod::Fork => {
-                let parent = rustix::process::getpid();
-                // SAFETY: the child runs only the worker loop over its two
-                // pipe ends and leaves through `exit_child` (see `os/fork.rs`).
-                match unsafe { fork::fork() }? {
-                    Forked::Child => {
-                        fork::die_with_parent(parent);
-                        fork::close_fds_except(&[to_child.as_fd(), from_child.as_fd()]);
-                        worker::main(to_child, from_child, max)
-                    }
-                    Forked::Parent(pid) => (Child::spawned(pid)?, None),
-                }
-            }
+        let server = match self.start_method {
+            StartMethod::ForkServer => Some(ForkServer::start(server_entry)?),
+            StartMethod::Fork => None,
         };
-        drop((to_child, from_child));
+        let Spawned { child, to, from } = spawn_worker(server.as_ref(), max)?;
         fd::set_nonblocking(from.as_fd(), true)?;
         // The child reads the whole `Run` frame before it writes anything,
         // so this blocking write cannot deadlock with its result; if the

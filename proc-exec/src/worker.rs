@@ -6,13 +6,20 @@
 //! small items costs one read and one write rather than one of each per item.
 //! It leaves only through [`exit_child`](crate::os::fork::exit_child), never
 //! by returning into the frames it inherited from the parent's thread.
+//!
+//! Its one `unsafe` is calling the code addresses a frame names (see
+//! `call.rs`): sound because only our parent writes to our pipe.
+#![allow(unsafe_code)]
 
 use std::os::fd::{AsFd, OwnedFd};
 
 use crate::call;
 use crate::os::fd;
 use crate::os::fork::exit_child;
-use crate::wire::{self, Direction, FrameDecoder, FrameWriter, Kind, OutcomeTag, OutcomeWriter};
+use crate::wire::{
+    self, Direction, FrameDecoder, FrameWriter, Kind, OutcomeTag, OutcomeWriter, ParentHello,
+    WorkerReady,
+};
 
 /// Exit code: the parent sent `Exit`, or closed the pipe between frames.
 pub(crate) const EXIT_OK: i32 = 0;
@@ -22,9 +29,6 @@ pub(crate) const EXIT_INIT_FAILED: i32 = 3;
 pub(crate) const EXIT_PROTOCOL: i32 = 70;
 /// Exit code: the pipes failed.
 pub(crate) const EXIT_IO: i32 = 74;
-
-/// Encoded results leave room for the frame and outcome headers.
-const RESULT_HEADROOM: u32 = 64;
 
 enum Stop {
     Exit,
@@ -93,18 +97,13 @@ fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u3
     }
     match frame.kind {
         Kind::Hello => {
-            let hello = match wire::parse_hello(frame.body) {
-                Ok(hello) if !*greeted && hello.version == wire::PROTOCOL_VERSION => hello,
+            match ParentHello::parse(frame.body) {
+                Ok(hello) if !*greeted && hello.max_frame_size == max => {}
                 _ => return Some(Stop::Protocol),
-            };
-            let _ = hello;
+            }
             *greeted = true;
-            let ready = wire::WorkerReady {
-                version: wire::PROTOCOL_VERSION,
-                pid: std::process::id(),
-            };
             let mut writer = FrameWriter::begin(out, Kind::Ready, 0);
-            wire::encode_ready(writer.body(), &ready);
+            WorkerReady::new(std::process::id()).encode(writer.body()).ok()?;
             writer.finish(max).ok()?;
             None
         }
@@ -112,19 +111,18 @@ fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u3
             let Ok((call, args)) = wire::parse_call(frame.body) else {
                 return Some(Stop::Protocol);
             };
-            let mut scratch = Vec::new();
-            let mut outcomes = OutcomeWriter::begin(&mut scratch);
+            let mut list = Vec::new();
+            let mut outcomes = OutcomeWriter::begin(&mut list, max);
             // SAFETY: the call came from our parent, which built it with
-            // `call::plain`/`call::fallible` in this same binary.
-            unsafe { call::run(call, args, &mut outcomes, (max - RESULT_HEADROOM) as usize) };
-            outcomes.finish();
-            let Ok(list) = wire::parse_outcomes(&scratch) else {
+            // `call::initializer`/`call::try_initializer` in this same binary.
+            unsafe { call::run(call, args, &mut outcomes) };
+            let _ = outcomes.finish();
+            let Ok(mut results) = wire::parse_outcomes(&list) else {
                 return Some(Stop::Protocol);
             };
-            let failure = list.into_iter().find(|o| o.tag != OutcomeTag::Returned);
-            let failure = failure?;
+            let failure = results.find(|o| o.tag != OutcomeTag::Returned)?;
             let mut writer = FrameWriter::begin(out, Kind::InitFailed, 0);
-            wire::encode_outcome(writer.body(), failure.tag, failure.bytes);
+            let _ = wire::encode_init_failed(writer.body(), failure.tag, failure.bytes, max);
             let _ = writer.finish(max);
             Some(Stop::InitFailed)
         }
@@ -132,21 +130,15 @@ fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u3
             let Ok((call, args)) = wire::parse_call(frame.body) else {
                 return Some(Stop::Protocol);
             };
-            let start = out.len();
             let mut writer = FrameWriter::begin(out, Kind::Done, frame.work_id);
-            let mut outcomes = OutcomeWriter::begin(writer.body());
-            // SAFETY: as for `Init`.
-            unsafe { call::run(call, args, &mut outcomes, (max - RESULT_HEADROOM) as usize) };
-            outcomes.finish();
-            if writer.finish(max).is_err() {
-                // Several results that fit alone but not together.
-                out.truncate(start);
-                let mut writer = FrameWriter::begin(out, Kind::Done, frame.work_id);
-                let mut outcomes = OutcomeWriter::begin(writer.body());
-                outcomes.text(OutcomeTag::TooLarge, "the results together exceed the frame limit");
-                outcomes.finish();
-                writer.finish(max).ok()?;
-            }
+            let mut outcomes = OutcomeWriter::begin(writer.body(), max);
+            // SAFETY: the call came from our parent, which built it with
+            // `call::plain`/`call::fallible` in this same binary.
+            unsafe { call::run(call, args, &mut outcomes) };
+            // An outcome list is never empty: at least one argument was
+            // answered, or its decoding error was.
+            outcomes.finish().ok()?;
+            writer.finish(max).ok()?;
             None
         }
         Kind::Exit => Some(Stop::Exit),

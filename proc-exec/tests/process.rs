@@ -60,9 +60,10 @@ fn join_with_a_timeout_then_terminate() {
     assert!(child.is_alive());
     assert!(child.sentinel().is_some());
     child.terminate().unwrap();
+    let expected_pid = child.pid();
     match child.join(GUARD).unwrap() {
         Err(TaskError::Died { pid, status }) => {
-            assert_eq!(Some(*pid), child.pid());
+            assert_eq!(Some(*pid), expected_pid);
             assert_eq!(status.signal(), Some(15));
         }
         other => panic!("{other:?}"),

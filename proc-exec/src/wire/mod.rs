@@ -72,6 +72,14 @@ pub const PROTOCOL_VERSION: u16 = 1;
 /// configured otherwise: 64 MiB.
 pub const DEFAULT_MAX_FRAME_SIZE: u32 = 64 * 1024 * 1024;
 
+/// Writes `work_id` into an encoded frame's header (the pool encodes a `Run`
+/// frame before the item has an id, in the submitting thread).
+pub(crate) fn set_work_id(frame: &mut [u8], work_id: u64) {
+    if let Some(field) = frame.get_mut(8..HEADER_LEN) {
+        field.copy_from_slice(&work_id.to_le_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
