@@ -20,8 +20,12 @@ use serde::de::DeserializeOwned;
 use crate::wire::{CallRef, ItemError, OutcomeTag, OutcomeWriter};
 
 /// The signature every trampoline has: the function's address, the encoded
-/// arguments (one or more postcard values back to back), and where to write
-/// one outcome per argument (the writer enforces the frame size limit).
+/// arguments, and where to write one outcome per argument (the writer
+/// enforces the frame size limit).
+///
+/// The arguments are a postcard varint count followed by that many postcard
+/// values: the count is needed because a zero-sized argument such as `()`
+/// takes no bytes at all.
 pub(crate) type Trampoline = fn(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>);
 
 /// The fixed point addresses are measured from.
@@ -92,7 +96,8 @@ fn write_value<T: Serialize>(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, value
     match out.item(tag, |buf| crate::codec::encode_into(value, buf)) {
         Ok(()) => {}
         Err(ItemError::TooLarge { len, max }) => {
-            let text = format!("the encoded result is {len} bytes, above the {max}-byte frame limit");
+            let text =
+                format!("the encoded result is {len} bytes, above the {max}-byte frame limit");
             text_item(out, OutcomeTag::TooLarge, &text);
         }
         Err(ItemError::Write(error)) => {
@@ -119,7 +124,7 @@ pub(crate) fn text_item(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, text: &str
 }
 
 /// The trampoline for `fn(A) -> O` where `O` is an [`Output`] built by `wrap`.
-fn trampoline<A, T, O>(function: usize, mut args: &[u8], out: &mut OutcomeWriter<'_>)
+fn trampoline<A, T, O>(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>)
 where
     A: DeserializeOwned,
     O: Output + From<T>,
@@ -127,7 +132,15 @@ where
     // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary,
     // the type this trampoline was monomorphized for (`submit` pairs them).
     let function = unsafe { std::mem::transmute::<usize, fn(A) -> T>(function) };
-    while !args.is_empty() {
+    let (count, mut args) = match postcard::take_from_bytes::<u32>(args) {
+        Ok(split) => split,
+        Err(error) => {
+            let text = format!("the argument count could not be read: {error}");
+            text_item(out, OutcomeTag::ArgDecode, &text);
+            return;
+        }
+    };
+    for _ in 0..count {
         let arg = match postcard::take_from_bytes::<A>(args) {
             Ok((arg, rest)) => {
                 args = rest;
@@ -145,6 +158,15 @@ where
             Err(payload) => text_item(out, OutcomeTag::Panicked, &crate::panic::message(&*payload)),
         }
     }
+}
+
+/// Appends the arguments of a one-item call (see [`Trampoline`]).
+pub(crate) fn encode_one_arg<A: Serialize>(
+    arg: &A,
+    body: &mut Vec<u8>,
+) -> Result<(), postcard::Error> {
+    crate::codec::encode_into(&1u32, body)?;
+    crate::codec::encode_into(arg, body)
 }
 
 impl<R> From<R> for Plain<R> {
@@ -175,7 +197,10 @@ where
     R: Serialize,
     E: Serialize,
 {
-    call_ref(function as usize, trampoline::<A, Result<R, E>, Fallible<R, E>>)
+    call_ref(
+        function as usize,
+        trampoline::<A, Result<R, E>, Fallible<R, E>>,
+    )
 }
 
 /// What an initializer returns: nothing, or `Result<(), E>` whose error is
@@ -206,7 +231,8 @@ where
     // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary,
     // paired with this trampoline by `initializer`/`try_initializer`.
     let function = unsafe { std::mem::transmute::<usize, fn(A) -> T>(function) };
-    let arg = match crate::codec::decode_exact::<A>(args) {
+    let one = postcard::take_from_bytes::<u32>(args).map_err(|e| e.to_string());
+    let arg = match one.and_then(|(_, rest)| crate::codec::decode_exact::<A>(rest)) {
         Ok(arg) => arg,
         Err(error) => {
             let text = format!("the initializer's argument could not be deserialized: {error}");

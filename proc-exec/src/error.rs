@@ -207,7 +207,10 @@ impl fmt::Display for BuildError {
             Self::ZeroWorkers => f.write_str("max_workers must be greater than 0"),
             Self::ZeroTasksPerChild => f.write_str("max_tasks_per_child must be >= 1"),
             Self::InitArgEncode(message) => {
-                write!(f, "the initializer's argument could not be serialized: {message}")
+                write!(
+                    f,
+                    "the initializer's argument could not be serialized: {message}"
+                )
             }
             Self::Io(error) => write!(f, "the pool could not be started: {error}"),
         }

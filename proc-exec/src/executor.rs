@@ -115,7 +115,8 @@ impl Builder {
     }
 
     fn init_call<A: Serialize>(mut self, call: CallRef, arg: &A) -> Self {
-        self.init = Some(encode_call_frame(Kind::Init, call, arg, u32::MAX).map_err(|e| e.to_string()));
+        self.init =
+            Some(encode_call_frame(Kind::Init, call, arg, u32::MAX).map_err(|e| e.to_string()));
         self
     }
 
@@ -175,7 +176,7 @@ pub(crate) fn encode_call_frame<A: Serialize>(
     let mut frame = Vec::new();
     let mut writer = FrameWriter::begin(&mut frame, kind, 0);
     wire::encode_call(writer.body(), call).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
-    codec::encode_into(arg, writer.body()).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
+    call::encode_one_arg(arg, writer.body()).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
     writer.finish(max).map_err(|error| match error {
         wire::EncodeError::FrameTooLarge { len, max } => SubmitError::ArgTooLarge {
             len,
@@ -334,7 +335,9 @@ where
     E: Send + Sync + 'static,
 {
     fn start(&self) -> bool {
-        self.completer.set_running_or_notify_cancel().unwrap_or(false)
+        self.completer
+            .set_running_or_notify_cancel()
+            .unwrap_or(false)
     }
 
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {
@@ -346,12 +349,12 @@ where
     }
 
     fn fail(self: Box<Self>, failure: Failure<ExitStatus>) {
-        match failure {
-            Failure::Cancelled => drop(self.completer.cancel()),
-            Failure::Broken { cause, on_worker } => {
-                let error = TaskError::Broken(BrokenProcessPool::new(cause, on_worker));
-                drop(self.completer.set_exception(error));
-            }
-        }
+        let Failure::Broken { cause, on_worker } = failure;
+        let error = TaskError::Broken(BrokenProcessPool::new(cause, on_worker));
+        drop(self.completer.set_exception(error));
+    }
+
+    fn cancel(self: Box<Self>) {
+        self.completer.cancel();
     }
 }

@@ -22,16 +22,16 @@ use std::sync::Arc;
 use rustix::event::{PollFd, PollFlags};
 
 use crate::ExitStatus;
+use crate::StartMethod;
 use crate::error::{BrokenProcessPool, SubmitError};
 use crate::os::child::Child;
 use crate::os::fd::{self, Wakeup};
 use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
 use crate::pool_state::{Action, Failure, Limits, PoolState, Refused, Signal, Spec, WorkerId};
+use crate::spawn::{Spawned, server_entry, spawn_worker};
 use crate::sync::{Mutex, MutexGuard};
 use crate::wire::{self, Direction, FrameDecoder, Kind, Outcomes};
-use crate::StartMethod;
-use crate::spawn::{Spawned, server_entry, spawn_worker};
 
 /// The state's type parameters for real processes.
 pub(crate) struct Real;
@@ -49,8 +49,10 @@ pub(crate) trait Pending: Send {
     fn start(&self) -> bool;
     /// Completes the future from the worker's outcome list.
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>);
-    /// Fails (or cancels) the future.
+    /// Fails the future (the pool broke).
     fn fail(self: Box<Self>, failure: Failure<ExitStatus>);
+    /// Cancels the future (`shutdown(cancel_futures)` before it was sent).
+    fn cancel(self: Box<Self>);
 }
 
 /// Fixed when the pool is built.
@@ -88,7 +90,11 @@ impl Shared {
     }
 
     /// Queues an encoded `Run` frame with its future.
-    pub(crate) fn submit(&self, frame: Vec<u8>, pending: Box<dyn Pending>) -> Result<(), SubmitError> {
+    pub(crate) fn submit(
+        &self,
+        frame: Vec<u8>,
+        pending: Box<dyn Pending>,
+    ) -> Result<(), SubmitError> {
         let mut inner = self.inner.lock();
         if let Err((refused, _, _)) = inner.state.submit(frame, pending) {
             return Err(match refused {
@@ -101,17 +107,22 @@ impl Shared {
     }
 
     /// `shutdown(cancel_futures)` on the state (the caller joins if asked).
+    /// Queued futures are cancelled here, before it returns, and outside the
+    /// lock (cancelling runs their done callbacks).
     pub(crate) fn shutdown(&self, cancel_futures: bool) {
         let mut inner = self.inner.lock();
-        inner.state.shutdown(cancel_futures);
+        let cancelled = inner.state.shutdown(cancel_futures);
         self.wake(inner);
+        cancelled.into_iter().for_each(|pending| pending.cancel());
     }
 
-    /// `terminate_workers` / `kill_workers`.
+    /// `terminate_workers` / `kill_workers`: as `shutdown(cancel_futures)`,
+    /// then every worker is signalled.
     pub(crate) fn terminate(&self, signal: Signal) {
         let mut inner = self.inner.lock();
-        inner.state.terminate(signal);
+        let cancelled = inner.state.terminate(signal);
         self.wake(inner);
+        cancelled.into_iter().for_each(|pending| pending.cancel());
     }
 
     /// Live worker processes (spawned or being spawned, not yet reaped).
@@ -183,10 +194,8 @@ impl Manager {
             if let Err(error) = self.wait() {
                 // poll itself failed (ENOMEM): nothing sensible is left but
                 // to stop every worker; the state breaks as they die.
-                let mut inner = self.shared.inner.lock();
-                inner.state.terminate(Signal::Kill);
-                drop(inner);
                 let _ = error;
+                self.shared.terminate(Signal::Kill);
             }
         }
     }
@@ -232,8 +241,15 @@ impl Manager {
                         let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut io.out, u32::MAX);
                     }
                 }
-                Action::Signal { worker, signal, .. } => {
-                    if let Some(io) = self.workers.get(&worker) {
+                Action::Signal {
+                    worker,
+                    pid,
+                    signal,
+                } => {
+                    let io = self.workers.get(&worker);
+                    // The pidfd names the process; the pid only double-checks.
+                    let io = io.filter(|io| io.child.pid().as_raw_nonzero().get() as u32 == pid);
+                    if let Some(io) = io {
                         let signal = match signal {
                             Signal::Terminate => rustix::process::Signal::TERM,
                             Signal::Kill => rustix::process::Signal::KILL,
@@ -306,9 +322,16 @@ impl Manager {
         let mut ready = Vec::with_capacity(ids.len());
         {
             let mut fds = Vec::with_capacity(1 + 3 * ids.len());
-            fds.push(PollFd::from_borrowed_fd(self.shared.wakeup.as_fd(), PollFlags::IN));
+            fds.push(PollFd::from_borrowed_fd(
+                self.shared.wakeup.as_fd(),
+                PollFlags::IN,
+            ));
             for io in self.workers.values() {
-                let read = if io.closed { PollFlags::empty() } else { PollFlags::IN };
+                let read = if io.closed {
+                    PollFlags::empty()
+                } else {
+                    PollFlags::IN
+                };
                 fds.push(PollFd::new(&io.from, read));
                 let write = if io.written < io.out.len() {
                     PollFlags::OUT
@@ -324,7 +347,12 @@ impl Manager {
             }
             for (i, id) in ids.iter().enumerate() {
                 let revents = |k: usize| fds[1 + 3 * i + k].revents();
-                ready.push((*id, !revents(0).is_empty(), !revents(1).is_empty(), !revents(2).is_empty()));
+                ready.push((
+                    *id,
+                    !revents(0).is_empty(),
+                    !revents(1).is_empty(),
+                    !revents(2).is_empty(),
+                ));
             }
         }
         for (id, readable, writable, exited) in ready {
@@ -382,7 +410,9 @@ impl Manager {
         };
         if !io.closed && io.decoder.finish().is_err() {
             let mut inner = self.shared.inner.lock();
-            inner.state.malformed(id, "the worker exited in the middle of a frame".into());
+            inner
+                .state
+                .malformed(id, "the worker exited in the middle of a frame".into());
         }
         let clean = status.code() == Some(0);
         self.shared.inner.lock().state.exited(id, status, clean);
@@ -423,7 +453,9 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
                 let ready = wire::WorkerReady::parse(frame.body);
                 let mut inner = shared.inner.lock();
                 if let Err(error) = ready {
-                    inner.state.malformed(id, format!("a bad Ready frame: {error}"));
+                    inner
+                        .state
+                        .malformed(id, format!("a bad Ready frame: {error}"));
                     return Err(());
                 }
                 inner.state.ready(id).map_err(drop)?;
@@ -450,7 +482,11 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
                 return Err(());
             }
             _ => {
-                shared.inner.lock().state.malformed(id, format!("an unexpected {:?} frame", frame.kind));
+                shared
+                    .inner
+                    .lock()
+                    .state
+                    .malformed(id, format!("an unexpected {:?} frame", frame.kind));
                 return Err(());
             }
         }

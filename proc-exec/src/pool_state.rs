@@ -151,8 +151,6 @@ pub(crate) enum BreakCause<St> {
 /// How an item the driver did not complete itself ended.
 #[derive(Debug, Clone)]
 pub(crate) enum Failure<St> {
-    /// Cancelled by `shutdown(cancel_futures)` before it was sent.
-    Cancelled,
     /// The pool broke while the item was queued or in flight.
     Broken {
         /// Why.
@@ -195,7 +193,7 @@ pub(crate) enum Action<S: Spec> {
         /// The signal.
         signal: Signal,
     },
-    /// Resolve the item's future with a failure.
+    /// Resolve the item's future with a failure (the pool broke).
     Resolve {
         /// The item.
         work: WorkId,
@@ -231,6 +229,13 @@ pub(crate) enum Refused<St> {
     /// The pool is broken.
     Broken(Arc<BreakCause<St>>),
 }
+
+/// A refused submit: why, and the payload and record handed back.
+pub(crate) type Rejected<S> = (
+    Refused<<S as Spec>::Status>,
+    <S as Spec>::Payload,
+    <S as Spec>::Record,
+);
 
 /// A worker broke the protocol; the pool is now broken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,21 +311,18 @@ impl<S: Spec> PoolState<S> {
     }
 
     /// True once [`Action::Closed`] was emitted.
+    #[cfg(test)]
     pub(crate) fn is_closed(&self) -> bool {
         self.closed
     }
 
     /// Why the pool broke, if it did.
+    #[cfg(test)]
     pub(crate) fn broken(&self) -> Option<&Arc<BreakCause<S::Status>>> {
         match &self.phase {
             Phase::Broken(cause) => Some(cause),
             _ => None,
         }
-    }
-
-    /// True once `shutdown` was called or the pool broke.
-    pub(crate) fn is_shut_down(&self) -> bool {
-        !matches!(self.phase, Phase::Running)
     }
 
     /// Live workers: spawned (or being spawned) and not yet reported exited.
@@ -334,6 +336,7 @@ impl<S: Spec> PoolState<S> {
     }
 
     /// Items not yet resolved.
+    #[cfg(test)]
     pub(crate) fn unresolved(&self) -> usize {
         self.items.len()
     }
@@ -344,7 +347,7 @@ impl<S: Spec> PoolState<S> {
         &mut self,
         payload: S::Payload,
         record: S::Record,
-    ) -> Result<WorkId, (Refused<S::Status>, S::Payload, S::Record)> {
+    ) -> Result<WorkId, Rejected<S>> {
         match &self.phase {
             Phase::Broken(cause) => return Err((Refused::Broken(cause.clone()), payload, record)),
             Phase::Draining => return Err((Refused::Shutdown, payload, record)),
@@ -492,36 +495,39 @@ impl<S: Spec> PoolState<S> {
     }
 
     /// `shutdown`: refuse submits from now on; with `cancel_futures`, every
-    /// queued item (not yet sent to a worker) is cancelled. Work already sent
-    /// runs to the end. Calling it again does nothing more (except cancel).
-    pub(crate) fn shutdown(&mut self, cancel_futures: bool) {
+    /// queued item (not yet sent to a worker) is removed and its record
+    /// returned, for the caller to cancel at once (CPython cancels them in
+    /// the thread that calls `shutdown`). Work already sent runs to the end.
+    /// Calling it again does nothing more (except cancel what was queued
+    /// since, which is nothing: submits are refused).
+    pub(crate) fn shutdown(&mut self, cancel_futures: bool) -> Vec<S::Record> {
         if let Phase::Running = self.phase {
             self.phase = Phase::Draining;
         }
+        let mut cancelled = Vec::new();
         if cancel_futures {
             while let Some(work) = self.queue.pop_front() {
                 if let Some(item) = self.items.remove(&work) {
-                    self.actions.push_back(Action::Resolve {
-                        work,
-                        record: item.record,
-                        failure: Failure::Cancelled,
-                    });
+                    cancelled.push(item.record);
                 }
             }
         }
         self.retire_idle();
         self.maybe_close();
         self.debug_check();
+        cancelled
     }
 
     /// `terminate_workers` / `kill_workers`: `shutdown(cancel_futures)` and
-    /// signal every live worker. Items that were running fail when their
-    /// worker dies (as in CPython, with a broken-pool error).
-    pub(crate) fn terminate(&mut self, signal: Signal) {
-        self.shutdown(true);
+    /// signal every live worker; returns the cancelled records as `shutdown`
+    /// does. Items that were running fail when their worker dies (as in
+    /// CPython, with a broken-pool error).
+    pub(crate) fn terminate(&mut self, signal: Signal) -> Vec<S::Record> {
+        let cancelled = self.shutdown(true);
         self.forced = true;
         self.signal_all(signal);
         self.debug_check();
+        cancelled
     }
 
     fn signal_all(&mut self, signal: Signal) {

@@ -21,8 +21,8 @@ use crate::os::child::Child;
 use crate::os::fd;
 use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
-use crate::wire::{self, CallRef, Direction, FrameDecoder, FrameWriter, Kind};
 use crate::spawn::{Spawned, server_entry, spawn_worker};
+use crate::wire::{self, CallRef, Direction, FrameDecoder, FrameWriter, Kind};
 use crate::{ExitStatus, StartMethod};
 
 /// Why a [`Process`] operation failed.
@@ -143,7 +143,9 @@ impl<R: DeserializeOwned, E> Process<R, E> {
         let mut frames = Vec::new();
         let mut writer = FrameWriter::begin(&mut frames, Kind::Hello, 0);
         let hello = wire::ParentHello::new(max).encode(writer.body());
-        hello.and_then(|()| writer.finish(max)).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
+        hello
+            .and_then(|()| writer.finish(max))
+            .map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
         let run = crate::executor::encode_call_frame(Kind::Run, call, arg, max)?;
         let start = frames.len();
         frames.extend_from_slice(&run);
@@ -229,7 +231,10 @@ impl<R: DeserializeOwned, E> Process<R, E> {
     ///
     /// [`ProcessError::NotStarted`], [`ProcessError::Timeout`] (the child
     /// keeps running; join again), or [`ProcessError::Io`].
-    pub fn join(&mut self, timeout: Option<Duration>) -> Result<&Result<R, TaskError<E>>, ProcessError> {
+    pub fn join(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Result<&Result<R, TaskError<E>>, ProcessError> {
         if self.running.is_none() {
             return Err(ProcessError::NotStarted);
         }
@@ -304,7 +309,11 @@ impl<R: DeserializeOwned, E> Process<R, E> {
                 }
                 None => None,
             };
-            let flags = if running.eof { PollFlags::empty() } else { PollFlags::IN };
+            let flags = if running.eof {
+                PollFlags::empty()
+            } else {
+                PollFlags::IN
+            };
             let mut fds = [
                 PollFd::new(&running.from, flags),
                 PollFd::from_borrowed_fd(running.child.pidfd(), PollFlags::IN),

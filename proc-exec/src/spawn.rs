@@ -25,7 +25,10 @@ pub(crate) struct Spawned {
 
 /// Starts a worker that serves frames of at most `max_frame_size` bytes:
 /// forked from the fork server if one is given, else from this thread.
-pub(crate) fn spawn_worker(server: Option<&ForkServer>, max_frame_size: u32) -> io::Result<Spawned> {
+pub(crate) fn spawn_worker(
+    server: Option<&ForkServer>,
+    max_frame_size: u32,
+) -> io::Result<Spawned> {
     let (to_worker, to) = fd::pipe()?;
     let (from, from_worker) = fd::pipe()?;
     let child = match server {

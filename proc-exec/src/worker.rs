@@ -103,7 +103,9 @@ fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u3
             }
             *greeted = true;
             let mut writer = FrameWriter::begin(out, Kind::Ready, 0);
-            WorkerReady::new(std::process::id()).encode(writer.body()).ok()?;
+            WorkerReady::new(std::process::id())
+                .encode(writer.body())
+                .ok()?;
             writer.finish(max).ok()?;
             None
         }
@@ -135,10 +137,12 @@ fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u3
             // SAFETY: the call came from our parent, which built it with
             // `call::plain`/`call::fallible` in this same binary.
             unsafe { call::run(call, args, &mut outcomes) };
-            // An outcome list is never empty: at least one argument was
-            // answered, or its decoding error was.
-            outcomes.finish().ok()?;
-            writer.finish(max).ok()?;
+            // Every `Run` gets its `Done`; one that cannot be answered (no
+            // item in it) is a broken parent, and exiting says so at once
+            // rather than leaving its future pending.
+            if outcomes.finish().is_err() || writer.finish(max).is_err() {
+                return Some(Stop::Protocol);
+            }
             None
         }
         Kind::Exit => Some(Stop::Exit),

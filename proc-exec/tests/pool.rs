@@ -43,7 +43,9 @@ fn results_come_back_from_worker_processes() {
     for method in METHODS {
         let clean = clean();
         let pool = pool(method, 2);
-        let futures: Vec<_> = (0..50u64).map(|n| pool.submit(square, n).unwrap()).collect();
+        let futures: Vec<_> = (0..50u64)
+            .map(|n| pool.submit(square, n).unwrap())
+            .collect();
         for (n, future) in futures.into_iter().enumerate() {
             assert_eq!(future.result(GUARD), Ok(&(n as u64 * n as u64)));
         }
@@ -59,7 +61,9 @@ fn results_come_back_from_worker_processes() {
 fn one_at_a_time_uses_one_worker() {
     let clean = clean();
     let pool = pool(StartMethod::ForkServer, 4);
-    let pids: BTreeSet<u32> = (0..5).map(|_| pool.submit(pid, ()).unwrap().into_result().unwrap()).collect();
+    let pids: BTreeSet<u32> = (0..5)
+        .map(|_| pool.submit(pid, ()).unwrap().into_result().unwrap())
+        .collect();
     assert_eq!(pids.len(), 1);
     assert_eq!(pool.live_workers(), 1);
     drop(pool);
@@ -70,7 +74,9 @@ fn one_at_a_time_uses_one_worker() {
 fn a_closure_that_captures_nothing_is_a_function() {
     let clean = clean();
     let pool = pool(StartMethod::Fork, 1);
-    let f = pool.submit(|s: String| s.to_uppercase(), "shout".to_owned()).unwrap();
+    let f = pool
+        .submit(|s: String| s.to_uppercase(), "shout".to_owned())
+        .unwrap();
     assert_eq!(f.into_result().unwrap(), "SHOUT");
     drop(pool);
     clean.check();
@@ -82,7 +88,9 @@ fn a_panic_fails_its_future_and_the_worker_survives() {
         let clean = clean();
         let pool = pool(method, 1);
         let before = pool.submit(pid, ()).unwrap().into_result().unwrap();
-        let boom = pool.submit(|n: u32| -> u32 { panic!("bad input {n}") }, 7).unwrap();
+        let boom = pool
+            .submit(|n: u32| -> u32 { panic!("bad input {n}") }, 7)
+            .unwrap();
         match failure(boom) {
             TaskError::Panicked(message) => {
                 assert!(message.starts_with("bad input 7 (at "), "{message}");
@@ -114,7 +122,13 @@ fn checked_sqrt(n: i64) -> Result<u32, Rejected> {
 fn a_task_error_crosses_back_with_its_type() {
     let clean = clean();
     let pool = pool(StartMethod::ForkServer, 1);
-    assert_eq!(pool.submit_fallible(checked_sqrt, 81).unwrap().into_result().unwrap(), 9);
+    assert_eq!(
+        pool.submit_fallible(checked_sqrt, 81)
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        9
+    );
     let error = failure(pool.submit_fallible(checked_sqrt, -4).unwrap());
     assert_eq!(error, TaskError::Raised(Rejected::Negative(-4)));
     drop(pool);
@@ -126,7 +140,8 @@ fn abort(_: ()) {
 }
 
 fn kill_self(_: ()) {
-    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL).unwrap();
+    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL)
+        .unwrap();
     unreachable!("SIGKILL cannot be caught");
 }
 
@@ -138,8 +153,20 @@ fn exit_99(_: ()) {
 #[test]
 fn a_worker_that_dies_breaks_the_pool_and_names_itself() {
     let cases: [(fn(()), ExitStatus); 3] = [
-        (abort, ExitStatus::Signaled { signal: 6, core_dumped: false }),
-        (kill_self, ExitStatus::Signaled { signal: 9, core_dumped: false }),
+        (
+            abort,
+            ExitStatus::Signaled {
+                signal: 6,
+                core_dumped: false,
+            },
+        ),
+        (
+            kill_self,
+            ExitStatus::Signaled {
+                signal: 9,
+                core_dumped: false,
+            },
+        ),
         (exit_99, ExitStatus::Exited(99)),
     ];
     for method in METHODS {
@@ -199,8 +226,11 @@ fn every_pending_future_gets_its_own_broken_error() {
     let doomed = pool.submit(kill_self, ()).unwrap();
     let queued = pool.submit(square, 3).unwrap();
     let (doomed, queued, innocent) = (failure(doomed), failure(queued), failure(innocent));
-    let [TaskError::Broken(doomed), TaskError::Broken(queued), TaskError::Broken(innocent)] =
-        [doomed, queued, innocent]
+    let [
+        TaskError::Broken(doomed),
+        TaskError::Broken(queued),
+        TaskError::Broken(innocent),
+    ] = [doomed, queued, innocent]
     else {
         panic!("all three fail with BrokenProcessPool");
     };
@@ -210,7 +240,10 @@ fn every_pending_future_gets_its_own_broken_error() {
     assert_eq!(innocent.sent_to(), Some(innocent_pid));
     assert_eq!(innocent.pid(), Some(dead));
     assert_eq!(queued.sent_to(), None);
-    assert!(innocent.to_string().contains("was terminated"), "{innocent}");
+    assert!(
+        innocent.to_string().contains("was terminated"),
+        "{innocent}"
+    );
     drop(pool);
     clean.check();
 }
@@ -220,7 +253,9 @@ struct Unserializable;
 
 impl Serialize for Unserializable {
     fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value refuses to be serialized"))
+        Err(serde::ser::Error::custom(
+            "this value refuses to be serialized",
+        ))
     }
 }
 
@@ -229,12 +264,15 @@ fn serialization_failures_stay_with_their_task() {
     let clean = clean();
     let pool = pool(StartMethod::ForkServer, 1);
     match pool.submit(|_: Unserializable| 1u8, Unserializable) {
-        Err(SubmitError::ArgEncode(message)) => assert!(message.contains("refuses"), "{message}"),
+        // postcard keeps no text of a custom serde error, only its kind.
+        Err(SubmitError::ArgEncode(message)) => {
+            assert!(message.contains("Serialization"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
     let bad_result = pool.submit(|_: ()| Unserializable, ()).unwrap();
     match failure(bad_result) {
-        TaskError::ResultEncode(message) => assert!(message.contains("refuses"), "{message}"),
+        TaskError::ResultEncode(message) => assert!(message.contains("Serialization"), "{message}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(pool.submit(square, 4).unwrap().into_result().unwrap(), 16);
@@ -252,7 +290,9 @@ fn sixteen_mebibytes_each_way() {
         let clean = clean();
         let pool = pool(method, 2);
         let big: Vec<u8> = (0..16 << 20).map(|i: u32| (i % 251) as u8).collect();
-        let futures: Vec<_> = (0..2).map(|_| pool.submit(echo, big.clone()).unwrap()).collect();
+        let futures: Vec<_> = (0..2)
+            .map(|_| pool.submit(echo, big.clone()).unwrap())
+            .collect();
         let reversed: Vec<u8> = big.iter().rev().copied().collect();
         for future in futures {
             assert!(future.into_result().unwrap() == reversed);
@@ -292,7 +332,10 @@ fn max_tasks_per_child_one_over_a_hundred_tasks() {
             .build()
             .unwrap();
         let futures: Vec<_> = (0..100).map(|_| pool.submit(pid, ()).unwrap()).collect();
-        let pids: BTreeSet<u32> = futures.into_iter().map(|f| f.into_result().unwrap()).collect();
+        let pids: BTreeSet<u32> = futures
+            .into_iter()
+            .map(|f| f.into_result().unwrap())
+            .collect();
         assert_eq!(pids.len(), 100, "{method:?}: every task had a fresh worker");
         assert!(pool.live_workers() <= 2);
         drop(pool);
@@ -333,7 +376,9 @@ fn shutdown_with_cancel_futures_while_a_task_runs() {
 fn shutdown_without_cancel_runs_everything_queued() {
     let clean = clean();
     let pool = pool(StartMethod::Fork, 2);
-    let futures: Vec<_> = (0..20u64).map(|n| pool.submit(square, n).unwrap()).collect();
+    let futures: Vec<_> = (0..20u64)
+        .map(|n| pool.submit(square, n).unwrap())
+        .collect();
     pool.shutdown(true, false);
     assert_eq!(pool.live_workers(), 0);
     for (n, future) in futures.into_iter().enumerate() {
@@ -397,7 +442,10 @@ fn a_failing_initializer_breaks_the_pool() {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(pool.submit(square, 2), Err(SubmitError::Broken(_))));
+        assert!(matches!(
+            pool.submit(square, 2),
+            Err(SubmitError::Broken(_))
+        ));
         drop(pool);
         clean.check();
     }
@@ -477,7 +525,9 @@ fn zero_is_refused_when_building() {
         Err(BuildError::ZeroWorkers)
     ));
     assert!(matches!(
-        ProcessPoolExecutor::builder().max_tasks_per_child(0).build(),
+        ProcessPoolExecutor::builder()
+            .max_tasks_per_child(0)
+            .build(),
         Err(BuildError::ZeroTasksPerChild)
     ));
 }

@@ -56,7 +56,10 @@ fn join_with_a_timeout_then_terminate() {
     let fifo = Fifo::new("process-terminate");
     let mut child = Process::new(wait_for, fifo.path.clone()).unwrap();
     child.start().unwrap();
-    assert!(matches!(child.join(Some(Duration::ZERO)), Err(ProcessError::Timeout)));
+    assert!(matches!(
+        child.join(Some(Duration::ZERO)),
+        Err(ProcessError::Timeout)
+    ));
     assert!(child.is_alive());
     assert!(child.sentinel().is_some());
     child.terminate().unwrap();
@@ -80,7 +83,9 @@ fn dropping_a_running_process_kills_and_reaps_it() {
     let clean = clean();
     let fifo = Fifo::new("process-drop");
     for method in [StartMethod::Fork, StartMethod::ForkServer] {
-        let mut child = Process::new(wait_for, fifo.path.clone()).unwrap().start_method(method);
+        let mut child = Process::new(wait_for, fifo.path.clone())
+            .unwrap()
+            .start_method(method);
         child.start().unwrap();
         drop(child);
     }
@@ -96,7 +101,12 @@ fn a_panic_and_an_error_come_back_typed() {
         Err(TaskError::Panicked(message)) => assert!(message.contains("child gave up")),
         other => panic!("{other:?}"),
     }
-    assert_eq!(child.exitcode(), Some(0), "the worker itself exits normally");
+    assert_eq!(
+        child.exitcode(),
+        Some(0),
+        "the worker itself exits normally"
+    );
+    drop(child);
 
     let mut child = Process::new_fallible(|n: i32| if n < 0 { Err(n) } else { Ok(n) }, -3).unwrap();
     child.start().unwrap();

@@ -119,6 +119,7 @@ impl Child {
     }
 
     /// Whether the exit status is known (the process has been reaped).
+    #[cfg(test)]
     pub(crate) fn is_reaped(&self) -> bool {
         self.status.is_some()
     }

@@ -294,6 +294,7 @@ impl ForkServer {
     }
 
     /// The server's pid.
+    #[cfg(test)]
     pub(crate) fn pid(&self) -> Pid {
         self.server.pid()
     }
@@ -304,6 +305,7 @@ impl ForkServer {
     /// A caller polling this should be the only thread that waits on the
     /// server's children; a `Child::wait` in another thread may take the
     /// message first, and the poll would not see it.
+    #[cfg(test)]
     pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
         self.link.sock.as_fd()
     }
@@ -315,6 +317,7 @@ impl ForkServer {
     ///
     /// [`io::ErrorKind::BrokenPipe`] once the server has gone (its socket
     /// then polls readable for ever, so a poller must stop watching it).
+    #[cfg(test)]
     pub(crate) fn pump(&self) -> io::Result<()> {
         let mut state = self.link.lock();
         self.link.read_and_notify(&mut state);

@@ -29,5 +29,7 @@ pub(crate) mod fork_server;
 pub(crate) mod poll;
 pub(crate) mod status;
 
+pub use status::ExitStatus;
+
 #[cfg(test)]
 pub(crate) mod test_support;

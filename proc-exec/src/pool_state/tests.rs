@@ -152,7 +152,6 @@ fn a_dead_worker_fails_everything_with_its_own_cause() {
         .iter()
         .map(|(n, f)| match f {
             Failure::Broken { on_worker, .. } => (*n, *on_worker),
-            Failure::Cancelled => panic!("cancelled"),
         })
         .collect();
     on_worker.sort();
@@ -182,7 +181,7 @@ fn shutdown_without_cancel_drains_then_exits_workers() {
     let mut h = Harness::new(limits(1, 1, None));
     let a = h.submit(0);
     h.submit(1);
-    h.state.shutdown(false);
+    assert!(h.state.shutdown(false).is_empty());
     h.pump();
     assert_eq!(
         h.state.submit(2, 2).map_err(|e| e.0).unwrap_err(),
@@ -205,12 +204,11 @@ fn shutdown_with_cancel_cancels_only_what_was_not_sent() {
     let a = h.submit(0);
     h.submit(1);
     h.submit(2);
-    h.state.shutdown(true);
-    h.state.shutdown(true);
+    let cancelled = h.state.shutdown(true);
+    assert!(h.state.shutdown(true).is_empty());
     h.pump();
-    let cancelled: Vec<u32> = h.resolved.iter().map(|r| r.0).collect();
     assert_eq!(cancelled, [1, 2]);
-    assert!(h.resolved.iter().all(|r| matches!(r.1, Failure::Cancelled)));
+    assert!(h.resolved.is_empty());
     assert!(h.exits_sent.is_empty(), "item 0 still runs");
     h.done(0, a);
     assert_eq!(h.exits_sent, [0]);
@@ -221,7 +219,7 @@ fn shutdown_with_cancel_cancels_only_what_was_not_sent() {
 #[test]
 fn shutdown_of_an_unused_pool_closes_at_once() {
     let mut h = Harness::new(limits(2, 1, None));
-    h.state.shutdown(false);
+    assert!(h.state.shutdown(false).is_empty());
     h.pump();
     assert!(h.closed);
 }
@@ -292,18 +290,20 @@ fn terminate_signals_every_worker_and_running_items_fail() {
     for n in 0..3 {
         h.submit(n);
     }
-    h.state.terminate(Signal::Kill);
+    assert_eq!(
+        h.state.terminate(Signal::Kill),
+        [2],
+        "the queued item is cancelled"
+    );
     h.pump();
     assert_eq!(h.signals, [(1000, Signal::Kill), (1001, Signal::Kill)]);
-    assert_eq!(h.resolved.len(), 1, "the queued item is cancelled");
-    assert!(matches!(h.resolved[0], (2, Failure::Cancelled)));
     h.exit(0, -9);
     h.exit(1, -9);
     assert!(matches!(
         h.state.broken().map(|c| &**c),
         Some(BreakCause::WorkerDied { forced: true, .. })
     ));
-    assert_eq!(h.resolved.len(), 3);
+    assert_eq!(h.resolved.len(), 2);
     assert!(h.closed);
 }
 
@@ -316,7 +316,7 @@ fn a_signal_for_a_worker_still_spawning_waits_for_its_pid() {
         Some(Action::Spawn { worker: 0 })
     ));
     assert!(matches!(state.poll_action(), Some(Action::Send { .. })));
-    state.terminate(Signal::Terminate);
+    assert!(state.terminate(Signal::Terminate).is_empty());
     assert!(state.poll_action().is_none());
     state.spawned(0, 77);
     assert!(matches!(
@@ -414,10 +414,16 @@ fn random_event_sequences_resolve_every_item_exactly_once() {
                         sent.retain(|s| s.0 != worker);
                     }
                 }
-                6 => state.shutdown(next(2) == 0),
+                6 => {
+                    for record in state.shutdown(next(2) == 0) {
+                        assert!(seen.insert(record), "resolved twice");
+                    }
+                }
                 7 => {
                     if next(4) == 0 {
-                        state.terminate(Signal::Kill);
+                        for record in state.terminate(Signal::Kill) {
+                            assert!(seen.insert(record), "resolved twice");
+                        }
                     }
                 }
                 _ => {
@@ -446,7 +452,7 @@ fn random_event_sequences_resolve_every_item_exactly_once() {
             state.check_invariants().unwrap();
         }
         // Finish: shut down, let everything in flight complete, workers exit.
-        state.shutdown(false);
+        assert!(state.shutdown(false).is_empty());
         loop {
             while let Some(action) = state.poll_action() {
                 match action {

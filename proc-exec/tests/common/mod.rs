@@ -6,19 +6,19 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// A hang guard, never a synchronisation.
-pub const GUARD: Option<Duration> = Some(Duration::from_secs(60));
+pub(crate) const GUARD: Option<Duration> = Some(Duration::from_secs(60));
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Serialises the tests of one binary (so fd and child counts are theirs)
 /// and remembers the open fds.
-pub struct Clean {
+pub(crate) struct Clean {
     fds: Vec<String>,
     _one: MutexGuard<'static, ()>,
 }
 
 /// Call first in every test that starts processes; call [`Clean::check`] last.
-pub fn clean() -> Clean {
+pub(crate) fn clean() -> Clean {
     let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     Clean {
         fds: open_fds(),
@@ -29,8 +29,8 @@ pub fn clean() -> Clean {
 impl Clean {
     /// Asserts no child process exists (neither running nor a zombie) and the
     /// same fds are open as at the start.
-    pub fn check(self) {
-        use rustix::process::{WaitIdOptions, WaitId, waitid};
+    pub(crate) fn check(self) {
+        use rustix::process::{WaitId, WaitIdOptions, waitid};
         let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
         match waitid(WaitId::All, options) {
             Err(rustix::io::Errno::CHILD) => {}
@@ -45,7 +45,9 @@ fn open_fds() -> Vec<String> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            let target = std::fs::read_link(e.path()).map(|p| p.display().to_string()).unwrap_or_default();
+            let target = std::fs::read_link(e.path())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             format!("{} -> {target}", e.file_name().to_string_lossy())
         })
         .collect();
@@ -57,13 +59,14 @@ fn open_fds() -> Vec<String> {
 
 /// A named pipe in a fresh temporary directory: how a test and a task in a
 /// worker (which inherits no fds) meet, without sleeps.
-pub struct Fifo {
-    pub path: String,
+pub(crate) struct Fifo {
+    pub(crate) path: String,
 }
 
 impl Fifo {
-    pub fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("proc-exec-test-{}-{name}", std::process::id()));
+    pub(crate) fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("proc-exec-test-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("fifo");
@@ -82,12 +85,12 @@ impl Fifo {
 
     /// Blocks until a task opened the FIFO for writing and closed it; returns
     /// what it wrote.
-    pub fn read_all(&self) -> String {
+    pub(crate) fn read_all(&self) -> String {
         std::fs::read_to_string(&self.path).unwrap()
     }
 
     /// Blocks until a task opened the FIFO for reading, writes, closes.
-    pub fn write(&self, text: &str) {
+    pub(crate) fn write(&self, text: &str) {
         std::fs::write(&self.path, text).unwrap();
     }
 }
