@@ -17,7 +17,9 @@ pub(crate) struct Clean {
     _one: MutexGuard<'static, ()>,
 }
 
-/// Call first in every test that starts processes; call [`Clean::check`] last.
+/// Call first in every test that starts processes (so it is dropped last,
+/// after the test's other values, and the next test starts only then); call
+/// [`Clean::check`] at the end.
 pub(crate) fn clean() -> Clean {
     let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     Clean {
@@ -29,7 +31,7 @@ pub(crate) fn clean() -> Clean {
 impl Clean {
     /// Asserts no child process exists (neither running nor a zombie) and the
     /// same fds are open as at the start.
-    pub(crate) fn check(self) {
+    pub(crate) fn check(&self) {
         use rustix::process::{WaitId, WaitIdOptions, waitid};
         let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
         match waitid(WaitId::All, options) {
