@@ -78,7 +78,10 @@ fn main() {
 
     // A task that aborts kills its worker. As in CPython the pool breaks, but
     // the error names the worker and how it died, and nothing hangs.
-    let fragile = ProcessPoolExecutor::builder().max_workers(1).build().expect("pool");
+    let fragile = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .build()
+        .expect("pool");
     let crash = fragile
         .submit(|_: ()| -> u8 { std::process::abort() }, ())
         .expect("submit");

@@ -48,6 +48,12 @@ pub(crate) fn call_ref(function: usize, trampoline: Trampoline) -> CallRef {
     }
 }
 
+/// True if `call` calls the function at `function` (whatever its trampoline).
+#[cfg_attr(not(exec_loom), allow(dead_code))]
+pub(crate) fn names(call: CallRef, function: usize) -> bool {
+    call.function == offset(function)
+}
+
 /// Runs a call received in a `Run` or `Init` frame.
 ///
 /// # Safety

@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use crate::call;
 use crate::codec::{self, RaisedDecoder};
 use crate::error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
-use crate::manager::{self, Config, Pending, Shared};
 use crate::pool_state::{Failure, Limits, Signal};
-use crate::sync::{JoinHandle, Mutex, spawn};
+use crate::shared::{self, Config, Pending, Shared};
+use crate::sync::{JoinHandle, Mutex, next_pool_number, spawn};
 use crate::wire::{self, CallRef, FrameWriter, Kind, Outcomes};
 use crate::{ExitStatus, StartMethod};
 
@@ -151,18 +151,13 @@ impl Builder {
         let shared = Arc::new(Shared::new(config).map_err(BuildError::Io)?);
         let for_manager = shared.clone();
         let name = format!("proc-exec-manager-{}", next_pool_number());
-        let manager = spawn(name, move || manager::run(for_manager)).map_err(BuildError::Io)?;
+        let manager =
+            spawn(name, move || shared::run_manager(for_manager)).map_err(BuildError::Io)?;
         Ok(ProcessPoolExecutor {
             shared,
             manager: Mutex::new(Some(manager)),
         })
     }
-}
-
-fn next_pool_number() -> usize {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    // ORDERING: a name counter; no other memory depends on it.
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Builds a `Run` or `Init` frame (work id 0; the manager writes the real

@@ -90,20 +90,33 @@
 //! result that does not serialize (or decode) fails only its future.
 #![cfg(target_os = "linux")]
 #![deny(unsafe_code)]
+// Under loom the I/O manager is replaced by a model, leaving parts unused.
+#![cfg_attr(exec_loom, allow(dead_code))]
+
+#[macro_use]
+mod sync;
 
 mod call;
 mod codec;
 mod error;
 mod executor;
-mod manager;
 mod os;
 mod panic;
 mod pool_state;
 mod process;
+mod shared;
 mod spawn;
-mod sync;
 pub mod wire;
 mod worker;
+
+sync::cfg_not_loom! {
+    mod manager;
+}
+
+sync::cfg_loom! {
+    #[doc(hidden)]
+    pub mod loom_model;
+}
 
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
 pub use executor::{Builder, ProcessPoolExecutor};

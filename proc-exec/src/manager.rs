@@ -1,9 +1,8 @@
-//! The manager: one thread that drives [`PoolState`] with real processes.
+//! The manager: one thread that drives the pool's state with real processes.
 //!
-//! Submitters only lock the shared state, queue an item, and wake the manager
-//! when the state has something for it to do. The manager alone forks, writes,
-//! reads, reaps, and completes futures, so no OS call happens under the lock
-//! and no user callback runs under it.
+//! The manager alone forks, writes, reads, reaps, and completes futures; it
+//! reaches the state only through [`Shared`]'s methods, which hold the lock
+//! for no longer than one state transition.
 //!
 //! Its loop: take the state's actions under the lock, carry them out (spawn,
 //! buffer frames, signal, fail futures), write what the pipes accept without
@@ -23,124 +22,14 @@ use rustix::event::{PollFd, PollFlags};
 
 use crate::ExitStatus;
 use crate::StartMethod;
-use crate::error::{BrokenProcessPool, SubmitError};
 use crate::os::child::Child;
-use crate::os::fd::{self, Wakeup};
+use crate::os::fd;
 use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
-use crate::pool_state::{Action, Failure, Limits, PoolState, Refused, Signal, Spec, WorkerId};
+use crate::pool_state::{Action, Signal, WorkerId};
+use crate::shared::{Real, Shared};
 use crate::spawn::{Spawned, server_entry, spawn_worker};
-use crate::sync::{Mutex, MutexGuard};
-use crate::wire::{self, Direction, FrameDecoder, Kind, Outcomes};
-
-/// The state's type parameters for real processes.
-pub(crate) struct Real;
-
-impl Spec for Real {
-    type Payload = Vec<u8>;
-    type Record = Box<dyn Pending>;
-    type Status = ExitStatus;
-}
-
-/// One submitted item's future, seen from the manager.
-pub(crate) trait Pending: Send {
-    /// Marks the future running; false if it was cancelled (then it is not
-    /// sent).
-    fn start(&self) -> bool;
-    /// Completes the future from the worker's outcome list.
-    fn complete(self: Box<Self>, outcomes: Outcomes<'_>);
-    /// Fails the future (the pool broke).
-    fn fail(self: Box<Self>, failure: Failure<ExitStatus>);
-    /// Cancels the future (`shutdown(cancel_futures)` before it was sent).
-    fn cancel(self: Box<Self>);
-}
-
-/// Fixed when the pool is built.
-pub(crate) struct Config {
-    pub(crate) limits: Limits,
-    pub(crate) max_frame_size: u32,
-    pub(crate) start_method: StartMethod,
-    /// The `Init` frame, sent to each worker after `Hello`.
-    pub(crate) init_frame: Option<Vec<u8>>,
-}
-
-/// What submitters and the manager share.
-pub(crate) struct Shared {
-    inner: Mutex<Inner>,
-    wakeup: Wakeup,
-    pub(crate) config: Config,
-}
-
-struct Inner {
-    state: PoolState<Real>,
-    /// The eventfd was written and the manager has not taken the actions yet.
-    wake_pending: bool,
-}
-
-impl Shared {
-    pub(crate) fn new(config: Config) -> io::Result<Self> {
-        Ok(Self {
-            inner: Mutex::new(Inner {
-                state: PoolState::new(config.limits),
-                wake_pending: false,
-            }),
-            wakeup: Wakeup::new()?,
-            config,
-        })
-    }
-
-    /// Queues an encoded `Run` frame with its future.
-    pub(crate) fn submit(
-        &self,
-        frame: Vec<u8>,
-        pending: Box<dyn Pending>,
-    ) -> Result<(), SubmitError> {
-        let mut inner = self.inner.lock();
-        if let Err((refused, _, _)) = inner.state.submit(frame, pending) {
-            return Err(match refused {
-                Refused::Shutdown => SubmitError::Shutdown,
-                Refused::Broken(cause) => SubmitError::Broken(BrokenProcessPool::new(cause, None)),
-            });
-        }
-        self.wake(inner);
-        Ok(())
-    }
-
-    /// `shutdown(cancel_futures)` on the state (the caller joins if asked).
-    /// Queued futures are cancelled here, before it returns, and outside the
-    /// lock (cancelling runs their done callbacks).
-    pub(crate) fn shutdown(&self, cancel_futures: bool) {
-        let mut inner = self.inner.lock();
-        let cancelled = inner.state.shutdown(cancel_futures);
-        self.wake(inner);
-        cancelled.into_iter().for_each(|pending| pending.cancel());
-    }
-
-    /// `terminate_workers` / `kill_workers`: as `shutdown(cancel_futures)`,
-    /// then every worker is signalled.
-    pub(crate) fn terminate(&self, signal: Signal) {
-        let mut inner = self.inner.lock();
-        let cancelled = inner.state.terminate(signal);
-        self.wake(inner);
-        cancelled.into_iter().for_each(|pending| pending.cancel());
-    }
-
-    /// Live worker processes (spawned or being spawned, not yet reaped).
-    pub(crate) fn live_workers(&self) -> usize {
-        self.inner.lock().state.live_workers()
-    }
-
-    /// Wakes the manager if the state has work for it and no wake is pending.
-    fn wake(&self, mut inner: MutexGuard<'_, Inner>) {
-        let wake = inner.state.has_actions() && !inner.wake_pending;
-        inner.wake_pending |= wake;
-        drop(inner);
-        if wake {
-            // Coalesced, so the counter cannot overflow: this cannot fail.
-            let _ = self.wakeup.wake();
-        }
-    }
-}
+use crate::wire::{self, Direction, FrameDecoder, Kind};
 
 /// One live worker, seen from the manager.
 struct WorkerIo {
@@ -186,7 +75,7 @@ struct Manager {
 impl Manager {
     fn run(&mut self) {
         loop {
-            self.take_actions();
+            self.shared.take_actions(&mut self.actions);
             if self.execute() {
                 return;
             }
@@ -197,25 +86,6 @@ impl Manager {
                 let _ = error;
                 self.shared.terminate(Signal::Kill);
             }
-        }
-    }
-
-    /// Takes the state's actions; items whose future was cancelled meanwhile
-    /// are withdrawn here rather than sent.
-    fn take_actions(&mut self) {
-        let mut inner = self.shared.inner.lock();
-        inner.wake_pending = false;
-        while let Some(action) = inner.state.poll_action() {
-            if let Action::Send { worker, work, .. } = &action {
-                let started = inner.state.record(*work).is_some_and(|p| p.start());
-                if !started {
-                    let (worker, work) = (*worker, *work);
-                    // Its future is already cancelled: nothing to complete.
-                    drop(inner.state.withdraw(worker, work));
-                    continue;
-                }
-            }
-            self.actions.push(action);
         }
     }
 
@@ -268,13 +138,10 @@ impl Manager {
     }
 
     fn spawn(&mut self, worker: WorkerId) {
-        let result = self.fork_worker();
-        let mut inner = self.shared.inner.lock();
-        match result {
+        match self.fork_worker() {
             Ok(mut io) => {
                 let pid = io.child.pid().as_raw_nonzero().get() as u32;
-                inner.state.spawned(worker, pid);
-                drop(inner);
+                self.shared.spawned(worker, Ok(pid));
                 let max = self.shared.config.max_frame_size;
                 let mut writer = wire::FrameWriter::begin(&mut io.out, Kind::Hello, 0);
                 // A two-number body always fits.
@@ -285,7 +152,7 @@ impl Manager {
                 }
                 self.workers.insert(worker, io);
             }
-            Err(error) => inner.state.spawn_failed(worker, error.to_string()),
+            Err(error) => self.shared.spawned(worker, Err(error.to_string())),
         }
     }
 
@@ -323,7 +190,7 @@ impl Manager {
         {
             let mut fds = Vec::with_capacity(1 + 3 * ids.len());
             fds.push(PollFd::from_borrowed_fd(
-                self.shared.wakeup.as_fd(),
+                self.shared.wakeup().as_fd(),
                 PollFlags::IN,
             ));
             for io in self.workers.values() {
@@ -343,7 +210,7 @@ impl Manager {
             }
             poll(&mut fds, None)?;
             if !fds[0].revents().is_empty() {
-                let _ = self.shared.wakeup.drain();
+                let _ = self.shared.wakeup().drain();
             }
             for (i, id) in ids.iter().enumerate() {
                 let revents = |k: usize| fds[1 + 3 * i + k].revents();
@@ -409,13 +276,10 @@ impl Manager {
             },
         };
         if !io.closed && io.decoder.finish().is_err() {
-            let mut inner = self.shared.inner.lock();
-            inner
-                .state
-                .malformed(id, "the worker exited in the middle of a frame".into());
+            let detail = "the worker exited in the middle of a frame".to_owned();
+            self.shared.malformed(id, detail);
         }
-        let clean = status.code() == Some(0);
-        self.shared.inner.lock().state.exited(id, status, clean);
+        self.shared.exited(id, status);
     }
 }
 
@@ -444,49 +308,40 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
             Ok(None) => return Ok(()),
             Err(error) => {
                 let detail = format!("a malformed frame: {error}");
-                shared.inner.lock().state.malformed(id, detail);
+                shared.malformed(id, detail);
                 return Err(());
             }
         };
         match frame.kind {
             Kind::Ready => {
-                let ready = wire::WorkerReady::parse(frame.body);
-                let mut inner = shared.inner.lock();
-                if let Err(error) = ready {
-                    inner
-                        .state
-                        .malformed(id, format!("a bad Ready frame: {error}"));
+                if let Err(error) = wire::WorkerReady::parse(frame.body) {
+                    shared.malformed(id, format!("a bad Ready frame: {error}"));
                     return Err(());
                 }
-                inner.state.ready(id).map_err(drop)?;
+                shared.ready(id)?;
             }
             Kind::Done => {
                 let outcomes = match wire::parse_outcomes(frame.body) {
                     Ok(outcomes) => outcomes,
                     Err(error) => {
                         let detail = format!("a malformed Done frame: {error}");
-                        shared.inner.lock().state.malformed(id, detail);
+                        shared.malformed(id, detail);
                         return Err(());
                     }
                 };
-                let record = shared.inner.lock().state.done(id, frame.work_id);
                 // Outside the lock: completing runs the future's callbacks.
-                record.map_err(drop)?.complete(outcomes);
+                shared.done(id, frame.work_id).ok_or(())?.complete(outcomes);
             }
             Kind::InitFailed => {
                 let message = match wire::parse_init_failed(frame.body) {
                     Ok(outcome) => String::from_utf8_lossy(outcome.bytes).into_owned(),
                     Err(error) => format!("(a malformed InitFailed frame: {error})"),
                 };
-                shared.inner.lock().state.init_failed(id, message);
+                shared.init_failed(id, message);
                 return Err(());
             }
             _ => {
-                shared
-                    .inner
-                    .lock()
-                    .state
-                    .malformed(id, format!("an unexpected {:?} frame", frame.kind));
+                shared.malformed(id, format!("an unexpected {:?} frame", frame.kind));
                 return Err(());
             }
         }

@@ -5,6 +5,55 @@
 
 pub(crate) use future_core::{Mutex, MutexGuard};
 
+/// How submitters wake the manager: an eventfd it polls with its pipes.
+#[cfg(not(exec_loom))]
+pub(crate) use crate::os::fd::Wakeup;
+
+/// Under loom the manager is a model thread that waits on a condition
+/// variable instead of polling an eventfd.
+#[cfg(exec_loom)]
+#[derive(Debug, Default)]
+pub(crate) struct Wakeup {
+    woken: future_core::Mutex<bool>,
+    condvar: future_core::Condvar,
+}
+
+#[cfg(exec_loom)]
+impl Wakeup {
+    /// A wake-up nobody has signalled.
+    pub(crate) fn new() -> std::io::Result<Self> {
+        Ok(Self::default())
+    }
+
+    /// Signals the manager.
+    pub(crate) fn wake(&self) -> std::io::Result<()> {
+        *self.woken.lock() = true;
+        self.condvar.notify_one();
+        Ok(())
+    }
+
+    /// Blocks until signalled, and clears the signal.
+    pub(crate) fn wait(&self) {
+        let mut woken = self.woken.lock();
+        while !*woken {
+            woken = self.condvar.wait(woken);
+        }
+        *woken = false;
+    }
+}
+
+/// Items compiled only in loom models (`--cfg exec_loom`).
+macro_rules! cfg_loom {
+    ($($item:item)*) => { $( #[cfg(exec_loom)] $item )* };
+}
+
+/// Items compiled only outside loom models.
+macro_rules! cfg_not_loom {
+    ($($item:item)*) => { $( #[cfg(not(exec_loom))] $item )* };
+}
+
+pub(crate) use {cfg_loom, cfg_not_loom};
+
 #[cfg(exec_loom)]
 pub(crate) use loom::thread::JoinHandle;
 #[cfg(not(exec_loom))]
@@ -26,4 +75,12 @@ pub(crate) fn spawn(
     body: impl FnOnce() + Send + 'static,
 ) -> std::io::Result<JoinHandle<()>> {
     Ok(loom::thread::spawn(body))
+}
+
+/// A number for each pool's manager thread name. Plain std: a name counter
+/// that no model needs to see (loom's atomics cannot be `static`).
+pub(crate) fn next_pool_number() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    // ORDERING: a name counter; no other memory depends on it.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -1,0 +1,201 @@
+//! What submitters and the manager share: the pool's state under one lock,
+//! and the wake-up that tells the manager there is work.
+//!
+//! Every touch of [`PoolState`] goes through a method here, so the I/O loop
+//! in `manager.rs` and the loom model of it (`loom_model.rs`) run the same
+//! locking code. Submitters only lock, change the state, and wake the manager
+//! when the state has something for it to do; the manager takes the actions
+//! and reports what happened. No OS call and no user callback runs under the
+//! lock.
+
+use std::io;
+
+crate::sync::cfg_not_loom! {
+    /// The manager thread's body: the I/O loop over real processes.
+    pub(crate) use crate::manager::run as run_manager;
+}
+
+crate::sync::cfg_loom! {
+    /// The manager thread's body: the model loop over simulated workers.
+    pub(crate) use crate::loom_model::run as run_manager;
+}
+
+use crate::ExitStatus;
+use crate::StartMethod;
+use crate::error::{BrokenProcessPool, SubmitError};
+use crate::pool_state::{
+    Action, Failure, Limits, PoolState, Refused, Signal, Spec, WorkId, WorkerId,
+};
+use crate::sync::{Mutex, MutexGuard, Wakeup};
+use crate::wire::Outcomes;
+
+/// The state's type parameters for real processes.
+pub(crate) struct Real;
+
+impl Spec for Real {
+    type Payload = Vec<u8>;
+    type Record = Box<dyn Pending>;
+    type Status = ExitStatus;
+}
+
+/// One submitted item's future, seen from the manager.
+pub(crate) trait Pending: Send {
+    /// Marks the future running; false if it was cancelled (then it is not
+    /// sent).
+    fn start(&self) -> bool;
+    /// Completes the future from the worker's outcome list.
+    fn complete(self: Box<Self>, outcomes: Outcomes<'_>);
+    /// Fails the future (the pool broke).
+    fn fail(self: Box<Self>, failure: Failure<ExitStatus>);
+    /// Cancels the future (`shutdown(cancel_futures)` before it was sent).
+    fn cancel(self: Box<Self>);
+}
+
+/// Fixed when the pool is built.
+pub(crate) struct Config {
+    pub(crate) limits: Limits,
+    pub(crate) max_frame_size: u32,
+    pub(crate) start_method: StartMethod,
+    /// The `Init` frame, sent to each worker after `Hello`.
+    pub(crate) init_frame: Option<Vec<u8>>,
+}
+
+/// What submitters and the manager share.
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    wakeup: Wakeup,
+    pub(crate) config: Config,
+}
+
+struct Inner {
+    state: PoolState<Real>,
+    /// The eventfd was written and the manager has not taken the actions yet.
+    wake_pending: bool,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> io::Result<Self> {
+        Ok(Self {
+            inner: Mutex::new(Inner {
+                state: PoolState::new(config.limits),
+                wake_pending: false,
+            }),
+            wakeup: Wakeup::new()?,
+            config,
+        })
+    }
+
+    /// Queues an encoded `Run` frame with its future.
+    pub(crate) fn submit(
+        &self,
+        frame: Vec<u8>,
+        pending: Box<dyn Pending>,
+    ) -> Result<(), SubmitError> {
+        let mut inner = self.inner.lock();
+        if let Err((refused, _, _)) = inner.state.submit(frame, pending) {
+            return Err(match refused {
+                Refused::Shutdown => SubmitError::Shutdown,
+                Refused::Broken(cause) => SubmitError::Broken(BrokenProcessPool::new(cause, None)),
+            });
+        }
+        self.wake(inner);
+        Ok(())
+    }
+
+    /// `shutdown(cancel_futures)` on the state (the caller joins if asked).
+    /// Queued futures are cancelled here, before it returns, and outside the
+    /// lock (cancelling runs their done callbacks).
+    pub(crate) fn shutdown(&self, cancel_futures: bool) {
+        let mut inner = self.inner.lock();
+        let cancelled = inner.state.shutdown(cancel_futures);
+        self.wake(inner);
+        cancelled.into_iter().for_each(|pending| pending.cancel());
+    }
+
+    /// `terminate_workers` / `kill_workers`: as `shutdown(cancel_futures)`,
+    /// then every worker is signalled.
+    pub(crate) fn terminate(&self, signal: Signal) {
+        let mut inner = self.inner.lock();
+        let cancelled = inner.state.terminate(signal);
+        self.wake(inner);
+        cancelled.into_iter().for_each(|pending| pending.cancel());
+    }
+
+    /// Live worker processes (spawned or being spawned, not yet reaped).
+    pub(crate) fn live_workers(&self) -> usize {
+        self.inner.lock().state.live_workers()
+    }
+
+    /// Wakes the manager if the state has work for it and no wake is pending.
+    fn wake(&self, mut inner: MutexGuard<'_, Inner>) {
+        let wake = inner.state.has_actions() && !inner.wake_pending;
+        inner.wake_pending |= wake;
+        drop(inner);
+        if wake {
+            // Coalesced, so the counter cannot overflow: this cannot fail.
+            let _ = self.wakeup.wake();
+        }
+    }
+}
+
+impl Shared {
+    /// Takes the state's actions into `out`. Items whose future was cancelled
+    /// meanwhile are withdrawn here rather than sent.
+    pub(crate) fn take_actions(&self, out: &mut Vec<Action<Real>>) {
+        let mut inner = self.inner.lock();
+        inner.wake_pending = false;
+        while let Some(action) = inner.state.poll_action() {
+            if let Action::Send { worker, work, .. } = &action {
+                let started = inner.state.record(*work).is_some_and(|p| p.start());
+                if !started {
+                    let (worker, work) = (*worker, *work);
+                    // Its future is already cancelled: nothing to complete.
+                    drop(inner.state.withdraw(worker, work));
+                    continue;
+                }
+            }
+            out.push(action);
+        }
+    }
+
+    /// The manager started `worker` (with this pid) or could not.
+    pub(crate) fn spawned(&self, worker: WorkerId, pid: Result<u32, String>) {
+        let mut inner = self.inner.lock();
+        match pid {
+            Ok(pid) => inner.state.spawned(worker, pid),
+            Err(message) => inner.state.spawn_failed(worker, message),
+        }
+    }
+
+    /// `worker` answered `Hello`.
+    pub(crate) fn ready(&self, worker: WorkerId) -> Result<(), ()> {
+        self.inner.lock().state.ready(worker).map_err(drop)
+    }
+
+    /// `worker` sent the result of `work`: the future to complete, unless
+    /// the worker broke the protocol (the pool is then broken).
+    pub(crate) fn done(&self, worker: WorkerId, work: WorkId) -> Option<Box<dyn Pending>> {
+        self.inner.lock().state.done(worker, work).ok()
+    }
+
+    /// `worker`'s initializer failed.
+    pub(crate) fn init_failed(&self, worker: WorkerId, message: String) {
+        self.inner.lock().state.init_failed(worker, message);
+    }
+
+    /// `worker` sent bytes that make no sense.
+    pub(crate) fn malformed(&self, worker: WorkerId, detail: String) {
+        self.inner.lock().state.malformed(worker, detail);
+    }
+
+    /// `worker` was reaped.
+    pub(crate) fn exited(&self, worker: WorkerId, status: ExitStatus) {
+        let clean = status.code() == Some(0);
+        self.inner.lock().state.exited(worker, status, clean);
+    }
+
+    /// The wake-up the manager waits on.
+    pub(crate) fn wakeup(&self) -> &Wakeup {
+        &self.wakeup
+    }
+}
