@@ -1,9 +1,10 @@
 //! The worker loop: what runs in a forked child, and nothing else does.
 //!
 //! A worker reads frames from its parent, runs each `Run` through its call's
-//! trampoline and answers with a `Done` frame. It batches: results are
-//! written only when no complete frame is left to process, so a burst of
-//! small items costs one read and one write rather than one of each per item.
+//! trampoline and answers with a `Done` frame, written before the next item
+//! starts (so a later item that kills the worker cannot take an earlier
+//! result with it). Reads are batched: one read takes every frame the pipe
+//! holds.
 //! It leaves only through [`exit_child`](crate::os::fork::exit_child), never
 //! by returning into the frames it inherited from the parent's thread.
 //!
@@ -62,20 +63,15 @@ fn serve(input: &OwnedFd, output: &OwnedFd, max_frame_size: u32) -> Stop {
                 Err(_) => return Stop::Protocol,
             };
             let stop = handle(frame, &mut greeted, &mut out, max_frame_size);
-            if let Some(stop) = stop {
-                // Whatever was answered before still reaches the parent.
-                let flushed = fd::write_all_blocking(output.as_fd(), &out);
-                return match (stop, flushed) {
-                    (Stop::Exit, Err(_)) => Stop::Io,
-                    (stop, _) => stop,
-                };
-            }
-        }
-        if !out.is_empty() {
-            if fd::write_all_blocking(output.as_fd(), &out).is_err() {
-                return Stop::Io;
-            }
+            // Each answer leaves before the next item runs: a later item
+            // that kills this worker cannot take an earlier result with it.
+            let flushed = fd::write_all_blocking(output.as_fd(), &out);
             out.clear();
+            match (stop, flushed) {
+                (None, Ok(())) => {}
+                (None | Some(Stop::Exit), Err(_)) => return Stop::Io,
+                (Some(stop), _) => return stop,
+            }
         }
         match fd::read(input.as_fd(), decoder.read_buf()) {
             Ok(0) => {

@@ -197,6 +197,22 @@ fn a_worker_that_dies_breaks_the_pool_and_names_itself() {
     }
 }
 
+#[test]
+fn results_finished_before_a_crash_are_kept() {
+    for method in METHODS {
+        let clean = clean();
+        // Two items in flight on one worker: the first finishes, the second
+        // kills the worker.
+        let pool = pool(method, 1);
+        let finished = pool.submit(square, 7).unwrap();
+        let doomed = pool.submit(kill_self, ()).unwrap();
+        assert_eq!(finished.into_result().unwrap(), 49);
+        assert!(matches!(failure(doomed), TaskError::Broken(_)));
+        drop(pool);
+        clean.check();
+    }
+}
+
 /// Blocks until the test writes to the FIFO named by `path`.
 fn wait_for(path: String) -> String {
     std::fs::read_to_string(path).unwrap()

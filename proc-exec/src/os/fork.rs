@@ -95,6 +95,8 @@ pub(crate) enum Forked {
 ///  - [Linux]
 ///
 /// [Linux]: https://man7.org/linux/man-pages/man2/fork.2.html
+// The one place allowed to call it (see the workspace's clippy.toml).
+#[allow(clippy::disallowed_methods)]
 pub(crate) unsafe fn fork() -> io::Result<Forked> {
     // SAFETY: `fork` itself has no preconditions; what makes forking a
     // multi-threaded process hazardous is what the child does next, and the
