@@ -224,21 +224,50 @@ fn start_then_wait(paths: (String, String)) -> String {
     std::fs::read_to_string(paths.1).unwrap()
 }
 
-#[test]
-fn every_pending_future_gets_its_own_broken_error() {
-    let clean = clean();
+/// A pool of `workers` with one item in flight per worker, whose first
+/// worker runs [`start_then_wait`] and has reported that it started.
+struct Blocked {
+    pool: ProcessPoolExecutor,
+    running: future_core::Future<String, TaskError>,
+    running_pid: u32,
+    /// Write to it to let the blocked task finish.
+    gate: Fifo,
+    _started: Fifo,
+}
+
+fn blocked(name: &str, workers: usize) -> Blocked {
     let pool = ProcessPoolExecutor::builder()
-        .max_workers(2)
-        .start_method(StartMethod::Fork)
+        .max_workers(workers)
         .max_in_flight_per_worker(NonZeroUsize::MIN)
         .build()
         .unwrap();
-    let started = Fifo::new("broken-started");
-    let gate = Fifo::new("broken-gate");
-    let innocent = pool
+    let started = Fifo::new(&format!("{name}-started"));
+    let gate = Fifo::new(&format!("{name}-gate"));
+    let running = pool
         .submit(start_then_wait, (started.path.clone(), gate.path.clone()))
         .unwrap();
-    let innocent_pid: u32 = started.read_all().parse().unwrap();
+    let running_pid = started.read_all().parse().unwrap();
+    Blocked {
+        pool,
+        running,
+        running_pid,
+        gate,
+        _started: started,
+    }
+}
+
+#[test]
+fn every_pending_future_gets_its_own_broken_error() {
+    let clean = clean();
+    // Every field is bound: a dropped `Fifo` would delete the path the
+    // blocked task is about to open.
+    let Blocked {
+        pool,
+        running: innocent,
+        running_pid: innocent_pid,
+        gate: _gate,
+        _started,
+    } = blocked("broken", 2);
     let doomed = pool.submit(kill_self, ()).unwrap();
     let queued = pool.submit(square, 3).unwrap();
     let (doomed, queued, innocent) = (failure(doomed), failure(queued), failure(innocent));
@@ -362,17 +391,13 @@ fn max_tasks_per_child_one_over_a_hundred_tasks() {
 #[test]
 fn shutdown_with_cancel_futures_while_a_task_runs() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
-        .max_workers(1)
-        .max_in_flight_per_worker(NonZeroUsize::MIN)
-        .build()
-        .unwrap();
-    let started = Fifo::new("cancel-started");
-    let gate = Fifo::new("cancel-gate");
-    let running = pool
-        .submit(start_then_wait, (started.path.clone(), gate.path.clone()))
-        .unwrap();
-    started.read_all();
+    let Blocked {
+        pool,
+        running,
+        gate,
+        _started,
+        ..
+    } = blocked("cancel", 1);
     let queued: Vec<_> = (0..3).map(|n| pool.submit(square, n).unwrap()).collect();
     pool.shutdown(false, true);
     for future in &queued {
@@ -407,17 +432,13 @@ fn shutdown_without_cancel_runs_everything_queued() {
 #[test]
 fn terminate_workers_stops_running_tasks() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
-        .max_workers(1)
-        .max_in_flight_per_worker(NonZeroUsize::MIN)
-        .build()
-        .unwrap();
-    let started = Fifo::new("terminate-started");
-    let gate = Fifo::new("terminate-gate");
-    let running = pool
-        .submit(start_then_wait, (started.path.clone(), gate.path.clone()))
-        .unwrap();
-    started.read_all();
+    let Blocked {
+        pool,
+        running,
+        gate: _gate,
+        _started,
+        ..
+    } = blocked("terminate", 1);
     let queued = pool.submit(square, 2).unwrap();
     pool.kill_workers();
     assert!(queued.cancelled());
@@ -551,18 +572,14 @@ fn zero_is_refused_when_building() {
 #[test]
 fn cancelled_before_sent_is_never_run() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
-        .max_workers(1)
-        .max_in_flight_per_worker(NonZeroUsize::MIN)
-        .build()
-        .unwrap();
-    let started = Fifo::new("skip-started");
-    let gate = Fifo::new("skip-gate");
+    let Blocked {
+        pool,
+        running,
+        gate,
+        _started,
+        ..
+    } = blocked("skip", 1);
     let marker = Fifo::new("skip-marker");
-    let running = pool
-        .submit(start_then_wait, (started.path.clone(), gate.path.clone()))
-        .unwrap();
-    started.read_all();
     // Would block forever on the marker FIFO if it ever ran.
     let skipped = pool.submit(wait_for, marker.path.clone()).unwrap();
     assert!(skipped.cancel());
