@@ -86,9 +86,7 @@ pub struct FutureCell<T, E, const N: usize = 2> {
     registry: Mutex<Registry<T, E, N>>,
 }
 
-// SAFETY: `&FutureCell` lets one thread move a `T`/`E` in (needs `Send`) and
-// every thread read it by reference (needs `Sync`). Callbacks and wakers in the
-// registry are `Send` and reached only under its mutex.
+// SAFETY: `&FutureCell` lets one thread move a `T`/`E` in (needs `Send`) and every thread read it by reference (needs `Sync`). Callbacks and wakers in the registry are `Send` and reached only under its mutex.
 unsafe impl<T: Send + Sync, E: Send + Sync, const N: usize> Sync for FutureCell<T, E, N> {}
 // SAFETY: moving the cell moves the outcome (and callbacks, which are `Send`).
 unsafe impl<T: Send, E: Send, const N: usize> Send for FutureCell<T, E, N> {}

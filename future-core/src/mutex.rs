@@ -42,8 +42,7 @@ pub struct Mutex<T> {
     data: UnsafeCell<T>,
 }
 
-// SAFETY: the lock hands out access to `T` to one thread at a time, so sharing
-// the mutex only ever moves `T` between threads: `T: Send` is enough.
+// SAFETY: the lock hands out access to `T` to one thread at a time, so sharing the mutex only ever moves `T` between threads: `T: Send` is enough.
 unsafe impl<T: Send> Sync for Mutex<T> {}
 // SAFETY: owning the mutex is owning the `T` inside it.
 unsafe impl<T: Send> Send for Mutex<T> {}

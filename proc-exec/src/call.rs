@@ -63,9 +63,7 @@ pub(crate) fn names(call: CallRef, function: usize) -> bool {
 ///   one `trampoline` was monomorphized for.
 pub(crate) unsafe fn run(call: CallRef, args: &[u8], out: &mut OutcomeWriter<'_>) {
     let trampoline = address(call.trampoline);
-    // SAFETY: by the caller's contract, `trampoline` is the address of a
-    // function of type `Trampoline` in this binary, and fn pointers and
-    // `usize` have the same size.
+    // SAFETY: by the caller's contract, `trampoline` is the address of a function of type `Trampoline` in this binary, and fn pointers and `usize` have the same size.
     let trampoline = unsafe { std::mem::transmute::<usize, Trampoline>(trampoline) };
     trampoline(address(call.function), args, out);
 }
@@ -135,8 +133,7 @@ where
     A: DeserializeOwned,
     O: Output + From<T>,
 {
-    // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary,
-    // the type this trampoline was monomorphized for (`submit` pairs them).
+    // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary, the type this trampoline was monomorphized for (`submit` pairs them).
     let function = unsafe { std::mem::transmute::<usize, fn(A) -> T>(function) };
     let (count, mut args) = match postcard::take_from_bytes::<u32>(args) {
         Ok(split) => split,
@@ -234,8 +231,7 @@ where
     A: DeserializeOwned,
     T: InitOutput,
 {
-    // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary,
-    // paired with this trampoline by `initializer`/`try_initializer`.
+    // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary, paired with this trampoline by `initializer`/`try_initializer`.
     let function = unsafe { std::mem::transmute::<usize, fn(A) -> T>(function) };
     let one = postcard::take_from_bytes::<u32>(args).map_err(|e| e.to_string());
     let arg = match one.and_then(|(_, rest)| crate::codec::decode_exact::<A>(rest)) {

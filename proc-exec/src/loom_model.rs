@@ -6,6 +6,7 @@
 //! sent to it through the real trampoline (so the future gets a real
 //! outcome), or exits if it was told to, or dies if it was signalled or its
 //! frame calls [`die`]. Nothing here forks, reads or writes a pipe.
+#![allow(unsafe_code)]
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -117,12 +118,8 @@ fn run_frame(shared: &Shared, id: WorkerId, work: WorkId, frame: &[u8]) -> bool 
     }
     let mut list = Vec::new();
     let mut outcomes = OutcomeWriter::begin(&mut list, u32::MAX);
-    // SAFETY: the frame was built by `submit` in this process, pairing the
-    // function with its trampoline.
-    #[allow(unsafe_code)]
-    unsafe {
-        call::run(call_ref, args, &mut outcomes)
-    };
+    // SAFETY: the frame was built by `submit` in this process, pairing the function with its trampoline.
+    unsafe { call::run(call_ref, args, &mut outcomes) };
     let _ = outcomes.finish();
     if let Some(pending) = shared.done(id, work) {
         if let Ok(outcomes) = wire::parse_outcomes(&list) {

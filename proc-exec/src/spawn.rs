@@ -38,17 +38,12 @@ pub(crate) fn spawn_worker(
         }
         None => {
             let parent = rustix::process::getpid();
-            // SAFETY: the child runs only the worker loop over its two pipe
-            // ends and leaves through `exit_child` (inside `run_child` and
-            // `worker::main`); it takes no lock another thread could hold
-            // except the allocator's, which the C library's at-fork handlers
-            // keep usable. See `os/fork.rs` and `StartMethod::Fork`.
+            // SAFETY: the child runs only the worker loop over its two pipe ends and leaves through `exit_child` (inside `run_child` and `worker::main`); it takes no lock another thread could hold except the allocator's, which the C library's at-fork handlers keep usable. See `os/fork.rs` and `StartMethod::Fork`.
             match unsafe { fork::fork() }? {
                 Forked::Child => fork::run_child(|| {
                     let _ = fork::die_with_parent(parent);
                     let keep = [to_worker.as_fd(), from_worker.as_fd()];
-                    // SAFETY: a fresh child that leaves through `exit_child`
-                    // and touches no descriptor but the two it keeps.
+                    // SAFETY: a fresh child that leaves through `exit_child` and touches no descriptor but the two it keeps.
                     let _ = unsafe { fork::close_fds_except(&keep) };
                     worker::main(to_worker, from_worker, max_frame_size)
                 }),

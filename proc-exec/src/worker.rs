@@ -111,8 +111,7 @@ fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u3
             };
             let mut list = Vec::new();
             let mut outcomes = OutcomeWriter::begin(&mut list, max);
-            // SAFETY: the call came from our parent, which built it with
-            // `call::initializer`/`call::try_initializer` in this same binary.
+            // SAFETY: the call came from our parent, which built it with `call::initializer`/`call::try_initializer` in this same binary.
             unsafe { call::run(call, args, &mut outcomes) };
             let _ = outcomes.finish();
             let Ok(mut results) = wire::parse_outcomes(&list) else {
@@ -130,8 +129,7 @@ fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u3
             };
             let mut writer = FrameWriter::begin(out, Kind::Done, frame.work_id);
             let mut outcomes = OutcomeWriter::begin(writer.body(), max);
-            // SAFETY: the call came from our parent, which built it with
-            // `call::plain`/`call::fallible` in this same binary.
+            // SAFETY: the call came from our parent, which built it with `call::plain`/`call::fallible` in this same binary.
             unsafe { call::run(call, args, &mut outcomes) };
             // Every `Run` gets its `Done`; one that cannot be answered (no
             // item in it) is a broken parent, and exiting says so at once

@@ -506,8 +506,7 @@ fn a_failing_initializer_breaks_the_pool() {
 static mut SEEN_BY_INIT: u64 = 0;
 
 fn remember(n: u64) {
-    // SAFETY: a worker runs its initializer before any task, on its one
-    // thread; nothing else touches this static in the worker.
+    // SAFETY: a worker runs its initializer before any task, on its one thread; nothing else touches this static in the worker.
     unsafe { SEEN_BY_INIT = n };
 }
 
@@ -536,8 +535,7 @@ fn scribble_on_pipes(_: ()) {
     // A worker holds only its two pipes above stdio; garbage on the result
     // pipe is what a corrupted worker would send.
     for fd in 3..16 {
-        // SAFETY: writing a buffer we own to a raw fd number; a wrong fd
-        // only fails with EBADF.
+        // SAFETY: writing a buffer we own to a raw fd number; a wrong fd only fails with EBADF.
         unsafe { libc::write(fd, b"\xff\xff\xff\xff garbage".as_ptr().cast(), 13) };
     }
 }

@@ -340,8 +340,7 @@ mod tests {
         let _serial = serial();
         let (hold_r, hold_w) = pipe().unwrap();
         let mut child = fork_child(|| {
-            // SAFETY: a forked child that leaves with `_exit`; dropping the
-            // inherited write end lets the read below see end of file.
+            // SAFETY: a forked child that leaves with `_exit`; dropping the inherited write end lets the read below see end of file.
             if unsafe { close_fds_except(&[hold_r.as_fd()]) }.is_err() {
                 return 1;
             }

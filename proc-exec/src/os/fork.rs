@@ -98,9 +98,7 @@ pub(crate) enum Forked {
 // The one place allowed to call it (see the workspace's clippy.toml).
 #[allow(clippy::disallowed_methods)]
 pub(crate) unsafe fn fork() -> io::Result<Forked> {
-    // SAFETY: `fork` itself has no preconditions; what makes forking a
-    // multi-threaded process hazardous is what the child does next, and the
-    // caller has promised (see `# Safety`) to keep the child within bounds.
+    // SAFETY: `fork` itself has no preconditions; what makes forking a multi-threaded process hazardous is what the child does next, and the caller has promised (see `# Safety`) to keep the child within bounds.
     let pid = unsafe { libc::fork() };
     match pid {
         -1 => Err(io::Error::last_os_error()),
@@ -124,8 +122,7 @@ pub(crate) unsafe fn fork() -> io::Result<Forked> {
 /// [Linux]: https://man7.org/linux/man-pages/man2/_exit.2.html
 #[doc(alias = "_exit")]
 pub(crate) fn exit_child(code: i32) -> ! {
-    // SAFETY: `_exit` is async-signal-safe and has no preconditions; it does
-    // not return, so no state is left half-updated behind it.
+    // SAFETY: `_exit` is async-signal-safe and has no preconditions; it does not return, so no state is left half-updated behind it.
     unsafe { libc::_exit(code) }
 }
 
@@ -280,10 +277,7 @@ unsafe fn close_range_or_loop(first: u32, last: u32) -> io::Result<()> {
 /// - The caller answers for every descriptor in the range (see
 ///   [`close_fds_except`]).
 unsafe fn sys_close_range(first: u32, last: u32) -> io::Result<()> {
-    // SAFETY: `close_range` touches no memory of ours, only the descriptor
-    // table; the caller answers for the descriptors it closes. The arguments
-    // are passed as `c_long`, the width the variadic `syscall` reads, and the
-    // kernel takes the low 32 bits as the `unsigned int`s it declares.
+    // SAFETY: `close_range` touches no memory of ours, only the descriptor table; the caller answers for the descriptors it closes. The arguments are passed as `c_long`, the width the variadic `syscall` reads, and the kernel takes the low 32 bits as the `unsigned int`s it declares.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_close_range,
@@ -318,10 +312,7 @@ unsafe fn close_loop(first: u32, last: u32) {
     while fd <= end {
         // `fd < limit <= i32::MAX` in practice; stop rather than wrap.
         let Ok(raw) = RawFd::try_from(fd) else { return };
-        // SAFETY: the caller answers for the descriptor; `close` on a number
-        // that is not open fails with EBADF, which is ignored. (Not rustix's
-        // `close`: it asserts success in debug builds, and most numbers here
-        // are not open.)
+        // SAFETY: the caller answers for the descriptor; `close` on a number that is not open fails with EBADF, which is ignored. (Not rustix's `close`: it asserts success in debug builds, and most numbers here are not open.)
         unsafe { libc::close(raw) };
         fd += 1;
     }
@@ -361,8 +352,7 @@ mod tests {
         let high = fcntl_dupfd_cloexec(&extra_w, 200).unwrap();
         let (keep_w, keep_high) = (report_w.as_raw_fd(), high.as_raw_fd());
         let mut child = fork_child(|| {
-            // SAFETY: in a forked child that leaves with `_exit` and touches
-            // only the kept descriptors afterwards.
+            // SAFETY: in a forked child that leaves with `_exit` and touches only the kept descriptors afterwards.
             if unsafe { close_gaps(&[report_w.as_fd(), high.as_fd()], close) }.is_err() {
                 return 1;
             }
@@ -428,8 +418,7 @@ mod tests {
         let (hold_r, hold_w) = pipe().unwrap();
         let mut middle = fork_child(|| {
             let me = getpid();
-            // SAFETY: in a forked child that leaves with `_exit`; the middle
-            // process is single-threaded, so its own fork is unrestricted.
+            // SAFETY: in a forked child that leaves with `_exit`; the middle process is single-threaded, so its own fork is unrestricted.
             match unsafe { fork() } {
                 Ok(Forked::Child) => run_child(|| {
                     if die_with_parent(me).is_err() {

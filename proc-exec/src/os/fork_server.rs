@@ -198,10 +198,7 @@ impl ForkServer {
         )?;
         let wakeup = Wakeup::new()?;
         let parent = getpid();
-        // SAFETY: the child runs only `server_main` under `run_child`, which
-        // ends it with `_exit`; `server_main` keeps to system calls and
-        // allocation (at-fork handlers keep `malloc` usable) and takes no
-        // lock another thread of ours could hold.
+        // SAFETY: the child runs only `server_main` under `run_child`, which ends it with `_exit`; `server_main` keeps to system calls and allocation (at-fork handlers keep `malloc` usable) and takes no lock another thread of ours could hold.
         match unsafe { fork() }? {
             Forked::Child => run_child(move || {
                 drop(ours);
@@ -619,11 +616,7 @@ fn server_main(parent: Pid, sock: OwnedFd, entry: Entry) -> i32 {
     if die_with_parent(parent).is_err() {
         return EX_OSERR;
     }
-    // SAFETY: this process is a forked child that ends in `run_child`'s
-    // `_exit` and never returns to the frames of `ForkServer::start`: the
-    // descriptors closed here are owned by the parent's frames and objects,
-    // none of which runs or drops again in this process. The server's own
-    // descriptors are all opened afterwards.
+    // SAFETY: this process is a forked child that ends in `run_child`'s `_exit` and never returns to the frames of `ForkServer::start`: the descriptors closed here are owned by the parent's frames and objects, none of which runs or drops again in this process. The server's own descriptors are all opened afterwards.
     if unsafe { close_fds_except(&[sock.as_fd()]) }.is_err() {
         return EX_OSERR;
     }
@@ -769,10 +762,7 @@ fn spawn_worker(
     entry: Entry,
     workers: &mut Vec<Worker>,
 ) -> Outgoing {
-    // SAFETY: the server has a single thread (it is a forked child that
-    // starts none), so no lock is held by a thread missing from the worker.
-    // The worker runs only `worker_main` under `run_child`, which ends it
-    // with `_exit`.
+    // SAFETY: the server has a single thread (it is a forked child that starts none), so no lock is held by a thread missing from the worker. The worker runs only `worker_main` under `run_child`, which ends it with `_exit`.
     let pid = match unsafe { fork() } {
         Ok(Forked::Child) => run_child(move || worker_main(server, request, fds, entry)),
         Ok(Forked::Parent(pid)) => pid,
@@ -813,10 +803,7 @@ fn worker_main(server: Pid, request: &[u8], fds: Vec<OwnedFd>, entry: Entry) -> 
         return EX_OSERR;
     }
     let keep: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
-    // SAFETY: this worker ends in `run_child`'s `_exit` and never returns to
-    // the server's frames, so the server's descriptors closed here (its
-    // socket, its workers' pidfds) are never used or dropped again in this
-    // process; the kept ones are `fds`, which go to `entry`.
+    // SAFETY: this worker ends in `run_child`'s `_exit` and never returns to the server's frames, so the server's descriptors closed here (its socket, its workers' pidfds) are never used or dropped again in this process; the kept ones are `fds`, which go to `entry`.
     if unsafe { close_fds_except(&keep) }.is_err() {
         return EX_OSERR;
     }

@@ -27,8 +27,7 @@ pub(crate) fn serial() -> MutexGuard<'static, ()> {
 /// `body` runs in a forked child of the multi-threaded test process: it must
 /// keep to system calls and allocation (see `fork`'s `# Safety`).
 pub(crate) fn fork_child(body: impl FnOnce() -> i32) -> Child {
-    // SAFETY: the child runs only `body`, under `run_child`, and leaves with
-    // `_exit`; the test bodies keep to system calls and allocation.
+    // SAFETY: the child runs only `body`, under `run_child`, and leaves with `_exit`; the test bodies keep to system calls and allocation.
     match unsafe { fork() }.expect("fork") {
         Forked::Child => run_child(body),
         Forked::Parent(pid) => Child::spawned(pid).expect("pidfd_open"),
