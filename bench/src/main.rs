@@ -1,12 +1,21 @@
-//! Side-by-side benchmarks: `cargo run --release -p bench -- [all|future|threads]`.
+//! Side-by-side benchmarks: `cargo run --release -p bench -- [all|future|threads|procs]`.
 //!
 //! Each benchmark prints a Markdown table; numbers are medians of the repeated
 //! measurements named in each row. Speed is measured here, never asserted in
 //! tests.
 
 mod future;
+mod procs;
 mod stats;
 mod threads;
+
+/// Rounds of the process-pool benchmarks (about a minute on 2 cores).
+const PROCS: procs::Rounds = procs::Rounds {
+    pools: 20,
+    single: 5_000,
+    batch: 100_000,
+    echo: 200,
+};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -14,13 +23,16 @@ fn main() {
     match which.as_str() {
         "future" => future::run(20_000),
         "threads" => threads::run(20_000, 100_000, 200_000),
+        "procs" => procs::run(PROCS),
         "all" => {
             future::run(20_000);
             println!();
             threads::run(20_000, 100_000, 200_000);
+            println!();
+            procs::run(PROCS);
         }
         other => {
-            eprintln!("unknown benchmark {other:?}; known: all, future, threads");
+            eprintln!("unknown benchmark {other:?}; known: all, future, threads, procs");
             std::process::exit(2);
         }
     }
