@@ -4,7 +4,7 @@
 
 use crate::stats::percentile;
 use future_core::ResultError;
-use proc_exec::{ProcessPoolExecutor, StartMethod, TaskError};
+use proc_exec::{Bytes, ProcessPoolExecutor, StartMethod, TaskError};
 use rustix::fd::OwnedFd;
 use std::{
     hint::black_box,
@@ -123,7 +123,7 @@ pub(crate) fn run(rounds: Rounds) {
          One at a time: {single} round trips of `inc(u64)` on a warm pool (after 500 untimed). \
          Batch: median of {BATCH_REPEATS} batches of {batch} submits for proc-exec, \
          of {cp_batch} for CPython (it is ~100x slower per task). \
-         Echo: {echo} round trips of {ECHO_BYTES} bytes (`Vec<u8>`; CPython `bytes`) one at a time, \
+         Echo: {echo} round trips of {ECHO_BYTES} bytes (`proc_exec::Bytes`; CPython `bytes`) one at a time, \
          MiB/s = 2 x bytes / time (both directions). The crashing task calls `_exit(1)`. \
          proc-exec starts workers on demand, so its start figure forks one worker \
          (and with ForkServer the server first), and its crash hits a pool with one \
@@ -220,7 +220,7 @@ fn inc(x: u64) -> u64 {
     black_box(x) + 1
 }
 
-fn echo(bytes: Vec<u8>) -> Vec<u8> {
+fn echo(bytes: Bytes) -> Bytes {
     bytes
 }
 
@@ -327,7 +327,7 @@ fn batch_per_task(pool: &ProcessPoolExecutor, batch: usize) -> f64 {
 }
 
 fn echo_mib_per_s(pool: &ProcessPoolExecutor, rounds: usize) -> f64 {
-    let mut data = vec![0xA5u8; ECHO_BYTES];
+    let mut data = Bytes(vec![0xA5u8; ECHO_BYTES]);
     // Two untimed round trips: both workers have seen a large frame.
     for _ in 0..2 {
         data = pool.submit(echo, data).unwrap().into_result().unwrap();

@@ -96,6 +96,7 @@
 #[macro_use]
 mod sync;
 
+mod bytes;
 mod call;
 mod codec;
 mod error;
@@ -118,6 +119,7 @@ sync::cfg_loom! {
     pub mod loom_model;
 }
 
+pub use bytes::Bytes;
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
 pub use executor::{Builder, ProcessPoolExecutor};
 pub use os::ExitStatus;

@@ -13,6 +13,10 @@ use crate::os::fork::{self, Forked};
 use crate::os::fork_server::ForkServer;
 use crate::worker;
 
+/// The pipe buffer asked for: Linux's default limit for unprivileged
+/// processes (`/proc/sys/fs/pipe-max-size`).
+const PIPE_SIZE: usize = 1 << 20;
+
 /// A started worker and the parent's ends of its pipes.
 pub(crate) struct Spawned {
     /// The process.
@@ -31,6 +35,10 @@ pub(crate) fn spawn_worker(
 ) -> io::Result<Spawned> {
     let (to_worker, to) = fd::pipe()?;
     let (from, from_worker) = fd::pipe()?;
+    // Large arguments and results cross in 1 MiB steps rather than the
+    // default 64 KiB; where the system refuses, the default serves.
+    let _ = fd::grow_pipe(to.as_fd(), PIPE_SIZE);
+    let _ = fd::grow_pipe(from.as_fd(), PIPE_SIZE);
     let child = match server {
         Some(server) => {
             let request = max_frame_size.to_le_bytes();

@@ -28,6 +28,22 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(pipe_with(PipeFlags::CLOEXEC)?)
 }
 
+/// `fcntl(fd, F_SETPIPE_SZ, size)`—Asks for a pipe buffer of `size` bytes,
+/// so large frames cross in fewer reads, writes and wake-ups.
+///
+/// Best effort: an unprivileged process may not exceed
+/// `/proc/sys/fs/pipe-max-size` (1 MiB by default), and the kernel rounds up
+/// to a power of two pages. Returns the size the pipe has now.
+///
+/// # References
+///  - [Linux]
+///
+/// [Linux]: https://man7.org/linux/man-pages/man2/F_SETPIPE_SZ.2const.html
+#[doc(alias = "F_SETPIPE_SZ")]
+pub(crate) fn grow_pipe(fd: BorrowedFd<'_>, size: usize) -> io::Result<usize> {
+    Ok(rustix::pipe::fcntl_setpipe_size(fd, size)?)
+}
+
 /// `fcntl(fd, F_SETFL, flags ± O_NONBLOCK)`—Makes reads and writes on `fd`
 /// fail with `WouldBlock` instead of waiting (or wait again).
 ///
