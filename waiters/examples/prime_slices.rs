@@ -2,7 +2,7 @@
 //! range, each completing a `Future`, results gathered with `as_completed`
 //! and a final `wait`.
 //!
-//! `cargo run --release -p waiters --example primes [BOUND] [SLICES]`
+//! `cargo run --release -p waiters --example prime_slices [BOUND] [SLICES]`
 
 use future_core::Future;
 use std::{thread, time::Duration};
