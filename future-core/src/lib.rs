@@ -95,6 +95,14 @@ mod state;
 mod sync;
 mod waitable;
 
+// The fuzz target's body: public to `fuzz/` (cargo-fuzz sets
+// `--cfg fuzzing`), tested over the corpus by `cargo test`.
+#[cfg(all(fuzzing, feature = "std"))]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(all(test, not(fuzzing), feature = "std"))]
+mod fuzzing;
+
 pub use awaiting::DoneFuture;
 pub use callback::Completion;
 #[cfg(feature = "std")]

@@ -114,6 +114,14 @@ sync::cfg_not_loom! {
     mod manager;
 }
 
+// The fuzz targets' bodies: public to `fuzz/` (cargo-fuzz sets
+// `--cfg fuzzing`), tested over the corpus by `cargo test`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(all(test, not(fuzzing)))]
+mod fuzzing;
+
 sync::cfg_loom! {
     #[doc(hidden)]
     pub mod loom_model;
