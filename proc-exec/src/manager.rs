@@ -44,6 +44,9 @@ struct WorkerIo {
     decoder: FrameDecoder,
     /// `from` reached end of file, or its bytes stopped making sense.
     closed: bool,
+    /// The process ended (its pidfd turned readable) and the fork server's
+    /// notice of its status has not arrived yet.
+    ended: bool,
 }
 
 /// Runs the manager loop until the pool is closed.
@@ -173,6 +176,7 @@ impl Manager {
             written: 0,
             decoder: FrameDecoder::new(Direction::FromWorker, max_frame_size),
             closed: false,
+            ended: false,
         })
     }
 
@@ -185,14 +189,24 @@ impl Manager {
 
     /// Blocks until something happens, then handles it.
     fn wait(&mut self) -> io::Result<()> {
-        let ids: Vec<WorkerId> = self.workers.keys().copied().collect();
+        let ids: Vec<(WorkerId, bool)> = self.workers.iter().map(|(&id, io)| (id, io.ended)).collect();
+        let awaiting_notice = ids.iter().any(|&(_, ended)| ended);
         let mut ready = Vec::with_capacity(ids.len());
         {
-            let mut fds = Vec::with_capacity(1 + 3 * ids.len());
+            let mut fds = Vec::with_capacity(2 + 3 * ids.len());
             fds.push(PollFd::from_borrowed_fd(
                 self.shared.wakeup().as_fd(),
                 PollFlags::IN,
             ));
+            // A fork server's socket carries the exit notices of its workers.
+            let server = match &self.server {
+                Ok(Some(server)) if awaiting_notice => Some(server.as_fd()),
+                _ => None,
+            };
+            fds.push(match server {
+                Some(socket) => PollFd::from_borrowed_fd(socket, PollFlags::IN),
+                None => PollFd::from_borrowed_fd(self.shared.wakeup().as_fd(), PollFlags::empty()),
+            });
             for io in self.workers.values() {
                 let read = if io.closed {
                     PollFlags::empty()
@@ -206,19 +220,28 @@ impl Manager {
                     PollFlags::empty()
                 };
                 fds.push(PollFd::new(&io.to, write));
-                fds.push(PollFd::from_borrowed_fd(io.child.pidfd(), PollFlags::IN));
+                // An ended worker's pidfd stays readable; its notice is
+                // awaited on the server's socket instead.
+                let ended = if io.ended {
+                    PollFlags::empty()
+                } else {
+                    PollFlags::IN
+                };
+                fds.push(PollFd::from_borrowed_fd(io.child.pidfd(), ended));
             }
             poll(&mut fds, None)?;
             if !fds[0].revents().is_empty() {
                 let _ = self.shared.wakeup().drain();
             }
-            for (i, id) in ids.iter().enumerate() {
-                let revents = |k: usize| fds[1 + 3 * i + k].revents();
+            for (i, &(id, ended)) in ids.iter().enumerate() {
+                let revents = |k: usize| fds[2 + 3 * i + k].revents();
                 ready.push((
-                    *id,
+                    id,
                     !revents(0).is_empty(),
                     !revents(1).is_empty(),
-                    !revents(2).is_empty(),
+                    // An ended worker's notice may have been read already,
+                    // by another worker's `try_wait`: try each round.
+                    !revents(2).is_empty() || ended,
                 ));
             }
         }
@@ -256,24 +279,36 @@ impl Manager {
         }
     }
 
-    /// The worker's pidfd is readable: read what it left, reap it, report it.
+    /// The worker's pidfd is readable (or its server sent notices): read
+    /// what it left, reap it, report it. A fork server's worker whose notice
+    /// has not arrived yet stays, marked ended, until it does; the manager
+    /// never blocks waiting for the server.
     fn reap_worker(&mut self, id: WorkerId) {
-        self.read_worker(id);
-        let Some(mut io) = self.workers.remove(&id) else {
+        let Some(io) = self.workers.get_mut(&id) else {
+            return;
+        };
+        if !io.ended && !io.closed {
+            self.read_worker(id);
+        }
+        let Some(io) = self.workers.get_mut(&id) else {
             return;
         };
         let status = match io.child.try_wait() {
             Ok(Some(status)) => status,
-            // A fork server's child: its status arrives through the server.
-            Ok(None) | Err(_) => match io.child.wait(None) {
+            Ok(None) if matches!(self.server, Ok(Some(_))) => {
+                io.ended = true;
+                return;
+            }
+            // Our own child: its pidfd said it ended, so it can be reaped.
+            Ok(None) => match io.child.wait(None) {
                 Ok(Some(status)) => status,
-                // Only if the fork server itself died, and with it (by
-                // PDEATHSIG) every worker it forked.
-                _ => ExitStatus::Signaled {
-                    signal: 9,
-                    core_dumped: false,
-                },
+                _ => LOST,
             },
+            // The fork server is gone, and with it (by PDEATHSIG) its workers.
+            Err(_) => LOST,
+        };
+        let Some(io) = self.workers.remove(&id) else {
+            return;
         };
         if !io.closed && io.decoder.finish().is_err() {
             let detail = "the worker exited in the middle of a frame".to_owned();
@@ -282,6 +317,13 @@ impl Manager {
         self.shared.exited(id, status);
     }
 }
+
+/// The status reported for a worker whose status cannot be learned: its fork
+/// server died, and the server's death killed it (PDEATHSIG).
+const LOST: ExitStatus = ExitStatus::Signaled {
+    signal: 9,
+    core_dumped: false,
+};
 
 /// Writes as much of `io.out` as the pipe takes now.
 fn flush(io: &mut WorkerIo) {

@@ -302,7 +302,6 @@ impl ForkServer {
     /// A caller polling this should be the only thread that waits on the
     /// server's children; a `Child::wait` in another thread may take the
     /// message first, and the poll would not see it.
-    #[cfg(test)]
     pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
         self.link.sock.as_fd()
     }
