@@ -2,7 +2,7 @@
 //! fork + pipe lower bound: pool start to first result, one task at a time,
 //! a batch of submits then a gather, a worker crash, and a 1 MiB echo.
 
-use crate::stats::percentile;
+use crate::stats::{peer_values, percentile};
 use future_core::ResultError;
 use proc_exec::{Bytes, ProcessPoolExecutor, StartMethod, TaskError};
 use rustix::fd::OwnedFd;
@@ -492,8 +492,7 @@ fn fork() -> Forked {
 
 /// Leaves a raw child at once.
 fn exit_child(code: i32) -> ! {
-    // SAFETY: `_exit` runs no destructor, at-exit handler or stdio flush of
-    // the parent's copied state; it only ends this process.
+    // SAFETY: `_exit` runs no destructor, at-exit handler or stdio flush of the parent's copied state; it only ends this process.
     unsafe { libc::_exit(code) }
 }
 
@@ -571,12 +570,7 @@ fn cpython_row(rounds: Rounds) -> Row {
             return row;
         }
     };
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let mut parts = line.split_whitespace();
-        let (Some(name), Some(value)) = (parts.next(), parts.next().and_then(|v| v.parse().ok()))
-        else {
-            continue;
-        };
+    for (name, value) in peer_values(&String::from_utf8_lossy(&output.stdout)) {
         match name {
             "start" => row.start_ms = Some(value),
             "single_p50" => row.p50 = Some(value),

@@ -18,3 +18,12 @@ pub(crate) fn ns(nanos: f64) -> String {
 pub(crate) fn us(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1e6)
 }
+
+/// The `name value unit` lines a peer script prints, as `(name, value)`;
+/// other lines are skipped.
+pub(crate) fn peer_values(stdout: &str) -> impl Iterator<Item = (&str, f64)> {
+    stdout.lines().filter_map(|line| {
+        let mut parts = line.split_whitespace();
+        Some((parts.next()?, parts.next()?.parse().ok()?))
+    })
+}

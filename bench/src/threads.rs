@@ -1,7 +1,7 @@
 //! thread-exec against `threadpool`, `rayon` and CPython's ThreadPoolExecutor:
 //! one task at a time, a batch of submits then a gather, and map.
 
-use crate::stats::percentile;
+use crate::stats::{peer_values, percentile};
 use std::{
     hint::black_box,
     process::Command,
@@ -210,12 +210,7 @@ fn cpython_row(single: usize, batch: usize, items: usize) -> Row {
         row.name = "CPython ThreadPoolExecutor (python3 not found)";
         return row;
     };
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let mut parts = line.split_whitespace();
-        let (Some(name), Some(value)) = (parts.next(), parts.next().and_then(|v| v.parse().ok()))
-        else {
-            continue;
-        };
+    for (name, value) in peer_values(&String::from_utf8_lossy(&output.stdout)) {
         match name {
             "single_p50" => row.p50 = Some(value),
             "single_p99" => row.p99 = Some(value),
