@@ -296,6 +296,13 @@ impl ProcessPoolExecutor {
         self.shared.live_workers()
     }
 
+    /// The pids of the worker processes alive now, oldest first (a worker
+    /// being started has no pid yet and is not listed). A snapshot: a worker
+    /// may exit, or be replaced, right after.
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.shared.worker_pids()
+    }
+
     fn join_manager(&self) {
         let handle = self.manager.lock().take();
         if let Some(handle) = handle {

@@ -330,6 +330,11 @@ impl<S: Spec> PoolState<S> {
         self.workers.len()
     }
 
+    /// The pids of the live workers that have one, in spawn order.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.workers.iter().filter_map(|w| w.pid).collect()
+    }
+
     /// The pid of a live worker.
     pub(crate) fn pid(&self, worker: WorkerId) -> Option<u32> {
         self.find(worker).and_then(|w| w.pid)

@@ -126,6 +126,11 @@ impl Shared {
         self.inner.lock().state.live_workers()
     }
 
+    /// The pids of the live worker processes.
+    pub(crate) fn worker_pids(&self) -> Vec<u32> {
+        self.inner.lock().state.pids()
+    }
+
     /// Wakes the manager if the state has work for it and no wake is pending.
     fn wake(&self, mut inner: MutexGuard<'_, Inner>) {
         let wake = inner.state.has_actions() && !inner.wake_pending;
