@@ -206,6 +206,12 @@ impl<T, E> Completer<T, E> {
     pub fn cancelled(&self) -> bool {
         self.shared.cell.cancelled()
     }
+
+    /// The identity of the future this completes: equal to
+    /// [`FutureCell::identity`] of its [`Future`] handles.
+    pub fn identity(&self) -> *const () {
+        self.shared.cell.identity()
+    }
 }
 
 impl<T, E> Clone for Completer<T, E> {

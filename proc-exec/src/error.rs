@@ -3,9 +3,10 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::ExitStatus;
-use crate::pool_state::BreakCause;
+use crate::pool_state::{BreakCause, Failure, Kill};
 
 /// Why a task's future holds no value. `E` is the task's own error type for
 /// functions submitted with [`submit_fallible`](crate::ProcessPoolExecutor::submit_fallible)
@@ -30,12 +31,31 @@ pub enum TaskError<E = Infallible> {
     /// The pool broke while the task was queued or running (a worker died, an
     /// initializer failed, a worker broke the protocol).
     Broken(BrokenProcessPool),
-    /// The [`Process`](crate::Process) ended without sending a result.
+    /// The process running the task ended without sending its result: a
+    /// [`Process`](crate::Process), or a pool worker under
+    /// [`OnWorkerDeath::Replace`](crate::OnWorkerDeath::Replace) (the pool
+    /// goes on).
     Died {
         /// Its pid.
         pid: u32,
         /// How it ended.
         status: ExitStatus,
+    },
+    /// The task ran longer than the timeout it was submitted with
+    /// ([`TaskOptions::timeout`](crate::TaskOptions::timeout)): its worker
+    /// was killed and is replaced.
+    TimedOut {
+        /// The pid of the worker that was killed.
+        pid: Option<u32>,
+        /// The task's timeout.
+        timeout: Duration,
+    },
+    /// [`cancel_running`](crate::ProcessPoolExecutor::cancel_running)
+    /// stopped the task: its worker was killed and is replaced.
+    Stopped {
+        /// The pid of the worker that was killed (`None` if the task was
+        /// still waiting in a worker's pipe and never started).
+        pid: Option<u32>,
     },
 }
 
@@ -53,6 +73,54 @@ impl<E: fmt::Display> fmt::Display for TaskError<E> {
             Self::Died { pid, status } => {
                 write!(f, "process {pid} {status} without sending a result")
             }
+            Self::TimedOut {
+                pid: Some(pid),
+                timeout,
+            } => write!(
+                f,
+                "the task ran past its {timeout:?} timeout: worker {pid} was killed"
+            ),
+            Self::TimedOut { pid: None, timeout } => {
+                write!(f, "the task ran past its {timeout:?} timeout")
+            }
+            Self::Stopped { pid: Some(pid) } => {
+                write!(
+                    f,
+                    "the task was stopped by cancel_running: worker {pid} was killed"
+                )
+            }
+            Self::Stopped { pid: None } => {
+                f.write_str("the task was stopped by cancel_running before it started")
+            }
+        }
+    }
+}
+
+impl<E> TaskError<E> {
+    /// The error of a task the pool failed; `timeout` is the one it was
+    /// submitted with.
+    pub(crate) fn from_failure(failure: Failure<ExitStatus>, timeout: Option<Duration>) -> Self {
+        match failure {
+            Failure::Broken { cause, on_worker } => {
+                Self::Broken(BrokenProcessPool::new(cause, on_worker))
+            }
+            // An exit is only reported for a process that was started, so
+            // its pid is known.
+            Failure::Died { pid, status } => Self::Died {
+                pid: pid.unwrap_or_default(),
+                status,
+            },
+            Failure::Killed {
+                pid,
+                kill: Kill::Timeout,
+            } => Self::TimedOut {
+                pid,
+                timeout: timeout.unwrap_or_default(),
+            },
+            Failure::Killed {
+                pid,
+                kill: Kill::Cancelled,
+            } => Self::Stopped { pid },
         }
     }
 }

@@ -3,15 +3,16 @@
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::time::Duration;
 
-use future_core::{Completer, Future};
+use future_core::{Completer, Future, State};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::call;
 use crate::codec::{self, RaisedDecoder};
-use crate::error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
-use crate::pool_state::{Failure, Limits, Signal};
+use crate::error::{BuildError, SubmitError, TaskError};
+use crate::pool_state::{Failure, Limits, OnWorkerDeath, Signal};
 use crate::shared::{self, Config, Pending, Shared};
 use crate::sync::{JoinHandle, Mutex, next_pool_number, spawn};
 use crate::wire::{self, CallRef, FrameWriter, Kind, Outcomes};
@@ -42,6 +43,7 @@ pub struct Builder {
     max_tasks_per_child: Option<usize>,
     max_frame_size: u32,
     max_in_flight: usize,
+    on_death: OnWorkerDeath,
     init: Option<Result<Vec<u8>, String>>,
 }
 
@@ -53,6 +55,7 @@ impl Default for Builder {
             max_tasks_per_child: None,
             max_frame_size: wire::DEFAULT_MAX_FRAME_SIZE,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            on_death: OnWorkerDeath::default(),
             init: None,
         }
     }
@@ -96,6 +99,14 @@ impl Builder {
     /// waiting behind a slow one while another worker is free.
     pub fn max_in_flight_per_worker(mut self, n: NonZeroUsize) -> Self {
         self.max_in_flight = n.get();
+        self
+    }
+
+    /// What a worker that dies unexpectedly does to the pool (default
+    /// [`OnWorkerDeath::BreakPool`], CPython's behaviour). With
+    /// [`OnWorkerDeath::Replace`] only its task fails and the pool goes on.
+    pub fn on_worker_death(mut self, policy: OnWorkerDeath) -> Self {
+        self.on_death = policy;
         self
     }
 
@@ -148,6 +159,7 @@ impl Builder {
                 max_workers,
                 max_tasks_per_child,
                 max_in_flight: NonZeroUsize::new(self.max_in_flight).unwrap_or(NonZeroUsize::MIN),
+                on_death: self.on_death,
             },
             max_frame_size: self.max_frame_size,
             start_method: self.start_method,
@@ -217,7 +229,26 @@ impl ProcessPoolExecutor {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.submit_call(call::plain(f), &arg, codec::no_raised)
+        self.submit_with(f, arg, TaskOptions::new())
+    }
+
+    /// [`submit`](Self::submit) with [`TaskOptions`]: a timeout after which
+    /// the task's worker is killed.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_with<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+        options: TaskOptions,
+    ) -> Result<Future<R, TaskError>, SubmitError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.submit_call(call::plain(f), &arg, codec::no_raised, options)
     }
 
     /// Like [`submit`](Self::submit) for a function that returns `Result`:
@@ -237,7 +268,26 @@ impl ProcessPoolExecutor {
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
         E: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.submit_call(call::fallible(f), &arg, codec::decode_raised::<E>)
+        self.submit_fallible_with(f, arg, TaskOptions::new())
+    }
+
+    /// [`submit_fallible`](Self::submit_fallible) with [`TaskOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_fallible_with<A, R, E>(
+        &self,
+        f: fn(A) -> Result<R, E>,
+        arg: A,
+        options: TaskOptions,
+    ) -> Result<Future<R, TaskError<E>>, SubmitError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.submit_call(call::fallible(f), &arg, codec::decode_raised::<E>, options)
     }
 
     fn submit_call<A, R, E>(
@@ -245,6 +295,7 @@ impl ProcessPoolExecutor {
         call: CallRef,
         arg: &A,
         raised: RaisedDecoder<E>,
+        options: TaskOptions,
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize,
@@ -256,6 +307,7 @@ impl ProcessPoolExecutor {
         let task = Task::<R, E> {
             completer: future.completer(),
             raised,
+            timeout: options.timeout,
         };
         self.shared.submit(frame, Box::new(task))?;
         Ok(future)
@@ -284,6 +336,24 @@ impl ProcessPoolExecutor {
     /// [`terminate_workers`](Self::terminate_workers) with SIGKILL.
     pub fn kill_workers(&self) {
         self.shared.terminate(Signal::Kill);
+    }
+
+    /// Stops a task that is already running, which [`Future::cancel`] cannot
+    /// do (it returns false for a RUNNING future, as in Python): the worker
+    /// running it is killed with SIGKILL, the future fails with
+    /// [`TaskError::Stopped`], and a new worker replaces the killed one
+    /// (whatever the [`OnWorkerDeath`] policy; tasks queued behind it on
+    /// that worker go to another). A future still PENDING is simply
+    /// cancelled. Returns false if the future is done, or is not one of this
+    /// pool's.
+    ///
+    /// A task sent to a worker but still waiting behind another in its pipe
+    /// is stopped when its turn comes (before it runs).
+    pub fn cancel_running<R, E>(&self, future: &Future<R, TaskError<E>>) -> bool {
+        if future.cancel() {
+            return true;
+        }
+        future.state() == State::Running && self.shared.cancel_running(future.identity())
     }
 
     /// The most worker processes this pool runs at once.
@@ -330,10 +400,35 @@ impl fmt::Debug for ProcessPoolExecutor {
     }
 }
 
+/// How one task is run; for [`ProcessPoolExecutor::submit_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskOptions {
+    timeout: Option<Duration>,
+}
+
+impl TaskOptions {
+    /// No timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Kill the worker if the task runs longer than `timeout`: the future
+    /// fails with [`TaskError::TimedOut`] and a new worker replaces the
+    /// killed one (whatever the [`OnWorkerDeath`] policy). The time counts
+    /// from when the task reaches the front of its worker (the worker starts
+    /// it then), not from the submit; the manager thread measures it, so a
+    /// kill comes at most a few milliseconds late.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
 /// One submitted item's future.
 struct Task<R, E> {
     completer: Completer<R, TaskError<E>>,
     raised: RaisedDecoder<E>,
+    timeout: Option<Duration>,
 }
 
 impl<R, E> Pending for Task<R, E>
@@ -342,9 +437,15 @@ where
     E: Send + Sync + 'static,
 {
     fn start(&self) -> bool {
-        self.completer
-            .set_running_or_notify_cancel()
-            .unwrap_or(false)
+        start(&self.completer)
+    }
+
+    fn identity(&self) -> *const () {
+        self.completer.identity()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {
@@ -356,12 +457,21 @@ where
     }
 
     fn fail(self: Box<Self>, failure: Failure<ExitStatus>) {
-        let Failure::Broken { cause, on_worker } = failure;
-        let error = TaskError::Broken(BrokenProcessPool::new(cause, on_worker));
+        let error = TaskError::from_failure(failure, self.timeout);
         drop(self.completer.set_exception(error));
     }
 
     fn cancel(self: Box<Self>) {
         self.completer.cancel();
+    }
+}
+
+/// Marks a future running before its item is sent: false if it was
+/// cancelled; true if it is running already (its item is being sent again
+/// after its first worker died before starting it).
+pub(crate) fn start<T, E>(completer: &Completer<T, E>) -> bool {
+    match completer.set_running_or_notify_cancel() {
+        Ok(running) => running,
+        Err(_) => completer.state() == State::Running,
     }
 }

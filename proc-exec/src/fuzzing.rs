@@ -11,7 +11,9 @@
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
 
-use crate::pool_state::{Action, Limits, PoolState, Signal, Spec, WorkId, WorkerId};
+use crate::pool_state::{
+    Action, Kill, Limits, OnWorkerDeath, PoolState, Signal, Spec, WorkId, WorkerId,
+};
 use crate::wire::{
     self, CallRef, Direction, FrameDecoder, Header, Kind, OutcomeWriter, ParentHello, WorkerReady,
 };
@@ -235,6 +237,11 @@ pub fn pool_core(data: &[u8]) {
         max_in_flight: NonZeroUsize::new(1 + usize::from((config >> 2) & 3))
             .unwrap_or(NonZeroUsize::MIN),
         max_tasks_per_child: NonZeroUsize::new(usize::from(config >> 4) % 4),
+        on_death: if config & 0x40 == 0 {
+            OnWorkerDeath::BreakPool
+        } else {
+            OnWorkerDeath::Replace
+        },
     };
     let mut state = PoolState::<Model>::new(limits);
     let mut driver = Driver::default();
@@ -305,6 +312,17 @@ pub fn pool_core(data: &[u8]) {
                 withdraw = true;
                 if state.submit(submitted, submitted).is_ok() {
                     submitted += 1;
+                }
+            }
+            14 => {
+                // A timeout or cancel_running stops a sent item.
+                if let Some(&(_, work, _)) = driver.sent.get(pick % driver.sent.len().max(1)) {
+                    let kill = if event & 16 == 0 {
+                        Kill::Timeout
+                    } else {
+                        Kill::Cancelled
+                    };
+                    assert!(state.kill_running(work, kill), "a sent item is in flight");
                 }
             }
             _ => {}

@@ -129,8 +129,9 @@ sync::cfg_loom! {
 
 pub use bytes::Bytes;
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
-pub use executor::{Builder, ProcessPoolExecutor};
+pub use executor::{Builder, ProcessPoolExecutor, TaskOptions};
 pub use os::ExitStatus;
+pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
 pub use process::{Process, ProcessError};
 
 /// How a pool starts its workers. See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).

@@ -46,7 +46,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut workers: BTreeMap<WorkerId, FakeWorker> = BTreeMap::new();
     let mut actions = Vec::new();
     loop {
-        shared.take_actions(&mut actions);
+        shared.take_actions(&mut actions, &mut Vec::new());
         let mut progressed = !actions.is_empty();
         for action in actions.drain(..) {
             match action {
@@ -61,7 +61,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
                     payload,
                 } => {
                     if let Some(w) = workers.get_mut(&worker) {
-                        w.frames.push_back((work, payload));
+                        w.frames.push_back((work, payload.to_vec()));
                     }
                 }
                 Action::SendExit { worker } => {

@@ -12,11 +12,18 @@
 //! us is always read from (CPython gh-94777). A pidfd turning readable means
 //! the worker died: its pipe is read to the end first, so results it sent
 //! before dying still count, and then it is reaped and reported.
+//!
+//! Task timeouts are the manager's one clock: once a task with a timeout was
+//! submitted, it notes when each worker's current item changed (the worker
+//! starts an item when the one before it is answered), polls no longer than
+//! the nearest deadline, and asks the state to kill a worker whose item is
+//! still the same past its deadline.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
 
@@ -26,7 +33,7 @@ use crate::os::child::Child;
 use crate::os::fd;
 use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
-use crate::pool_state::{Action, Signal, WorkerId};
+use crate::pool_state::{Action, Signal, WorkId, WorkerId};
 use crate::shared::{Real, Shared};
 use crate::spawn::{Spawned, server_entry, spawn_worker};
 use crate::wire::{self, Direction, FrameDecoder, Kind};
@@ -64,6 +71,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
         server,
         workers: BTreeMap::new(),
         actions: Vec::new(),
+        fronts: Vec::new(),
+        deadlines: BTreeMap::new(),
     };
     manager.run();
 }
@@ -73,15 +82,21 @@ struct Manager {
     server: Result<Option<ForkServer>, String>,
     workers: BTreeMap<WorkerId, WorkerIo>,
     actions: Vec<Action<Real>>,
+    /// Each worker's current item and its timeout, from the state.
+    fronts: Vec<(WorkerId, WorkId, Option<Duration>)>,
+    /// For each worker whose current item has a timeout: the item and when
+    /// it runs out.
+    deadlines: BTreeMap<WorkerId, (WorkId, Instant)>,
 }
 
 impl Manager {
     fn run(&mut self) {
         loop {
-            self.shared.take_actions(&mut self.actions);
+            self.shared.take_actions(&mut self.actions, &mut self.fronts);
             if self.execute() {
                 return;
             }
+            self.track_deadlines();
             self.flush_all();
             if let Err(error) = self.wait() {
                 // poll itself failed (ENOMEM): nothing sensible is left but
@@ -140,6 +155,40 @@ impl Manager {
         closed
     }
 
+    /// Starts the clock of each worker's item that has a timeout when that
+    /// item becomes the worker's current one, and kills the worker of every
+    /// item past its deadline.
+    fn track_deadlines(&mut self) {
+        let now = Instant::now();
+        let mut current = BTreeMap::new();
+        for &(worker, work, timeout) in &self.fronts {
+            let Some(timeout) = timeout else { continue };
+            let deadline = match self.deadlines.get(&worker) {
+                Some(&(same, deadline)) if same == work => deadline,
+                _ => now.checked_add(timeout).unwrap_or(now + Duration::from_secs(1 << 40)),
+            };
+            current.insert(worker, (work, deadline));
+        }
+        self.deadlines = current;
+        for (&worker, &(work, deadline)) in &self.deadlines {
+            if deadline <= now {
+                self.shared.kill_expired(worker, work);
+            }
+        }
+    }
+
+    /// How long `poll` may sleep: until the nearest deadline not yet acted
+    /// on (`None`: no limit).
+    fn poll_timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        self.deadlines
+            .values()
+            .map(|&(_, deadline)| deadline)
+            .filter(|&deadline| deadline > now)
+            .min()
+            .map(|deadline| deadline - now)
+    }
+
     fn spawn(&mut self, worker: WorkerId) {
         match self.fork_worker() {
             Ok(mut io) => {
@@ -191,6 +240,7 @@ impl Manager {
     fn wait(&mut self) -> io::Result<()> {
         let ids: Vec<(WorkerId, bool)> = self.workers.iter().map(|(&id, io)| (id, io.ended)).collect();
         let awaiting_notice = ids.iter().any(|&(_, ended)| ended);
+        let timeout = self.poll_timeout();
         let mut ready = Vec::with_capacity(ids.len());
         {
             let mut fds = Vec::with_capacity(2 + 3 * ids.len());
@@ -229,7 +279,7 @@ impl Manager {
                 };
                 fds.push(PollFd::from_borrowed_fd(io.child.pidfd(), ended));
             }
-            poll(&mut fds, None)?;
+            poll(&mut fds, timeout)?;
             if !fds[0].revents().is_empty() {
                 let _ = self.shared.wakeup().drain();
             }

@@ -32,6 +32,19 @@
 //!    to go to: a live worker that will accept it, or a spawn in progress.
 //! 7. [`Action::Closed`] is emitted once, when the pool was shut down or broke
 //!    and no worker is left alive; no other action follows it.
+//!
+//! # When a worker dies
+//!
+//! A worker that ends without being asked to breaks the pool under
+//! [`OnWorkerDeath::BreakPool`] (CPython's behaviour). Under
+//! [`OnWorkerDeath::Replace`], and always for a worker the pool killed on
+//! purpose ([`PoolState::kill_running`]: a task's timeout, `cancel_running`),
+//! only the item it was running fails; the items queued behind it in its
+//! pipe never started and go back to the front of the queue, and a new
+//! worker takes them. That is why an item keeps its payload until it
+//! resolves. The item "it was running" is the oldest one in flight: a worker
+//! answers its items in order, and the driver reads a dead worker's pipe to
+//! the end before it reports the death.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -40,9 +53,10 @@ use std::sync::Arc;
 
 /// The types a [`PoolState`] carries without looking inside them.
 pub(crate) trait Spec {
-    /// What is sent to a worker for one item (the encoded frame). Moved out
-    /// when the item is dispatched.
-    type Payload;
+    /// What is sent to a worker for one item (the encoded frame). Cloned
+    /// when the item is dispatched (so make it cheap, an `Arc`): an item whose
+    /// worker is replaced before it started is sent again.
+    type Payload: Clone;
     /// What the driver needs to resolve the item (its future). Moved out when
     /// the item resolves.
     type Record;
@@ -66,7 +80,34 @@ pub(crate) struct Limits {
     /// Items assigned to one worker at once (one running, the rest queued in
     /// its pipe), so a worker never waits for a round trip between items.
     pub(crate) max_in_flight: NonZeroUsize,
+    /// What an unexpected worker death does.
+    pub(crate) on_death: OnWorkerDeath,
 }
+
+/// What happens when a worker process dies without being asked to (a crash,
+/// a signal, `exit` inside a task, a resource limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OnWorkerDeath {
+    /// CPython's behaviour: the pool is broken; every pending future fails
+    /// with [`BrokenProcessPool`](crate::BrokenProcessPool) and later submits
+    /// are refused.
+    #[default]
+    BreakPool,
+    /// Only the task the worker was running fails, with
+    /// [`TaskError::WorkerDied`](crate::TaskError::WorkerDied) naming its pid
+    /// and exit status; tasks queued behind it on that worker are sent to
+    /// another; a replacement worker starts when there is work for it; the
+    /// pool stays usable. A worker that dies before it is ready (in its
+    /// initializer), [`MAX_START_FAILURES`] times in a row, breaks the pool
+    /// instead: a replacement would fail the same way forever.
+    Replace,
+}
+
+/// Under [`OnWorkerDeath::Replace`], workers that die before they are ready
+/// this many times in a row break the pool (CPython gh-87472: a pool whose
+/// initializer kills every worker respawns forever).
+pub const MAX_START_FAILURES: u32 = 3;
 
 /// Where a worker is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +133,8 @@ struct Worker {
     exit_sent: bool,
     /// A signal was asked for before the pid was known.
     signal_pending: Option<Signal>,
+    /// The pool killed this worker on purpose, to stop this item.
+    killing: Option<(WorkId, Kill)>,
 }
 
 impl Worker {
@@ -101,8 +144,22 @@ impl Worker {
 }
 
 struct Item<S: Spec> {
-    payload: Option<S::Payload>,
+    payload: S::Payload,
     record: S::Record,
+    /// Sent to a worker (in flight), as opposed to queued.
+    sent: bool,
+    /// `kill_running` asked for it while it waited in a worker's pipe: its
+    /// worker is killed as soon as it reaches the front.
+    doomed: Option<Kill>,
+}
+
+/// Why the pool killed a worker on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kill {
+    /// The item ran past its timeout.
+    Timeout,
+    /// `cancel_running` was called for the item.
+    Cancelled,
 }
 
 /// Which signal to send.
@@ -149,7 +206,7 @@ pub(crate) enum BreakCause<St> {
 }
 
 /// How an item the driver did not complete itself ended.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Failure<St> {
     /// The pool broke while the item was queued or in flight.
     Broken {
@@ -157,6 +214,20 @@ pub(crate) enum Failure<St> {
         cause: Arc<BreakCause<St>>,
         /// The pid of the worker the item was on, if it had been sent.
         on_worker: Option<u32>,
+    },
+    /// Under [`OnWorkerDeath::Replace`]: the worker running the item died.
+    Died {
+        /// Its pid.
+        pid: Option<u32>,
+        /// How it ended.
+        status: St,
+    },
+    /// The pool killed the worker running the item, for this reason.
+    Killed {
+        /// Its pid (`None` if it was killed before it was started).
+        pid: Option<u32>,
+        /// Why.
+        kill: Kill,
     },
 }
 
@@ -258,6 +329,8 @@ pub(crate) struct PoolState<S: Spec> {
     /// `terminate_workers`/`kill_workers` was called.
     forced: bool,
     closed: bool,
+    /// Workers that died before `Ready`, in a row (Replace policy).
+    start_failures: u32,
     next_work: WorkId,
     next_worker: WorkerId,
     items: BTreeMap<WorkId, Item<S>>,
@@ -286,6 +359,7 @@ impl<S: Spec> PoolState<S> {
             phase: Phase::Running,
             forced: false,
             closed: false,
+            start_failures: 0,
             next_work: 1,
             next_worker: 0,
             items: BTreeMap::new(),
@@ -361,8 +435,10 @@ impl<S: Spec> PoolState<S> {
         let work = self.next_work;
         self.next_work += 1;
         let item = Item {
-            payload: Some(payload),
+            payload,
             record,
+            sent: false,
+            doomed: None,
         };
         self.items.insert(work, item);
         self.queue.push_back(work);
@@ -413,6 +489,7 @@ impl<S: Spec> PoolState<S> {
             return self.violation(pid, "a second Ready frame");
         }
         w.life = Life::Running;
+        self.start_failures = 0;
         Ok(())
     }
 
@@ -435,9 +512,14 @@ impl<S: Spec> PoolState<S> {
             return self.violation(pid, "a result for an item it was not running");
         }
         w.in_flight.pop_front();
+        let next = w.in_flight.front().copied();
         let Some(item) = self.items.remove(&work) else {
             return self.violation(pid, "a result for an unknown item");
         };
+        let doomed = next.and_then(|next| Some((next, self.items.get(&next)?.doomed?)));
+        if let Some((next, kill)) = doomed {
+            self.kill_worker(index, next, kill);
+        }
         self.retire_idle();
         self.schedule();
         self.debug_check();
@@ -479,20 +561,27 @@ impl<S: Spec> PoolState<S> {
 
     /// `worker`'s process ended with `status`; `clean` says whether it exited
     /// with code 0. An exit that was not asked for (no `Exit` sent, items
-    /// still in flight, or an unclean status) breaks the pool.
+    /// still in flight, or an unclean status) breaks the pool, or under
+    /// [`OnWorkerDeath::Replace`] fails the item it was running (see the
+    /// module docs).
     pub(crate) fn exited(&mut self, worker: WorkerId, status: S::Status, clean: bool) {
         let Some(index) = self.index(worker) else {
             return;
         };
-        let w = self.workers.remove(index);
+        let mut w = self.workers.remove(index);
         let expected = w.exit_sent && w.in_flight.is_empty() && clean;
-        if !expected {
-            let cause = BreakCause::WorkerDied {
-                pid: w.pid,
-                status,
-                forced: self.forced,
-            };
-            self.break_pool(cause, Some(w));
+        // After terminate_workers every death is part of the pool's end.
+        let killing = w.killing.take().filter(|_| !self.forced);
+        if let Some((work, kill)) = killing {
+            // Killed on purpose: only the item it was stopped for fails
+            // (unless it finished first).
+            if w.in_flight.front() == Some(&work) {
+                w.in_flight.pop_front();
+                self.resolve(work, Failure::Killed { pid: w.pid, kill });
+            }
+            self.requeue(w.in_flight);
+        } else if !expected {
+            self.died(w, status);
         }
         self.schedule();
         self.maybe_close();
@@ -533,6 +622,126 @@ impl<S: Spec> PoolState<S> {
         self.signal_all(signal);
         self.debug_check();
         cancelled
+    }
+
+    /// A worker ended without being asked to: replace it, or break the pool.
+    fn died(&mut self, mut w: Worker, status: S::Status) {
+        let replace = self.limits.on_death == OnWorkerDeath::Replace
+            && !self.forced
+            && !matches!(self.phase, Phase::Broken(_));
+        if replace && w.life != Life::Running {
+            self.start_failures += 1;
+        }
+        if replace && self.start_failures < MAX_START_FAILURES {
+            // Before `Ready` it was still initializing: none of its items
+            // started.
+            if w.life == Life::Running {
+                if let Some(work) = w.in_flight.pop_front() {
+                    let pid = w.pid;
+                    self.resolve(work, Failure::Died { pid, status });
+                }
+            }
+            self.requeue(w.in_flight);
+        } else {
+            let cause = BreakCause::WorkerDied {
+                pid: w.pid,
+                status,
+                forced: self.forced,
+            };
+            self.break_pool(cause, Some(w));
+        }
+    }
+
+    /// Stops the item `work` if it is in flight, by killing the worker that
+    /// runs it (or will run it next: an item waiting in a worker's pipe is
+    /// marked, and its worker is killed when it reaches the front). The item
+    /// fails with [`Failure::Killed`]; the worker is replaced as after any
+    /// death, and the items queued behind it go to another worker. Returns
+    /// false, changing nothing, if `work` is not in flight (queued, already
+    /// resolved, or the pool is broken).
+    pub(crate) fn kill_running(&mut self, work: WorkId, kill: Kill) -> bool {
+        let found = self.workers.iter().enumerate().find_map(|(index, w)| {
+            let position = w.in_flight.iter().position(|&id| id == work)?;
+            Some((index, position))
+        });
+        let Some((index, position)) = found else {
+            return false;
+        };
+        if position == 0 {
+            if self.workers[index].killing.is_none() {
+                self.kill_worker(index, work, kill);
+            }
+        } else if let Some(item) = self.items.get_mut(&work) {
+            item.doomed = Some(kill);
+        }
+        self.debug_check();
+        true
+    }
+
+    /// The first in-flight item whose record satisfies `pred`.
+    pub(crate) fn in_flight_where(&self, pred: impl Fn(&S::Record) -> bool) -> Option<WorkId> {
+        self.workers
+            .iter()
+            .flat_map(|w| w.in_flight.iter())
+            .find(|work| self.items.get(work).is_some_and(|item| pred(&item.record)))
+            .copied()
+    }
+
+    /// The item at the front of `worker`'s pipeline (the one it runs now or
+    /// next), if any.
+    pub(crate) fn running(&self, worker: WorkerId) -> Option<WorkId> {
+        self.find(worker).and_then(|w| w.in_flight.front().copied())
+    }
+
+    /// Each live worker with the item it runs now or next.
+    pub(crate) fn fronts(&self) -> impl Iterator<Item = (WorkerId, WorkId)> + '_ {
+        self.workers
+            .iter()
+            .filter_map(|w| Some((w.id, *w.in_flight.front()?)))
+    }
+
+    fn kill_worker(&mut self, index: usize, work: WorkId, kill: Kill) {
+        let w = &mut self.workers[index];
+        w.killing = Some((work, kill));
+        // Nothing more for it: its items behind `work` go elsewhere.
+        w.exit_sent = true;
+        match w.pid {
+            Some(pid) => self.actions.push_back(Action::Signal {
+                worker: w.id,
+                pid,
+                signal: Signal::Kill,
+            }),
+            None => w.signal_pending = Some(Signal::Kill),
+        }
+    }
+
+    /// Emits the failure of an in-flight item.
+    fn resolve(&mut self, work: WorkId, failure: Failure<S::Status>) {
+        if let Some(item) = self.items.remove(&work) {
+            let record = item.record;
+            self.actions.push_back(Action::Resolve {
+                work,
+                record,
+                failure,
+            });
+        }
+    }
+
+    /// Puts items a dead worker never started back at the front of the
+    /// queue, in their order; one that `kill_running` marked fails instead.
+    fn requeue(&mut self, items: VecDeque<WorkId>) {
+        for work in items.into_iter().rev() {
+            let doomed = self.items.get(&work).and_then(|item| item.doomed);
+            match doomed {
+                Some(kill) => self.resolve(work, Failure::Killed { pid: None, kill }),
+                None => {
+                    if let Some(item) = self.items.get_mut(&work) {
+                        item.sent = false;
+                        self.queue.push_front(work);
+                    }
+                }
+            }
+        }
     }
 
     fn signal_all(&mut self, signal: Signal) {
@@ -646,6 +855,7 @@ impl<S: Spec> PoolState<S> {
             assigned: 0,
             exit_sent: false,
             signal_pending: None,
+            killing: None,
         });
         self.actions.push_back(Action::Spawn { worker: id });
         self.workers.len() - 1
@@ -655,14 +865,12 @@ impl<S: Spec> PoolState<S> {
         let Some(work) = self.queue.pop_front() else {
             return;
         };
-        let payload = self
-            .items
-            .get_mut(&work)
-            .and_then(|item| item.payload.take());
-        let Some(payload) = payload else {
-            debug_assert!(false, "a queued item without a payload");
+        let Some(item) = self.items.get_mut(&work) else {
+            debug_assert!(false, "a queued item that is not known");
             return;
         };
+        item.sent = true;
+        let payload = item.payload.clone();
         let w = &mut self.workers[index];
         w.in_flight.push_back(work);
         w.assigned += 1;
@@ -732,7 +940,7 @@ impl<S: Spec> PoolState<S> {
             }
             for work in &w.in_flight {
                 match self.items.get(work) {
-                    Some(item) if item.payload.is_none() => {}
+                    Some(item) if item.sent => {}
                     _ => return Err("an in-flight item is unknown or was never sent"),
                 }
             }
@@ -743,7 +951,7 @@ impl<S: Spec> PoolState<S> {
         }
         for work in &self.queue {
             match self.items.get(work) {
-                Some(item) if item.payload.is_some() => {}
+                Some(item) if !item.sent => {}
                 _ => return Err("a queued item is unknown or already sent"),
             }
         }

@@ -9,6 +9,8 @@
 //! lock.
 
 use std::io;
+use std::sync::Arc;
+use std::time::Duration;
 
 crate::sync::cfg_not_loom! {
     /// The manager thread's body: the I/O loop over real processes.
@@ -24,7 +26,7 @@ use crate::ExitStatus;
 use crate::StartMethod;
 use crate::error::{BrokenProcessPool, SubmitError};
 use crate::pool_state::{
-    Action, Failure, Limits, PoolState, Refused, Signal, Spec, WorkId, WorkerId,
+    Action, Failure, Kill, Limits, PoolState, Refused, Signal, Spec, WorkId, WorkerId,
 };
 use crate::sync::{Mutex, MutexGuard, Wakeup};
 use crate::wire::Outcomes;
@@ -33,7 +35,9 @@ use crate::wire::Outcomes;
 pub(crate) struct Real;
 
 impl Spec for Real {
-    type Payload = Vec<u8>;
+    /// Shared, so an item sent to a worker that dies before starting it can
+    /// be sent again without a copy.
+    type Payload = Arc<Vec<u8>>;
     type Record = Box<dyn Pending>;
     type Status = ExitStatus;
 }
@@ -41,8 +45,13 @@ impl Spec for Real {
 /// One submitted item's future, seen from the manager.
 pub(crate) trait Pending: Send {
     /// Marks the future running; false if it was cancelled (then it is not
-    /// sent).
+    /// sent). True if it is running already (sent again after its first
+    /// worker died before starting it).
     fn start(&self) -> bool;
+    /// The future's identity (see `FutureCell::identity`).
+    fn identity(&self) -> *const ();
+    /// How long the task may run once its worker starts it.
+    fn timeout(&self) -> Option<Duration>;
     /// Completes the future from the worker's outcome list.
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>);
     /// Fails the future (the pool broke).
@@ -69,6 +78,9 @@ pub(crate) struct Shared {
 
 struct Inner {
     state: PoolState<Real>,
+    /// A task with a timeout was submitted once: the manager tracks when
+    /// each worker starts its next item from then on.
+    timed: bool,
     /// The eventfd was written and the manager has not taken the actions yet.
     wake_pending: bool,
 }
@@ -78,6 +90,7 @@ impl Shared {
         Ok(Self {
             inner: Mutex::new(Inner {
                 state: PoolState::new(config.limits),
+                timed: false,
                 wake_pending: false,
             }),
             wakeup: Wakeup::new()?,
@@ -91,8 +104,10 @@ impl Shared {
         frame: Vec<u8>,
         pending: Box<dyn Pending>,
     ) -> Result<(), SubmitError> {
+        let timed = pending.timeout().is_some();
         let mut inner = self.inner.lock();
-        if let Err((refused, _, _)) = inner.state.submit(frame, pending) {
+        inner.timed |= timed;
+        if let Err((refused, _, _)) = inner.state.submit(Arc::new(frame), pending) {
             return Err(match refused {
                 Refused::Shutdown => SubmitError::Shutdown,
                 Refused::Broken(cause) => SubmitError::Broken(BrokenProcessPool::new(cause, None)),
@@ -121,6 +136,16 @@ impl Shared {
         cancelled.into_iter().for_each(|pending| pending.cancel());
     }
 
+    /// `cancel_running`: stops the in-flight task whose future has this
+    /// identity by killing its worker; false if no in-flight task has it.
+    pub(crate) fn cancel_running(&self, identity: *const ()) -> bool {
+        let mut inner = self.inner.lock();
+        let work = inner.state.in_flight_where(|p| p.identity() == identity);
+        let stopped = work.is_some_and(|work| inner.state.kill_running(work, Kill::Cancelled));
+        self.wake(inner);
+        stopped
+    }
+
     /// Live worker processes (spawned or being spawned, not yet reaped).
     pub(crate) fn live_workers(&self) -> usize {
         self.inner.lock().state.live_workers()
@@ -145,10 +170,24 @@ impl Shared {
 
 impl Shared {
     /// Takes the state's actions into `out`. Items whose future was cancelled
-    /// meanwhile are withdrawn here rather than sent.
-    pub(crate) fn take_actions(&self, out: &mut Vec<Action<Real>>) {
+    /// meanwhile are withdrawn here rather than sent. Once a task with a
+    /// timeout was submitted, `fronts` gets every worker's current item and
+    /// its timeout (see [`kill_expired`](Self::kill_expired)).
+    pub(crate) fn take_actions(
+        &self,
+        out: &mut Vec<Action<Real>>,
+        fronts: &mut Vec<(WorkerId, WorkId, Option<Duration>)>,
+    ) {
         let mut inner = self.inner.lock();
         inner.wake_pending = false;
+        fronts.clear();
+        if inner.timed {
+            let state = &inner.state;
+            fronts.extend(state.fronts().map(|(worker, work)| {
+                let timeout = state.record(work).and_then(|p| p.timeout());
+                (worker, work, timeout)
+            }));
+        }
         while let Some(action) = inner.state.poll_action() {
             if let Action::Send { worker, work, .. } = &action {
                 let started = inner.state.record(*work).is_some_and(|p| p.start());
@@ -161,6 +200,17 @@ impl Shared {
             }
             out.push(action);
         }
+    }
+
+    /// `work`, which `worker` has been running since before its timeout,
+    /// is still there: kill the worker.
+    pub(crate) fn kill_expired(&self, worker: WorkerId, work: WorkId) {
+        let mut inner = self.inner.lock();
+        if inner.state.running(worker) == Some(work) {
+            inner.state.kill_running(work, Kill::Timeout);
+        }
+        // The signal is an action: the manager takes it on its next round.
+        self.wake(inner);
     }
 
     /// The manager started `worker` (with this pid) or could not.

@@ -52,7 +52,10 @@ fn results_come_back_from_worker_processes() {
         let pid = pool.submit(pid, ()).unwrap().into_result().unwrap();
         assert_ne!(pid, std::process::id(), "{method:?}: ran in the parent");
         assert!(pool.live_workers() <= 2);
-        assert!(pool.worker_pids().contains(&pid), "{method:?}: pid not listed");
+        assert!(
+            pool.worker_pids().contains(&pid),
+            "{method:?}: pid not listed"
+        );
         drop(pool);
         clean.check();
     }

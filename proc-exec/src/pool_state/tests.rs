@@ -13,6 +13,7 @@ fn limits(max_workers: usize, max_in_flight: usize, max_tasks: Option<usize>) ->
         max_workers: NonZeroUsize::new(max_workers).unwrap(),
         max_in_flight: NonZeroUsize::new(max_in_flight).unwrap(),
         max_tasks_per_child: max_tasks.map(|n| NonZeroUsize::new(n).unwrap()),
+        on_death: OnWorkerDeath::BreakPool,
     }
 }
 
@@ -152,6 +153,7 @@ fn a_dead_worker_fails_everything_with_its_own_cause() {
         .iter()
         .map(|(n, f)| match f {
             Failure::Broken { on_worker, .. } => (*n, *on_worker),
+            other => panic!("not a broken-pool failure: {other:?}"),
         })
         .collect();
     on_worker.sort();
@@ -484,4 +486,172 @@ fn random_event_sequences_resolve_every_item_exactly_once() {
             "round {round}: every item resolved once"
         );
     }
+}
+
+fn replacing(max_workers: usize, max_in_flight: usize) -> Limits {
+    Limits {
+        on_death: OnWorkerDeath::Replace,
+        ..limits(max_workers, max_in_flight, None)
+    }
+}
+
+#[test]
+fn under_replace_only_the_running_item_fails_and_the_rest_move_on() {
+    let mut h = Harness::new(replacing(1, 3));
+    for n in 0..4 {
+        h.submit(n);
+    }
+    // Worker 0 holds 0, 1, 2; item 3 waits in the queue. It dies running 0.
+    assert_eq!(h.workers_sent_to(), [0, 0, 0]);
+    h.exit(0, -9);
+    assert_eq!(
+        h.resolved,
+        [(
+            0,
+            Failure::Died {
+                pid: Some(1000),
+                status: -9
+            }
+        )]
+    );
+    assert!(h.state.broken().is_none());
+    // A replacement takes 1 and 2 again, first, then 3.
+    let resent: Vec<(WorkerId, u32)> = h.sent[3..].iter().map(|s| (s.0, s.2)).collect();
+    assert_eq!(resent, [(1, 1), (1, 2), (1, 3)]);
+    for (work, n) in [(2, 1), (3, 2), (4, 3)] {
+        assert_eq!(h.done(1, work), n);
+    }
+    assert_eq!(h.state.shutdown(false), []);
+    h.pump();
+    h.exit(1, 0);
+    assert!(h.closed);
+}
+
+#[test]
+fn under_replace_an_idle_death_is_replaced_only_when_work_comes() {
+    let mut h = Harness::new(replacing(2, 1));
+    let work = h.submit(0);
+    h.done(0, work);
+    h.exit(0, -11);
+    assert!(h.resolved.is_empty());
+    assert_eq!(h.state.live_workers(), 0);
+    h.submit(1);
+    assert_eq!(h.state.live_workers(), 1);
+    assert!(h.state.broken().is_none());
+}
+
+#[test]
+fn under_replace_workers_dying_before_ready_break_the_pool_at_the_limit() {
+    let mut h = Harness::new(replacing(1, 1));
+    // The harness reports Ready at once; these workers die before it.
+    h.state.submit(0, 0).map_err(|e| e.0).unwrap();
+    for round in 0..MAX_START_FAILURES {
+        let Some(Action::Spawn { worker }) = h.state.poll_action() else {
+            panic!("round {round}: no spawn");
+        };
+        h.state.spawned(worker, 1000 + worker);
+        while let Some(action) = h.state.poll_action() {
+            assert!(matches!(action, Action::Send { .. }), "{action:?}");
+        }
+        h.state.exited(worker, 1, false);
+    }
+    h.pump();
+    assert!(matches!(
+        h.state.broken().map(|c| &**c),
+        Some(BreakCause::WorkerDied { status: 1, .. })
+    ));
+    assert!(h.closed);
+}
+
+#[test]
+fn killing_the_running_item_replaces_its_worker_even_under_break_pool() {
+    let mut h = Harness::new(limits(1, 2, None));
+    let first = h.submit(0);
+    h.submit(1);
+    assert!(h.state.kill_running(first, Kill::Timeout));
+    h.pump();
+    assert_eq!(h.signals, [(1000, Signal::Kill)]);
+    // Killing twice sends one signal.
+    assert!(h.state.kill_running(first, Kill::Timeout));
+    h.pump();
+    assert_eq!(h.signals.len(), 1);
+    h.exit(0, -9);
+    let failure = Failure::Killed {
+        pid: Some(1000),
+        kill: Kill::Timeout,
+    };
+    assert_eq!(h.resolved, [(0, failure)]);
+    assert!(h.state.broken().is_none());
+    // Item 1 never started: it runs on the replacement.
+    assert_eq!(h.sent.last().map(|s| (s.0, s.2)), Some((1, 1)));
+}
+
+#[test]
+fn an_item_waiting_in_a_pipe_is_stopped_when_its_turn_comes() {
+    let mut h = Harness::new(limits(1, 3, None));
+    let first = h.submit(0);
+    let second = h.submit(1);
+    h.submit(2);
+    assert!(h.state.kill_running(second, Kill::Cancelled));
+    h.pump();
+    assert!(h.signals.is_empty(), "the worker is still running item 0");
+    assert_eq!(h.done(0, first), 0);
+    assert_eq!(h.signals, [(1000, Signal::Kill)]);
+    h.exit(0, -9);
+    let failure = Failure::Killed {
+        pid: Some(1000),
+        kill: Kill::Cancelled,
+    };
+    assert_eq!(h.resolved, [(1, failure)]);
+    assert_eq!(h.sent.last().map(|s| (s.0, s.2)), Some((1, 2)));
+}
+
+#[test]
+fn a_doomed_item_behind_a_dying_worker_fails_without_running() {
+    let mut h = Harness::new(replacing(1, 3));
+    h.submit(0);
+    let second = h.submit(1);
+    assert!(h.state.kill_running(second, Kill::Cancelled));
+    h.exit(0, -9);
+    let resolved: Vec<u32> = h.resolved.iter().map(|r| r.0).collect();
+    assert_eq!(resolved, [0, 1]);
+    assert_eq!(
+        h.resolved[1].1,
+        Failure::Killed {
+            pid: None,
+            kill: Kill::Cancelled
+        }
+    );
+}
+
+#[test]
+fn kill_running_ignores_queued_and_unknown_items() {
+    let mut h = Harness::new(limits(1, 1, None));
+    h.submit(0);
+    let queued = h.submit(1);
+    assert!(!h.state.kill_running(queued, Kill::Cancelled));
+    assert!(!h.state.kill_running(999, Kill::Cancelled));
+    h.pump();
+    assert!(h.signals.is_empty());
+}
+
+#[test]
+fn terminate_overrides_replace_and_pending_kills() {
+    let mut h = Harness::new(replacing(2, 2));
+    let first = h.submit(0);
+    h.submit(1);
+    h.submit(2);
+    assert!(h.state.kill_running(first, Kill::Timeout));
+    assert!(h.state.terminate(Signal::Kill).is_empty());
+    h.pump();
+    h.exit(0, -9);
+    h.exit(1, -9);
+    // Nothing is requeued or respawned: everything fails and the pool closes.
+    assert_eq!(h.resolved.len(), 3);
+    assert!(
+        h.resolved
+            .iter()
+            .all(|(_, f)| matches!(f, Failure::Broken { .. }))
+    );
+    assert!(h.closed);
 }
