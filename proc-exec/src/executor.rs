@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::call;
 use crate::codec::{self, RaisedDecoder};
 use crate::error::{BuildError, SubmitError, TaskError};
+use crate::os::limits::WorkerLimits;
 use crate::pool_state::{Failure, Limits, OnWorkerDeath, Signal};
 use crate::shared::{self, Config, Pending, Shared};
 use crate::sync::{JoinHandle, Mutex, next_pool_number, spawn};
@@ -44,6 +45,7 @@ pub struct Builder {
     max_frame_size: u32,
     max_in_flight: usize,
     on_death: OnWorkerDeath,
+    worker_limits: WorkerLimits,
     init: Option<Result<Vec<u8>, String>>,
 }
 
@@ -56,6 +58,7 @@ impl Default for Builder {
             max_frame_size: wire::DEFAULT_MAX_FRAME_SIZE,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             on_death: OnWorkerDeath::default(),
+            worker_limits: WorkerLimits::default(),
             init: None,
         }
     }
@@ -107,6 +110,29 @@ impl Builder {
     /// [`OnWorkerDeath::Replace`] only its task fails and the pool goes on.
     pub fn on_worker_death(mut self, policy: OnWorkerDeath) -> Self {
         self.on_death = policy;
+        self
+    }
+
+    /// Limits each worker's address space to `bytes` (`RLIMIT_AS`, set
+    /// before the worker runs anything). An allocation beyond it fails, which
+    /// aborts a Rust task (SIGABRT): the worker dies and the
+    /// [`OnWorkerDeath`] policy applies (with `Replace`, that task fails with
+    /// [`TaskError::Died`] and the pool goes on).
+    ///
+    /// The limit counts all the worker's mappings, code and stacks included:
+    /// a [`StartMethod::Fork`] worker inherits the parent's, so leave room
+    /// for them (a [`StartMethod::ForkServer`] worker starts small).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.worker_limits.address_space = Some(bytes);
+        self
+    }
+
+    /// Sets each worker's nice value (`setpriority`) before it runs anything:
+    /// 0 to 19 lower its priority; below the parent's own needs
+    /// `CAP_SYS_NICE` (without it every spawn fails and the pool breaks,
+    /// saying why).
+    pub fn niceness(mut self, nice: i32) -> Self {
+        self.worker_limits.nice = Some(nice);
         self
     }
 
@@ -164,6 +190,7 @@ impl Builder {
             max_frame_size: self.max_frame_size,
             start_method: self.start_method,
             init_frame,
+            worker_limits: self.worker_limits,
         };
         let shared = Arc::new(Shared::new(config).map_err(BuildError::Io)?);
         let for_manager = shared.clone();

@@ -215,6 +215,14 @@ impl Manager {
             Err(error) => return Err(io::Error::other(error.clone())),
         };
         let Spawned { child, to, from } = spawn_worker(server, max_frame_size)?;
+        // Before the first frame is written: no task runs without them. On
+        // failure `child` is dropped, which kills and reaps it.
+        let limits = &self.shared.config.worker_limits;
+        if !limits.is_empty() {
+            limits.apply(child.pid()).map_err(|error| {
+                io::Error::new(error.kind(), format!("the worker's limits: {error}"))
+            })?;
+        }
         fd::set_nonblocking(to.as_fd(), true)?;
         fd::set_nonblocking(from.as_fd(), true)?;
         Ok(WorkerIo {

@@ -25,6 +25,7 @@ crate::sync::cfg_loom! {
 use crate::ExitStatus;
 use crate::StartMethod;
 use crate::error::{BrokenProcessPool, SubmitError};
+use crate::os::limits::WorkerLimits;
 use crate::pool_state::{
     Action, Failure, Kill, Limits, PoolState, Refused, Signal, Spec, WorkId, WorkerId,
 };
@@ -67,6 +68,8 @@ pub(crate) struct Config {
     pub(crate) start_method: StartMethod,
     /// The `Init` frame, sent to each worker after `Hello`.
     pub(crate) init_frame: Option<Vec<u8>>,
+    /// Applied to each worker before its first frame.
+    pub(crate) worker_limits: WorkerLimits,
 }
 
 /// What submitters and the manager share.

@@ -205,3 +205,50 @@ fn cancel_running_kills_only_the_worker_running_it() {
     drop((started, gate));
     clean.check();
 }
+
+/// Allocates and touches `mib` MiB; returns how many bytes it touched.
+fn allocate(mib: usize) -> usize {
+    let mut block = vec![0u8; mib << 20];
+    // Touch every page so the allocation is real.
+    for page in block.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    block.iter().map(|&b| usize::from(b)).sum::<usize>() * 4096
+}
+
+fn own_nice(_: ()) -> i32 {
+    rustix::process::getpriority_process(None).unwrap()
+}
+
+#[test]
+fn a_memory_limit_stops_a_task_allocating_a_gibibyte() {
+    let clean = clean();
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .start_method(StartMethod::ForkServer)
+        .on_worker_death(OnWorkerDeath::Replace)
+        .memory_limit(256 << 20)
+        .niceness(3)
+        .build()
+        .unwrap();
+    // Under the limit: fine.
+    assert_eq!(
+        pool.submit(allocate, 16).unwrap().into_result(),
+        Ok(16 << 20)
+    );
+    // Over it: the allocation fails, the task aborts, only it fails.
+    let error = failure(pool.submit(allocate, 1024).unwrap());
+    assert!(
+        matches!(
+            error,
+            TaskError::Died {
+                status: ExitStatus::Signaled { signal: 6, .. },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(pool.submit(own_nice, ()).unwrap().into_result(), Ok(3));
+    drop(pool);
+    clean.check();
+}

@@ -16,6 +16,7 @@
 //! | [`status`]       | the wait status of a finished process                       |
 //! | [`child`]        | `pidfd_open`, `waitid(P_PIDFD)`, `pidfd_send_signal`         |
 //! | [`fork_server`]  | a single-threaded process that forks workers on request      |
+//! | [`limits`]       | `prlimit(RLIMIT_AS)`, `setpriority` on a worker              |
 //!
 //! Unsafe code is denied here and allowed per file: only [`fork`] (which
 //! forks and makes raw syscalls) and [`fork_server`] (which calls `fork`) opt
@@ -26,6 +27,7 @@ pub(crate) mod child;
 pub(crate) mod fd;
 pub(crate) mod fork;
 pub(crate) mod fork_server;
+pub(crate) mod limits;
 pub(crate) mod poll;
 pub(crate) mod status;
 
