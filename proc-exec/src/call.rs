@@ -163,13 +163,16 @@ where
     }
 }
 
-/// Appends the arguments of a one-item call (see [`Trampoline`]).
-pub(crate) fn encode_one_arg<A: Serialize>(
-    arg: &A,
+/// Appends the arguments of a call: their count, then each (see
+/// [`Trampoline`]). One argument for `submit`, a chunk's for `map`.
+pub(crate) fn encode_args<A: Serialize>(
+    args: &[A],
     body: &mut Vec<u8>,
 ) -> Result<(), postcard::Error> {
-    crate::codec::encode_into(&1u32, body)?;
-    crate::codec::encode_into(arg, body)
+    let count = u32::try_from(args.len()).map_err(|_| postcard::Error::SerializeBufferFull)?;
+    crate::codec::encode_into(&count, body)?;
+    args.iter()
+        .try_for_each(|arg| crate::codec::encode_into(arg, body))
 }
 
 impl<R> From<R> for Plain<R> {

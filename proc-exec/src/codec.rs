@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::TaskError;
-use crate::wire::{OutcomeTag, Outcomes};
+use crate::wire::{Outcome, OutcomeTag, Outcomes};
 
 /// Appends a value to a buffer that already holds other bytes (a frame
 /// being built). On error the buffer may hold part of the value; callers
@@ -71,6 +71,14 @@ pub(crate) fn decode_single<R: DeserializeOwned, E>(
             "the worker did not send exactly one outcome".to_owned(),
         ));
     };
+    decode_outcome(outcome, raised)
+}
+
+/// One item's result from its outcome.
+pub(crate) fn decode_outcome<R: DeserializeOwned, E>(
+    outcome: Outcome<'_>,
+    raised: RaisedDecoder<E>,
+) -> Result<R, TaskError<E>> {
     let text = || String::from_utf8_lossy(outcome.bytes).into_owned();
     match outcome.tag {
         OutcomeTag::Returned => decode_exact::<R>(outcome.bytes).map_err(TaskError::ResultDecode),

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::call;
 use crate::codec::{self, RaisedDecoder};
 use crate::error::{BuildError, SubmitError, TaskError};
+use crate::map::{Map, MapOptions, MapUnordered};
 use crate::os::limits::WorkerLimits;
 use crate::pool_state::{Failure, Limits, OnWorkerDeath, Signal};
 use crate::shared::{self, Config, Pending, Shared};
@@ -138,7 +139,7 @@ impl Builder {
 
     /// Runs `f(arg)` in every worker before its first task. A panic breaks
     /// the pool, as in CPython: pending futures fail with
-    /// [`BrokenProcessPool`] carrying the panic message.
+    /// [`BrokenProcessPool`](crate::BrokenProcessPool) carrying the panic message.
     pub fn initializer<A>(self, f: fn(A), arg: A) -> Self
     where
         A: Serialize + DeserializeOwned,
@@ -204,18 +205,28 @@ impl Builder {
     }
 }
 
-/// Builds a `Run` or `Init` frame (work id 0; the manager writes the real
-/// one when it sends the frame).
+/// Builds a `Run` or `Init` frame for one argument (work id 0; the manager
+/// writes the real one when it sends the frame).
 pub(crate) fn encode_call_frame<A: Serialize>(
     kind: Kind,
     call: CallRef,
     arg: &A,
     max: u32,
 ) -> Result<Vec<u8>, SubmitError> {
+    encode_chunk_frame(kind, call, std::slice::from_ref(arg), max)
+}
+
+/// Builds a `Run` frame for a chunk of arguments (see [`encode_call_frame`]).
+pub(crate) fn encode_chunk_frame<A: Serialize>(
+    kind: Kind,
+    call: CallRef,
+    args: &[A],
+    max: u32,
+) -> Result<Vec<u8>, SubmitError> {
     let mut frame = Vec::new();
     let mut writer = FrameWriter::begin(&mut frame, kind, 0);
     wire::encode_call(writer.body(), call).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
-    call::encode_one_arg(arg, writer.body()).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
+    call::encode_args(args, writer.body()).map_err(|e| SubmitError::ArgEncode(e.to_string()))?;
     writer.finish(max).map_err(|error| match error {
         wire::EncodeError::FrameTooLarge { len, max } => SubmitError::ArgTooLarge {
             len,
@@ -340,6 +351,90 @@ impl ProcessPoolExecutor {
         Ok(future)
     }
 
+    /// Applies `f` to every item in the workers, yielding results in input
+    /// order. Every item is submitted now, one per frame (Python's
+    /// defaults); see [`map_with`](Self::map_with) for chunks, a timeout and
+    /// a bounded window, and [`Map`] for how an error ends the iteration.
+    ///
+    /// # Errors
+    ///
+    /// Refused like [`submit`](Self::submit); nothing of the map keeps
+    /// running then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use proc_exec::{MapOptions, ProcessPoolExecutor};
+    ///
+    /// fn cube(n: u64) -> u64 {
+    ///     n * n * n
+    /// }
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
+    /// let options = MapOptions::new().chunksize(NonZeroUsize::new(100).unwrap());
+    /// let sum: u64 = pool
+    ///     .map_with(cube, 0..1000u64, options)
+    ///     .unwrap()
+    ///     .map(Result::unwrap)
+    ///     .sum();
+    /// assert_eq!(sum, (0..1000u64).map(cube).sum());
+    /// ```
+    pub fn map<A, R, I>(&self, f: fn(A) -> R, items: I) -> Result<Map<I::IntoIter, R>, SubmitError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.map_with(f, items, MapOptions::new())
+    }
+
+    /// [`map`](Self::map) with [`MapOptions`]: `chunksize`, one `timeout`
+    /// for the whole iteration, and a `buffersize` bounding the chunks in
+    /// flight.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    pub fn map_with<A, R, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        options: MapOptions,
+    ) -> Result<Map<I::IntoIter, R>, SubmitError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        let call = call::plain(f);
+        Map::start(shared, call, codec::no_raised, items.into_iter(), options)
+    }
+
+    /// Like [`map_with`](Self::map_with), yielding results as chunks finish
+    /// rather than in input order (Python's `Pool.imap_unordered`), so one
+    /// slow item does not hold back the others.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    pub fn map_unordered<A, R, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        options: MapOptions,
+    ) -> Result<MapUnordered<I::IntoIter, R>, SubmitError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        let call = call::plain(f);
+        MapUnordered::start(shared, call, codec::no_raised, items.into_iter(), options)
+    }
+
     /// Python's `shutdown(wait, cancel_futures)`: later submits are refused;
     /// with `cancel_futures`, every item not yet sent to a worker is
     /// cancelled (and its waiters wake); queued work otherwise still runs.
@@ -354,7 +449,7 @@ impl ProcessPoolExecutor {
 
     /// Python 3.14's `terminate_workers()`: `shutdown(wait=false,
     /// cancel_futures=true)`, then SIGTERM to every live worker. Items that
-    /// were running fail with [`BrokenProcessPool`]. Does not wait.
+    /// were running fail with [`BrokenProcessPool`](crate::BrokenProcessPool). Does not wait.
     pub fn terminate_workers(&self) {
         self.shared.terminate(Signal::Terminate);
     }
@@ -365,7 +460,7 @@ impl ProcessPoolExecutor {
         self.shared.terminate(Signal::Kill);
     }
 
-    /// Stops a task that is already running, which [`Future::cancel`] cannot
+    /// Stops a task that is already running, which [`Future::cancel`](future_core::FutureCell::cancel) cannot
     /// do (it returns false for a RUNNING future, as in Python): the worker
     /// running it is killed with SIGKILL, the future fails with
     /// [`TaskError::Stopped`], and a new worker replaces the killed one

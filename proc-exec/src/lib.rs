@@ -101,6 +101,7 @@ mod call;
 mod codec;
 mod error;
 mod executor;
+mod map;
 mod os;
 mod panic;
 mod pool_state;
@@ -130,6 +131,7 @@ sync::cfg_loom! {
 pub use bytes::Bytes;
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
 pub use executor::{Builder, ProcessPoolExecutor, TaskOptions};
+pub use map::{Map, MapError, MapOptions, MapUnordered};
 pub use os::ExitStatus;
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
 pub use process::{Process, ProcessError};

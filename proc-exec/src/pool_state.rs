@@ -95,7 +95,7 @@ pub enum OnWorkerDeath {
     #[default]
     BreakPool,
     /// Only the task the worker was running fails, with
-    /// [`TaskError::WorkerDied`](crate::TaskError::WorkerDied) naming its pid
+    /// [`TaskError::Died`](crate::TaskError::Died) naming its pid
     /// and exit status; tasks queued behind it on that worker are sent to
     /// another; a replacement worker starts when there is work for it; the
     /// pool stays usable. A worker that dies before it is ready (in its

@@ -3,7 +3,7 @@
 //! The pool's shared state is guarded by future-core's `Mutex`, which switches
 //! to loom itself under `--cfg exec_loom`; threads come from here.
 
-pub(crate) use future_core::{Mutex, MutexGuard};
+pub(crate) use future_core::{Condvar, Mutex, MutexGuard};
 
 /// How submitters wake the manager: an eventfd it polls with its pipes.
 #[cfg(not(exec_loom))]
