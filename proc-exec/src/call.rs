@@ -127,14 +127,59 @@ pub(crate) fn text_item(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, text: &str
     }
 }
 
-/// The trampoline for `fn(A) -> O` where `O` is an [`Output`] built by `wrap`.
-fn trampoline<A, T, O>(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>)
+/// A function pointer type a trampoline can call with one decoded argument:
+/// `fn(A) -> T` with `A` as is, `fn(A, B) -> T` with an `(A, B)` spread.
+pub(crate) trait Callee<A>: Copy {
+    /// What the function returns.
+    type Returns;
+
+    /// The function at `address`.
+    ///
+    /// # Safety
+    ///
+    /// `address` is a function of exactly this type in this binary.
+    unsafe fn from_address(address: usize) -> Self;
+
+    /// Calls it.
+    fn call(self, arg: A) -> Self::Returns;
+}
+
+impl<A, T> Callee<A> for fn(A) -> T {
+    type Returns = T;
+
+    unsafe fn from_address(address: usize) -> Self {
+        // SAFETY: the caller guarantees `address` is a `fn(A) -> T` of this binary; fn pointers and `usize` have the same size.
+        unsafe { std::mem::transmute::<usize, Self>(address) }
+    }
+
+    fn call(self, arg: A) -> T {
+        self(arg)
+    }
+}
+
+impl<A, B, T> Callee<(A, B)> for fn(A, B) -> T {
+    type Returns = T;
+
+    unsafe fn from_address(address: usize) -> Self {
+        // SAFETY: the caller guarantees `address` is a `fn(A, B) -> T` of this binary; fn pointers and `usize` have the same size.
+        unsafe { std::mem::transmute::<usize, Self>(address) }
+    }
+
+    fn call(self, (a, b): (A, B)) -> T {
+        self(a, b)
+    }
+}
+
+/// The trampoline for a function `F` taking `A`, whose return value becomes
+/// the [`Output`] `O`.
+fn trampoline<F, A, O>(function: usize, args: &[u8], out: &mut OutcomeWriter<'_>)
 where
+    F: Callee<A>,
     A: DeserializeOwned,
-    O: Output + From<T>,
+    O: Output + From<F::Returns>,
 {
-    // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary, the type this trampoline was monomorphized for (`submit` pairs them).
-    let function = unsafe { std::mem::transmute::<usize, fn(A) -> T>(function) };
+    // SAFETY: `run`'s contract: `function` is an `F` of this binary, the type this trampoline was monomorphized for (`call_ref`'s callers pair them).
+    let function = unsafe { F::from_address(function) };
     let (count, mut args) = match postcard::take_from_bytes::<u32>(args) {
         Ok(split) => split,
         Err(error) => {
@@ -156,7 +201,7 @@ where
                 return;
             }
         };
-        match catch_unwind(AssertUnwindSafe(|| function(arg))) {
+        match catch_unwind(AssertUnwindSafe(|| function.call(arg))) {
             Ok(value) => O::from(value).write(out),
             Err(payload) => text_item(out, OutcomeTag::Panicked, &crate::panic::message(&*payload)),
         }
@@ -193,7 +238,7 @@ where
     A: DeserializeOwned,
     R: Serialize,
 {
-    call_ref(function as usize, trampoline::<A, R, Plain<R>>)
+    call_ref(function as usize, trampoline::<fn(A) -> R, A, Plain<R>>)
 }
 
 /// The call head for a `fn(A) -> Result<R, E>` whose `Err` is the task's error.
@@ -205,7 +250,21 @@ where
 {
     call_ref(
         function as usize,
-        trampoline::<A, Result<R, E>, Fallible<R, E>>,
+        trampoline::<fn(A) -> Result<R, E>, A, Fallible<R, E>>,
+    )
+}
+
+/// The call head for a `fn(A, B) -> R` called with each `(A, B)` argument
+/// spread into its two parameters.
+pub(crate) fn spread<A, B, R>(function: fn(A, B) -> R) -> CallRef
+where
+    A: DeserializeOwned,
+    B: DeserializeOwned,
+    R: Serialize,
+{
+    call_ref(
+        function as usize,
+        trampoline::<fn(A, B) -> R, (A, B), Plain<R>>,
     )
 }
 

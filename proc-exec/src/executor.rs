@@ -9,7 +9,9 @@ use future_core::{Completer, Future, State};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::Function;
 use crate::call;
+use crate::chunk::{self, ChunkFuture};
 use crate::codec::{self, RaisedDecoder};
 use crate::error::{BuildError, SubmitError, TaskError};
 use crate::map::{Map, MapOptions, MapUnordered};
@@ -286,7 +288,7 @@ impl ProcessPoolExecutor {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.submit_call(call::plain(f), &arg, codec::no_raised, options)
+        self.submit_function(Function::new(f), arg, options)
     }
 
     /// Like [`submit`](Self::submit) for a function that returns `Result`:
@@ -325,14 +327,20 @@ impl ProcessPoolExecutor {
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
         E: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.submit_call(call::fallible(f), &arg, codec::decode_raised::<E>, options)
+        self.submit_function(Function::fallible(f), arg, options)
     }
 
-    fn submit_call<A, R, E>(
+    /// Runs a [`Function`] on `arg` in a worker: what the other `submit`
+    /// methods do, for a `Function` made by hand (such as
+    /// [`Function::spread`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_function<A, R, E>(
         &self,
-        call: CallRef,
-        arg: &A,
-        raised: RaisedDecoder<E>,
+        function: Function<A, R, E>,
+        arg: A,
         options: TaskOptions,
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
@@ -340,15 +348,59 @@ impl ProcessPoolExecutor {
         R: DeserializeOwned + Send + Sync + 'static,
         E: Send + Sync + 'static,
     {
-        let frame = encode_call_frame(Kind::Run, call, arg, self.shared.config.max_frame_size)?;
+        let max = self.shared.config.max_frame_size;
+        let frame = encode_call_frame(Kind::Run, function.call, &arg, max)?;
         let future = Future::new();
         let task = Task::<R, E> {
             completer: future.completer(),
-            raised,
+            raised: function.raised,
             timeout: options.timeout,
         };
         self.shared.submit(frame, Box::new(task))?;
         Ok(future)
+    }
+
+    /// Runs `function` on every argument of `args` in one worker, sent as
+    /// one frame and answered as one: the building block of `map`, for
+    /// callers that group and gather themselves. The future holds one result
+    /// per argument, in order (a failing item fails alone), or the error
+    /// that lost the whole chunk (its worker died, the pool broke). The
+    /// chunk counts as one task for
+    /// [`max_tasks_per_child`](Builder::max_tasks_per_child).
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit); the frame limit applies to the whole
+    /// chunk.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proc_exec::{Function, ProcessPoolExecutor, TaskError};
+    ///
+    /// fn halve(n: u32) -> u32 {
+    ///     assert!(n % 2 == 0, "odd");
+    ///     n / 2
+    /// }
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+    /// let chunk = pool.submit_chunk(Function::new(halve), &[4, 5, 6]).unwrap();
+    /// let items = chunk.into_result().unwrap();
+    /// assert_eq!(items[0], Ok(2));
+    /// assert!(matches!(&items[1], Err(TaskError::Panicked(m)) if m.contains("odd")));
+    /// assert_eq!(items[2], Ok(3));
+    /// ```
+    pub fn submit_chunk<A, R, E>(
+        &self,
+        function: Function<A, R, E>,
+        args: &[A],
+    ) -> Result<ChunkFuture<R, E>, SubmitError>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + Sync + 'static,
+        E: Send + Sync + 'static,
+    {
+        chunk::submit_chunk(&self.shared, function, args)
     }
 
     /// Applies `f` to every item in the workers, yielding results in input
@@ -408,8 +460,7 @@ impl ProcessPoolExecutor {
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let shared = Arc::clone(&self.shared);
-        let call = call::plain(f);
-        Map::start(shared, call, codec::no_raised, items.into_iter(), options)
+        Map::start(shared, Function::new(f), items.into_iter(), options)
     }
 
     /// Like [`map_with`](Self::map_with), yielding results as chunks finish
@@ -431,8 +482,7 @@ impl ProcessPoolExecutor {
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let shared = Arc::clone(&self.shared);
-        let call = call::plain(f);
-        MapUnordered::start(shared, call, codec::no_raised, items.into_iter(), options)
+        MapUnordered::start(shared, Function::new(f), items.into_iter(), options)
     }
 
     /// Python's `shutdown(wait, cancel_futures)`: later submits are refused;

@@ -98,9 +98,11 @@ mod sync;
 
 mod bytes;
 mod call;
+mod chunk;
 mod codec;
 mod error;
 mod executor;
+mod function;
 mod map;
 mod os;
 mod panic;
@@ -129,8 +131,10 @@ sync::cfg_loom! {
 }
 
 pub use bytes::Bytes;
+pub use chunk::ChunkFuture;
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
 pub use executor::{Builder, ProcessPoolExecutor, TaskOptions};
+pub use function::Function;
 pub use map::{Map, MapError, MapOptions, MapUnordered};
 pub use os::ExitStatus;
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};

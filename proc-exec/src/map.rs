@@ -5,6 +5,10 @@
 //! with one `Done` frame holding one outcome per argument, so a failing item
 //! fails alone (CPython fails its whole chunk). Each chunk is one work item
 //! of the pool with its own future; the iterators below wait on those.
+//!
+//! Every item read from the input is accounted for: it yields its result,
+//! or an error (its own, its chunk's, or the refusal of its chunk), unless
+//! the iteration ended before reaching it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
@@ -13,18 +17,15 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use future_core::{Completer, Future, ResultError};
+use future_core::ResultError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::ExitStatus;
-use crate::codec::{self, RaisedDecoder};
+use crate::Function;
+use crate::chunk::{ChunkFuture, submit_chunk};
 use crate::error::{SubmitError, TaskError};
-use crate::executor::{encode_chunk_frame, start};
-use crate::pool_state::Failure;
-use crate::shared::{Pending, Shared};
+use crate::shared::Shared;
 use crate::sync::{Condvar, Mutex};
-use crate::wire::{CallRef, Kind, Outcomes};
 
 /// Settings of [`map_with`](crate::ProcessPoolExecutor::map_with) and
 /// [`map_unordered`](crate::ProcessPoolExecutor::map_unordered).
@@ -33,6 +34,7 @@ pub struct MapOptions {
     chunksize: NonZeroUsize,
     timeout: Option<Duration>,
     buffersize: Option<NonZeroUsize>,
+    keep_going: bool,
 }
 
 impl Default for MapOptions {
@@ -41,13 +43,14 @@ impl Default for MapOptions {
             chunksize: NonZeroUsize::MIN,
             timeout: None,
             buffersize: None,
+            keep_going: false,
         }
     }
 }
 
 impl MapOptions {
     /// Python's defaults: chunks of one item, no timeout, every item
-    /// submitted at once.
+    /// submitted at once, the first error ends the iteration.
     pub fn new() -> Self {
         Self::default()
     }
@@ -61,6 +64,7 @@ impl MapOptions {
     }
 
     /// One deadline for the whole iteration, counted from the `map` call.
+    /// When it passes, the iteration yields [`MapError::Timeout`] and ends.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -74,21 +78,37 @@ impl MapOptions {
         self.buffersize = Some(n);
         self
     }
+
+    /// Go on after a failed item (`multiprocessing.Pool.imap`'s rule)
+    /// instead of ending the iteration (`Executor.map`'s, the default): the
+    /// failure is yielded at the item's place and the next item follows. A
+    /// chunk lost as a whole yields its error once per item; a refused chunk
+    /// (an argument that does not serialize) yields the refusal once per
+    /// item and the input goes on; a pool that stopped accepting work ends
+    /// the input there. The timeout still ends the iteration.
+    pub fn keep_going(mut self) -> Self {
+        self.keep_going = true;
+        self
+    }
 }
 
-/// Why a map iteration stopped. It yields one of these and then ends.
+/// Why an item has no result, or why a map iteration stopped.
+///
+/// Without [`MapOptions::keep_going`] the iteration yields one of these and
+/// then ends; with it, only [`Timeout`](Self::Timeout) (of the whole map)
+/// ends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MapError<E = Infallible> {
-    /// An item's task failed (it panicked or returned `Err`), or its chunk
+    /// The item's task failed (it panicked or returned `Err`), or its chunk
     /// was lost (its worker died, the pool broke).
     Task(TaskError<E>),
-    /// An item's chunk was cancelled, by `shutdown(cancel_futures = true)`.
+    /// The item's chunk was cancelled, by `shutdown(cancel_futures = true)`.
     Cancelled,
     /// The deadline passed before the next result was ready.
     Timeout,
-    /// The pool refused the next chunk (with `buffersize`, after a shutdown
-    /// or once broken), or its arguments could not be encoded.
+    /// The pool refused the item's chunk: after a shutdown, once broken, or
+    /// because an argument in it could not be serialized.
     Submit(SubmitError),
 }
 
@@ -103,82 +123,110 @@ impl<E: fmt::Display> fmt::Display for MapError<E> {
     }
 }
 
-impl<E: fmt::Debug + fmt::Display> std::error::Error for MapError<E> {}
+impl<E: fmt::Debug + fmt::Display> std::error::Error for MapError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Task(error) => error.source(),
+            Self::Submit(error) => Some(error),
+            Self::Cancelled | Self::Timeout => None,
+        }
+    }
+}
 
-/// One chunk's per-item results.
-type ChunkFuture<R, E> = Future<Vec<Result<R, TaskError<E>>>, TaskError<E>>;
+/// What became of one chunk read from the input.
+enum Slot<R, E> {
+    /// Queued in the pool.
+    Sent {
+        chunk: ChunkFuture<R, E>,
+        len: usize,
+    },
+    /// The pool refused it; its items get the error.
+    Refused { error: SubmitError, len: usize },
+}
+
+impl<R, E> Slot<R, E> {
+    fn cancel(&self) {
+        if let Self::Sent { chunk, .. } = self {
+            chunk.cancel();
+        }
+    }
+}
 
 /// Reads the input and submits it chunk by chunk.
-struct Feeder<I, E> {
+struct Feeder<I, A, R, E> {
     shared: Arc<Shared>,
-    call: CallRef,
-    raised: RaisedDecoder<E>,
+    function: Function<A, R, E>,
     chunksize: usize,
-    /// `None` once the input is spent or the iteration ended.
+    keep_going: bool,
+    /// `None` once the input is spent or no more may be read.
     input: Option<I>,
 }
 
-impl<I, E> Feeder<I, E>
+impl<I, A, R, E> Feeder<I, A, R, E>
 where
-    I: Iterator,
-    I::Item: Serialize,
+    I: Iterator<Item = A>,
+    A: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
     E: Send + Sync + 'static,
 {
-    /// Submits the next chunk; `None` when the input is spent.
-    fn next_chunk<R>(&mut self) -> Option<Result<ChunkFuture<R, E>, SubmitError>>
-    where
-        R: DeserializeOwned + Send + Sync + 'static,
-    {
+    /// Reads and submits the next chunk; `None` when the input is spent.
+    fn next_slot(&mut self) -> Option<Slot<R, E>> {
         let input = self.input.as_mut()?;
-        let args: Vec<I::Item> = input.by_ref().take(self.chunksize).collect();
+        let args: Vec<A> = input.by_ref().take(self.chunksize).collect();
         if args.is_empty() {
             self.input = None;
             return None;
         }
-        let max = self.shared.config.max_frame_size;
-        let submitted = encode_chunk_frame(Kind::Run, self.call, &args, max).and_then(|frame| {
-            let future = Future::new();
-            let chunk = Chunk::<R, E> {
-                completer: future.completer(),
-                raised: self.raised,
-                len: args.len(),
-            };
-            self.shared.submit(frame, Box::new(chunk))?;
-            Ok(future)
-        });
-        if submitted.is_err() {
-            self.input = None;
-        }
-        Some(submitted)
+        let len = args.len();
+        Some(match submit_chunk(&self.shared, self.function, &args) {
+            Ok(chunk) => Slot::Sent { chunk, len },
+            Err(error) => {
+                // A pool that refuses work refuses the rest too; an argument
+                // that does not serialize spoils only its own chunk.
+                let spoilt_chunk = matches!(
+                    error,
+                    SubmitError::ArgEncode(_) | SubmitError::ArgTooLarge { .. }
+                );
+                if !(spoilt_chunk && self.keep_going) {
+                    self.input = None;
+                }
+                Slot::Refused { error, len }
+            }
+        })
     }
 }
 
-/// Starts a map: the feeder, and the chunks submitted inside the call.
-fn start_map<I, R, E>(
+/// The start of a map: the feeder, after the chunks submitted inside the
+/// call went to `on_slot`.
+fn start_map<I, A, R, E>(
     shared: Arc<Shared>,
-    call: CallRef,
-    raised: RaisedDecoder<E>,
+    function: Function<A, R, E>,
     input: I,
     options: MapOptions,
-    mut on_chunk: impl FnMut(ChunkFuture<R, E>),
-) -> Result<Feeder<I, E>, SubmitError>
+    mut on_slot: impl FnMut(Slot<R, E>),
+) -> Result<Feeder<I, A, R, E>, SubmitError>
 where
-    I: Iterator,
-    I::Item: Serialize,
+    I: Iterator<Item = A>,
+    A: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
     E: Send + Sync + 'static,
 {
     let mut feeder = Feeder {
         shared,
-        call,
-        raised,
+        function,
         chunksize: options.chunksize.get(),
+        keep_going: options.keep_going,
         input: Some(input),
     };
     let first = options.buffersize.map_or(usize::MAX, NonZeroUsize::get);
-    for _ in 0..first {
-        match feeder.next_chunk() {
-            Some(chunk) => on_chunk(chunk?),
+    for n in 0..first {
+        match feeder.next_slot() {
+            // Nothing was accepted: the call itself is refused.
+            Some(Slot::Refused {
+                error: error @ (SubmitError::Shutdown | SubmitError::Broken(_)),
+                ..
+            }) if n == 0 => return Err(error),
+            Some(slot) => on_slot(slot),
             None => break,
         }
     }
@@ -186,6 +234,43 @@ where
         feeder.input = None;
     }
     Ok(feeder)
+}
+
+/// The items of a settled slot, as the iteration yields them; `Err` if the
+/// whole slot failed and the iteration ends with that error.
+fn settle<R, E: Clone>(
+    slot: Slot<R, E>,
+    keep_going: bool,
+) -> Result<std::vec::IntoIter<Result<R, MapError<E>>>, MapError<E>> {
+    let (error, len) = match slot {
+        Slot::Sent { chunk, len } => match chunk.into_result() {
+            Ok(items) => {
+                let items: Vec<_> = items
+                    .into_iter()
+                    .map(|r| r.map_err(MapError::Task))
+                    .collect();
+                return Ok(items.into_iter());
+            }
+            Err(ResultError::Failed(error)) => (MapError::Task(error), len),
+            Err(ResultError::Cancelled) => (MapError::Cancelled, len),
+            Err(ResultError::Timeout) => (MapError::Timeout, len),
+        },
+        Slot::Refused { error, len } => (MapError::Submit(error), len),
+    };
+    if keep_going {
+        let items: Vec<_> = std::iter::repeat_n(error, len).map(Err).collect();
+        Ok(items.into_iter())
+    } else {
+        Err(error)
+    }
+}
+
+/// The earlier of the whole map's deadline and one call's.
+fn earlier(deadline: Option<Instant>, call: Option<Instant>) -> Option<Instant> {
+    match (deadline, call) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The results of [`map`](crate::ProcessPoolExecutor::map), in input order.
@@ -197,18 +282,23 @@ where
 ///   `buffersize` chunks in flight;
 /// - the timeout is one deadline counted from the `map` call;
 /// - the first failure, cancellation or timeout is yielded as an `Err`,
-///   cancels every chunk not yet sent to a worker, and ends the iteration;
+///   cancels every chunk not yet sent to a worker, and ends the iteration
+///   (unless [`MapOptions::keep_going`]);
 /// - dropping the iterator early also cancels every chunk not yet sent
 ///   (sent ones finish; their results are discarded).
 ///
 /// Better than CPython: the items of a chunk before a failing one are
 /// yielded first (CPython fails the whole chunk). A chunk whose worker dies
 /// fails as a whole: its answer is written when the chunk ends.
-pub struct Map<I, R, E = Infallible> {
-    feeder: Feeder<I, E>,
-    in_flight: VecDeque<ChunkFuture<R, E>>,
-    current: std::vec::IntoIter<Result<R, TaskError<E>>>,
+pub struct Map<I: Iterator, R, E = Infallible> {
+    feeder: Feeder<I, I::Item, R, E>,
+    /// Oldest first.
+    slots: VecDeque<Slot<R, E>>,
+    current: std::vec::IntoIter<Result<R, MapError<E>>>,
+    /// Chunks kept in flight behind the oldest one.
+    window: usize,
     deadline: Option<Instant>,
+    keep_going: bool,
     finished: bool,
 }
 
@@ -217,34 +307,84 @@ where
     I: Iterator,
     I::Item: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
-        call: CallRef,
-        raised: RaisedDecoder<E>,
+        function: Function<I::Item, R, E>,
         input: I,
         options: MapOptions,
     ) -> Result<Self, SubmitError> {
         let deadline = options.timeout.map(|t| Instant::now() + t);
-        let mut in_flight = VecDeque::new();
-        let feeder = start_map(shared, call, raised, input, options, |chunk| {
-            in_flight.push_back(chunk);
+        let mut slots = VecDeque::new();
+        let feeder = start_map(shared, function, input, options, |slot| {
+            slots.push_back(slot);
         });
         match feeder {
             Ok(feeder) => Ok(Self {
                 feeder,
-                in_flight,
+                slots,
                 current: Vec::new().into_iter(),
+                window: options.buffersize.map_or(usize::MAX, NonZeroUsize::get),
                 deadline,
+                keep_going: options.keep_going,
                 finished: false,
             }),
             Err(error) => {
                 // Nothing of this map may keep running.
-                for chunk in &in_flight {
-                    chunk.cancel();
-                }
+                slots.iter().for_each(Slot::cancel);
                 Err(error)
+            }
+        }
+    }
+
+    /// Like [`next`](Iterator::next), waiting at most `timeout` for the next
+    /// result (`multiprocessing`'s `IMapIterator.next(timeout)`). When it
+    /// passes first this yields [`MapError::Timeout`] and the iteration goes
+    /// on: a later call yields that same item.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, MapError<E>>> {
+        self.next_until(Some(Instant::now() + timeout))
+    }
+
+    fn next_until(&mut self, call: Option<Instant>) -> Option<Result<R, MapError<E>>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            match self.current.next() {
+                Some(Ok(value)) => return Some(Ok(value)),
+                Some(Err(error)) if self.keep_going => return Some(Err(error)),
+                Some(Err(error)) => return self.fail(error),
+                None => {}
+            }
+            // The next input goes in before the oldest result comes out.
+            while self.slots.len() <= self.window {
+                match self.feeder.next_slot() {
+                    Some(slot) => self.slots.push_back(slot),
+                    None => break,
+                }
+            }
+            let Some(oldest) = self.slots.front() else {
+                self.finished = true;
+                return None;
+            };
+            if let Slot::Sent { chunk, .. } = oldest {
+                let until = earlier(self.deadline, call);
+                let left = until.map(|d| d.saturating_duration_since(Instant::now()));
+                if let Err(ResultError::Timeout) = chunk.result(left) {
+                    if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                        return self.fail(MapError::Timeout);
+                    }
+                    return Some(Err(MapError::Timeout));
+                }
+            }
+            let oldest = self
+                .slots
+                .pop_front()
+                .expect("the front slot was just seen");
+            match settle(oldest, self.keep_going) {
+                Ok(items) => self.current = items,
+                Err(error) => return self.fail(error),
             }
         }
     }
@@ -256,11 +396,9 @@ where
     }
 }
 
-impl<I, R, E> Map<I, R, E> {
+impl<I: Iterator, R, E> Map<I, R, E> {
     fn end(&mut self) {
-        for chunk in self.in_flight.drain(..) {
-            chunk.cancel();
-        }
+        self.slots.drain(..).for_each(|slot| slot.cancel());
         self.feeder.input = None;
         self.current = Vec::new().into_iter();
         self.finished = true;
@@ -272,67 +410,25 @@ where
     I: Iterator,
     I::Item: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
 {
     type Item = Result<R, MapError<E>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.finished {
-                return None;
-            }
-            match self.current.next() {
-                Some(Ok(value)) => return Some(Ok(value)),
-                Some(Err(error)) => return self.fail(MapError::Task(error)),
-                None => {}
-            }
-            let Some(oldest) = self.in_flight.pop_front() else {
-                self.finished = true;
-                return None;
-            };
-            match self.feeder.next_chunk() {
-                Some(Ok(chunk)) => self.in_flight.push_back(chunk),
-                Some(Err(error)) => {
-                    oldest.cancel();
-                    return self.fail(MapError::Submit(error));
-                }
-                None => {}
-            }
-            let remaining = self
-                .deadline
-                .map(|d| d.saturating_duration_since(Instant::now()));
-            if let Err(ResultError::Timeout) = oldest.result(remaining) {
-                oldest.cancel();
-                return self.fail(MapError::Timeout);
-            }
-            match settled(oldest) {
-                Ok(items) => self.current = items.into_iter(),
-                Err(error) => return self.fail(error),
-            }
-        }
+        self.next_until(None)
     }
 }
 
-/// A finished chunk's items, or why it has none.
-fn settled<R, E>(chunk: ChunkFuture<R, E>) -> Result<Vec<Result<R, TaskError<E>>>, MapError<E>> {
-    match chunk.into_result() {
-        Ok(items) => Ok(items),
-        Err(ResultError::Failed(error)) => Err(MapError::Task(error)),
-        Err(ResultError::Cancelled) => Err(MapError::Cancelled),
-        Err(ResultError::Timeout) => Err(MapError::Timeout),
-    }
-}
-
-impl<I, R, E> Drop for Map<I, R, E> {
+impl<I: Iterator, R, E> Drop for Map<I, R, E> {
     fn drop(&mut self) {
         self.end();
     }
 }
 
-impl<I, R, E> fmt::Debug for Map<I, R, E> {
+impl<I: Iterator, R, E> fmt::Debug for Map<I, R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Map")
-            .field("chunks_in_flight", &self.in_flight.len())
+            .field("chunks_in_flight", &self.slots.len())
             .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
@@ -377,14 +473,20 @@ impl Finished {
 ///
 /// The same rules as [`Map`] otherwise: `buffersize` chunks in flight (each
 /// finished chunk taken submits the next), one deadline, the first failure
-/// ends the iteration and cancels what was not sent, and so does dropping it.
-pub struct MapUnordered<I, R, E = Infallible> {
-    feeder: Feeder<I, E>,
-    pending: BTreeMap<u64, ChunkFuture<R, E>>,
+/// ends the iteration and cancels what was not sent (unless
+/// [`MapOptions::keep_going`]), and so does dropping it.
+pub struct MapUnordered<I: Iterator, R, E = Infallible> {
+    feeder: Feeder<I, I::Item, R, E>,
+    /// Sent chunks not yet taken, by number.
+    pending: BTreeMap<u64, Slot<R, E>>,
+    /// Refused chunks: settled already, taken first.
+    refused: VecDeque<Slot<R, E>>,
     finished_chunks: Arc<Finished>,
     next_id: u64,
-    current: std::vec::IntoIter<Result<R, TaskError<E>>>,
+    current: std::vec::IntoIter<Result<R, MapError<E>>>,
+    window: usize,
     deadline: Option<Instant>,
+    keep_going: bool,
     finished: bool,
 }
 
@@ -393,40 +495,101 @@ where
     I: Iterator,
     I::Item: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
-        call: CallRef,
-        raised: RaisedDecoder<E>,
+        function: Function<I::Item, R, E>,
         input: I,
         options: MapOptions,
     ) -> Result<Self, SubmitError> {
-        let finished_chunks = Arc::new(Finished::default());
-        let mut pending = BTreeMap::new();
-        let mut next_id = 0;
-        let feeder = start_map(shared, call, raised, input, options, |chunk| {
-            track(&finished_chunks, &mut pending, &mut next_id, chunk);
-        });
-        let feeder = match feeder {
+        let mut slots = Vec::new();
+        let feeder = match start_map(shared, function, input, options, |slot| slots.push(slot)) {
             Ok(feeder) => feeder,
             Err(error) => {
                 // Nothing of this map may keep running.
-                for chunk in pending.values() {
-                    chunk.cancel();
-                }
+                slots.iter().for_each(Slot::cancel);
                 return Err(error);
             }
         };
-        Ok(Self {
+        let mut this = Self {
             feeder,
-            pending,
-            finished_chunks,
-            next_id,
+            pending: BTreeMap::new(),
+            refused: VecDeque::new(),
+            finished_chunks: Arc::new(Finished::default()),
+            next_id: 0,
             current: Vec::new().into_iter(),
+            window: options.buffersize.map_or(usize::MAX, NonZeroUsize::get),
             deadline: options.timeout.map(|t| Instant::now() + t),
+            keep_going: options.keep_going,
             finished: false,
-        })
+        };
+        slots.into_iter().for_each(|slot| this.track(slot));
+        Ok(this)
+    }
+
+    /// Like [`next`](Iterator::next), waiting at most `timeout` for a chunk
+    /// to finish. When it passes first this yields [`MapError::Timeout`] and
+    /// the iteration goes on.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, MapError<E>>> {
+        self.next_until(Some(Instant::now() + timeout))
+    }
+
+    /// Numbers a sent chunk and has it report itself finished.
+    fn track(&mut self, slot: Slot<R, E>) {
+        let Slot::Sent { chunk, .. } = &slot else {
+            self.refused.push_back(slot);
+            return;
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let finished = Arc::clone(&self.finished_chunks);
+        chunk.add_done_callback(move |_| finished.push(id));
+        self.pending.insert(id, slot);
+    }
+
+    fn next_until(&mut self, call: Option<Instant>) -> Option<Result<R, MapError<E>>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            match self.current.next() {
+                Some(Ok(value)) => return Some(Ok(value)),
+                Some(Err(error)) if self.keep_going => return Some(Err(error)),
+                Some(Err(error)) => return self.fail(error),
+                None => {}
+            }
+            let slot = match self.refused.pop_front() {
+                Some(slot) => slot,
+                None => {
+                    if self.pending.is_empty() {
+                        self.finished = true;
+                        return None;
+                    }
+                    let Some(id) = self.finished_chunks.pop(earlier(self.deadline, call)) else {
+                        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                            return self.fail(MapError::Timeout);
+                        }
+                        return Some(Err(MapError::Timeout));
+                    };
+                    let Some(slot) = self.pending.remove(&id) else {
+                        continue;
+                    };
+                    // Taking a finished chunk submits the next.
+                    while self.pending.len() < self.window {
+                        match self.feeder.next_slot() {
+                            Some(next) => self.track(next),
+                            None => break,
+                        }
+                    }
+                    slot
+                }
+            };
+            match settle(slot, self.keep_going) {
+                Ok(items) => self.current = items,
+                Err(error) => return self.fail(error),
+            }
+        }
     }
 
     fn fail(&mut self, error: MapError<E>) -> Option<Result<R, MapError<E>>> {
@@ -435,28 +598,12 @@ where
     }
 }
 
-/// Numbers a chunk and has it report itself finished.
-fn track<R, E>(
-    finished: &Arc<Finished>,
-    pending: &mut BTreeMap<u64, ChunkFuture<R, E>>,
-    next_id: &mut u64,
-    chunk: ChunkFuture<R, E>,
-) where
-    R: Send + Sync + 'static,
-    E: Send + Sync + 'static,
-{
-    let id = *next_id;
-    *next_id += 1;
-    let finished = Arc::clone(finished);
-    chunk.add_done_callback(move |_| finished.push(id));
-    pending.insert(id, chunk);
-}
-
-impl<I, R, E> MapUnordered<I, R, E> {
+impl<I: Iterator, R, E> MapUnordered<I, R, E> {
     fn end(&mut self) {
-        for chunk in std::mem::take(&mut self.pending).into_values() {
-            chunk.cancel();
+        for slot in std::mem::take(&mut self.pending).into_values() {
+            slot.cancel();
         }
+        self.refused.clear();
         self.feeder.input = None;
         self.current = Vec::new().into_iter();
         self.finished = true;
@@ -468,105 +615,26 @@ where
     I: Iterator,
     I::Item: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
 {
     type Item = Result<R, MapError<E>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.finished {
-                return None;
-            }
-            match self.current.next() {
-                Some(Ok(value)) => return Some(Ok(value)),
-                Some(Err(error)) => return self.fail(MapError::Task(error)),
-                None => {}
-            }
-            if self.pending.is_empty() {
-                self.finished = true;
-                return None;
-            }
-            let Some(id) = self.finished_chunks.pop(self.deadline) else {
-                return self.fail(MapError::Timeout);
-            };
-            let Some(chunk) = self.pending.remove(&id) else {
-                continue;
-            };
-            match self.feeder.next_chunk() {
-                Some(Ok(next)) => {
-                    let (finished, pending) = (&self.finished_chunks, &mut self.pending);
-                    track(finished, pending, &mut self.next_id, next);
-                }
-                Some(Err(error)) => return self.fail(MapError::Submit(error)),
-                None => {}
-            }
-            match settled(chunk) {
-                Ok(items) => self.current = items.into_iter(),
-                Err(error) => return self.fail(error),
-            }
-        }
+        self.next_until(None)
     }
 }
 
-impl<I, R, E> Drop for MapUnordered<I, R, E> {
+impl<I: Iterator, R, E> Drop for MapUnordered<I, R, E> {
     fn drop(&mut self) {
         self.end();
     }
 }
 
-impl<I, R, E> fmt::Debug for MapUnordered<I, R, E> {
+impl<I: Iterator, R, E> fmt::Debug for MapUnordered<I, R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapUnordered")
             .field("chunks_in_flight", &self.pending.len())
             .field("finished", &self.finished)
             .finish_non_exhaustive()
-    }
-}
-
-/// One chunk's future, seen from the manager.
-struct Chunk<R, E> {
-    completer: Completer<Vec<Result<R, TaskError<E>>>, TaskError<E>>,
-    raised: RaisedDecoder<E>,
-    len: usize,
-}
-
-impl<R, E> Pending for Chunk<R, E>
-where
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
-{
-    fn start(&self) -> bool {
-        start(&self.completer)
-    }
-
-    fn identity(&self) -> *const () {
-        self.completer.identity()
-    }
-
-    fn timeout(&self) -> Option<Duration> {
-        None
-    }
-
-    fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {
-        let mut items: Vec<Result<R, TaskError<E>>> = outcomes
-            .take(self.len)
-            .map(|outcome| codec::decode_outcome(outcome, self.raised))
-            .collect();
-        // A worker stops at an argument it cannot decode: the ones after it
-        // cannot be found.
-        while items.len() < self.len {
-            let text = "an earlier argument of its chunk could not be deserialized";
-            items.push(Err(TaskError::ArgDecode(text.to_owned())));
-        }
-        drop(self.completer.set_result(items));
-    }
-
-    fn fail(self: Box<Self>, failure: Failure<ExitStatus>) {
-        let error = TaskError::from_failure(failure, None);
-        drop(self.completer.set_exception(error));
-    }
-
-    fn cancel(self: Box<Self>) {
-        self.completer.cancel();
     }
 }

@@ -206,13 +206,14 @@ fn the_timeout_is_one_deadline_and_ends_the_iteration() {
     let clean = clean();
     let pool = pool(1);
     let gate = Gate::new("map-timeout");
-    let items = [Step::Value(1), gate.step(), Step::Value(3)];
+    // The first item cannot finish before the gate opens, which is after
+    // the deadline: the timeout is certain, however slow the machine.
+    let items = [gate.step(), Step::Value(2)];
     let options = MapOptions::new().timeout(Duration::from_millis(50));
     let mut out = pool.map_with(step, items, options).unwrap();
-    assert_eq!(out.next(), Some(Ok(1)));
-    gate.started.read_all();
     assert_eq!(out.next(), Some(Err(MapError::Timeout)));
     assert_eq!(out.next(), None);
+    gate.started.read_all();
     gate.gate.write("go");
     drop(out);
     drop(pool);
@@ -303,5 +304,139 @@ fn map_after_shutdown_is_refused() {
         Err(SubmitError::Shutdown)
     ));
     drop(pool);
+    clean.check();
+}
+
+#[test]
+fn keep_going_yields_each_failure_in_place_and_goes_on() {
+    let clean = clean();
+    let pool = pool(2);
+    let options = chunks(2).keep_going();
+    let out: Vec<_> = pool
+        .map_with(panics_on_zero, [5, 0, 7, 0, 9], options)
+        .unwrap()
+        .collect();
+    assert_eq!(out.len(), 5);
+    assert_eq!(out[0], Ok(5));
+    assert!(matches!(
+        &out[1],
+        Err(MapError::Task(TaskError::Panicked(_)))
+    ));
+    assert_eq!(out[2], Ok(7));
+    assert!(matches!(
+        &out[3],
+        Err(MapError::Task(TaskError::Panicked(_)))
+    ));
+    assert_eq!(out[4], Ok(9));
+    // The same for the unordered form.
+    let mut unordered: Vec<_> = pool
+        .map_unordered(panics_on_zero, [5, 0, 7, 0, 9], options)
+        .unwrap()
+        .collect();
+    assert_eq!(unordered.iter().filter(|r| r.is_err()).count(), 2);
+    unordered.retain(Result::is_ok);
+    unordered.sort_by_key(|r| *r.as_ref().unwrap());
+    assert_eq!(unordered, [Ok(5), Ok(7), Ok(9)]);
+    drop(pool);
+    clean.check();
+}
+
+#[test]
+fn keep_going_a_chunk_lost_with_its_worker_fails_each_of_its_items() {
+    let clean = clean();
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .on_worker_death(OnWorkerDeath::Replace)
+        .build()
+        .unwrap();
+    let items = [
+        Step::Value(1),
+        Step::KillSelf,
+        Step::Value(3),
+        Step::Value(4),
+    ];
+    let out: Vec<_> = pool
+        .map_with(step, items, chunks(3).keep_going())
+        .unwrap()
+        .collect();
+    assert_eq!(out.len(), 4);
+    for lost in &out[..3] {
+        assert!(
+            matches!(lost, Err(MapError::Task(TaskError::Died { status, .. })) if status.signal() == Some(9)),
+            "{lost:?}"
+        );
+    }
+    assert_eq!(out[3], Ok(4));
+    drop(pool);
+    clean.check();
+}
+
+/// Fails to serialize when it holds 13.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+struct Picky(u64);
+
+impl serde::Serialize for Picky {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 13 {
+            return Err(serde::ser::Error::custom("13 does not cross"));
+        }
+        serializer.serialize_u64(self.0)
+    }
+}
+
+fn unpick(n: Picky) -> u64 {
+    n.0
+}
+
+#[test]
+fn an_argument_that_does_not_serialize_fails_its_chunk_in_place() {
+    let clean = clean();
+    let pool = pool(2);
+    let input = || [1, 2, 13, 4].map(Picky);
+    let mut out = pool.map(unpick, input()).unwrap();
+    assert_eq!(out.next(), Some(Ok(1)));
+    assert_eq!(out.next(), Some(Ok(2)));
+    assert!(matches!(
+        out.next(),
+        Some(Err(MapError::Submit(SubmitError::ArgEncode(_))))
+    ));
+    assert_eq!(out.next(), None);
+    drop(out);
+    let out: Vec<_> = pool
+        .map_with(unpick, input(), MapOptions::new().keep_going())
+        .unwrap()
+        .collect();
+    assert_eq!(out.len(), 4);
+    assert!(matches!(
+        out[2],
+        Err(MapError::Submit(SubmitError::ArgEncode(_)))
+    ));
+    assert_eq!([&out[0], &out[1], &out[3]], [&Ok(1), &Ok(2), &Ok(4)]);
+    drop(pool);
+    clean.check();
+}
+
+#[test]
+fn next_timeout_yields_a_timeout_and_the_iteration_goes_on() {
+    let clean = clean();
+    let pool = pool(1);
+    let gate = Gate::new("map-next-timeout");
+    let mut out = pool
+        .map(step, [Step::Value(1), gate.step(), Step::Value(3)])
+        .unwrap();
+    assert_eq!(out.next_timeout(common::GUARD.unwrap()), Some(Ok(1)));
+    gate.started.read_all();
+    assert_eq!(
+        out.next_timeout(Duration::ZERO),
+        Some(Err(MapError::Timeout))
+    );
+    gate.gate.write("go");
+    // "go" is two bytes long.
+    assert_eq!(out.next_timeout(common::GUARD.unwrap()), Some(Ok(2)));
+    assert_eq!(out.next(), Some(Ok(3)));
+    assert_eq!(out.next(), None);
+    drop(out);
+    drop(pool);
+    drop(gate);
     clean.check();
 }

@@ -1,0 +1,95 @@
+//! A chunk: several arguments sent to one worker as one `Run` frame and
+//! answered as one `Done` frame, with one outcome per argument.
+//!
+//! The unit `map` is built from, and what
+//! [`submit_chunk`](crate::ProcessPoolExecutor::submit_chunk) hands out.
+
+use std::time::Duration;
+
+use future_core::{Completer, Future};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::ExitStatus;
+use crate::Function;
+use crate::codec::{self, RaisedDecoder};
+use crate::error::{SubmitError, TaskError};
+use crate::executor::{encode_chunk_frame, start};
+use crate::pool_state::Failure;
+use crate::shared::{Pending, Shared};
+use crate::wire::{Kind, Outcomes};
+
+/// A chunk's future: one result per argument, in argument order, or the
+/// error that lost the whole chunk (its worker died, the pool broke).
+pub type ChunkFuture<R, E = std::convert::Infallible> =
+    Future<Vec<Result<R, TaskError<E>>>, TaskError<E>>;
+
+/// Encodes `args` as one frame and queues it.
+pub(crate) fn submit_chunk<A, R, E>(
+    shared: &Shared,
+    function: Function<A, R, E>,
+    args: &[A],
+) -> Result<ChunkFuture<R, E>, SubmitError>
+where
+    A: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+{
+    let frame = encode_chunk_frame(Kind::Run, function.call, args, shared.config.max_frame_size)?;
+    let future = Future::new();
+    let chunk = Chunk::<R, E> {
+        completer: future.completer(),
+        raised: function.raised,
+        len: args.len(),
+    };
+    shared.submit(frame, Box::new(chunk))?;
+    Ok(future)
+}
+
+/// One chunk's future, seen from the manager.
+struct Chunk<R, E> {
+    completer: Completer<Vec<Result<R, TaskError<E>>>, TaskError<E>>,
+    raised: RaisedDecoder<E>,
+    len: usize,
+}
+
+impl<R, E> Pending for Chunk<R, E>
+where
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+{
+    fn start(&self) -> bool {
+        start(&self.completer)
+    }
+
+    fn identity(&self) -> *const () {
+        self.completer.identity()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {
+        let mut items: Vec<Result<R, TaskError<E>>> = outcomes
+            .take(self.len)
+            .map(|outcome| codec::decode_outcome(outcome, self.raised))
+            .collect();
+        // A worker stops at an argument it cannot decode: the ones after it
+        // cannot be found.
+        while items.len() < self.len {
+            let text = "an earlier argument of its chunk could not be deserialized";
+            items.push(Err(TaskError::ArgDecode(text.to_owned())));
+        }
+        drop(self.completer.set_result(items));
+    }
+
+    fn fail(self: Box<Self>, failure: Failure<ExitStatus>) {
+        let error = TaskError::from_failure(failure, None);
+        drop(self.completer.set_exception(error));
+    }
+
+    fn cancel(self: Box<Self>) {
+        self.completer.cancel();
+    }
+}
