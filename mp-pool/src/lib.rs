@@ -1,5 +1,99 @@
-//! `mp-pool`: not built yet.
+//! Python's `multiprocessing.Pool` for Rust on Linux: `apply`, `map`,
+//! `imap` and their `_async` forms over forked worker processes, without
+//! the hangs CPython's pool has when a worker dies.
 //!
-//! This crate is a placeholder in the workspace layout; its issue in the
-//! tracker describes what it will hold. It exports nothing.
-#![no_std]
+//! - [`Pool`]: built with [`Pool::builder`] (`processes`, `initializer`,
+//!   `maxtasksperchild`); `apply`/`apply_async`, `map`/`map_async`,
+//!   `starmap`/`starmap_async`, `imap`/`imap_unordered`, `close`,
+//!   `terminate`, `join`.
+//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`.
+//! - [`Callbacks`]: `callback` and `error_callback`, run before a job is
+//!   ready.
+//! - [`Imap`], [`ImapUnordered`]: lazy results with `next_timeout`.
+//! - Errors: [`PoolError`] from a call or a job, [`BuildError`],
+//!   [`StillRunning`], [`NotReady`].
+//!
+//! A thin layer over [`proc_exec`]: its workers, frames and worker
+//! replacement do the work; tasks are plain functions whose arguments and
+//! results are serde types (see proc-exec's docs on how functions cross).
+//!
+//! # Examples
+//!
+//! ```
+//! use mp_pool::{Pool, PoolError};
+//!
+//! fn collatz_steps(mut n: u64) -> u32 {
+//!     let mut steps = 0;
+//!     while n != 1 {
+//!         n = if n % 2 == 0 { n / 2 } else { 3 * n + 1 };
+//!         steps += 1;
+//!     }
+//!     steps
+//! }
+//!
+//! let pool = Pool::builder().processes(2).build().unwrap();
+//! let steps = pool.map(collatz_steps, 1..=1000u64, None).unwrap();
+//! assert_eq!(steps[26], 111); // 27 takes 111 steps
+//!
+//! // A panic is that job's error; the pool goes on.
+//! let job = pool.apply_async(|n: u64| -> u64 { assert!(n > 0, "zero"); n }, 0).unwrap();
+//! assert!(matches!(job.get(None), Err(PoolError::Task(_))));
+//!
+//! // Lazily, in completion order, reading the input as results are read.
+//! let mut longest = 0;
+//! for steps in pool.imap_unordered(collatz_steps, 1..=10_000u64, 100).unwrap() {
+//!     longest = longest.max(steps.unwrap());
+//! }
+//! assert_eq!(longest, 261);
+//! pool.close();
+//! pool.join().unwrap();
+//! ```
+//!
+//! # Blocking and shutdown
+//!
+//! The `_async` methods and `imap` encode their arguments in the calling
+//! thread, queue, and return; `apply`, `map`, `starmap` and
+//! [`AsyncResult::get`] block. Callbacks run on the pool's result-handler
+//! thread, one at a time, before their job is ready; a callback that blocks
+//! holds up the others' (as in CPython), never the workers.
+//!
+//! [`close`](Pool::close) refuses new work and lets the submitted work run;
+//! [`join`](Pool::join) (after `close` or `terminate`) waits for it and for
+//! every worker to exit. [`terminate`](Pool::terminate) sends SIGTERM to the
+//! workers and fails every unfinished job with [`PoolError::Terminated`].
+//! **Dropping the pool terminates it**, as Python's `with` block does: call
+//! `close` and `join` first to let the work finish.
+//!
+//! # Where this differs from CPython, on purpose
+//!
+//! - A worker that dies while running a task fails that task with
+//!   [`proc_exec::TaskError::Died`] (its pid and signal or exit status) and
+//!   is replaced; CPython's result waits forever (bpo-22393).
+//! - A callback that panics becomes its job's error, [`PoolError::Callback`];
+//!   CPython's result handler dies and every later result hangs (gh-83371).
+//! - An initializer that keeps failing breaks the pool after
+//!   [`proc_exec::MAX_START_FAILURES`] tries in a row; CPython respawns
+//!   forever (gh-87472).
+//! - `imap` and `imap_unordered` read their input as results are read,
+//!   with a bounded window of chunks in flight (CPython reads it all ahead,
+//!   gh-84291).
+//! - A chunksize of 0 is [`PoolError::ZeroChunksize`], not `[None] * n`.
+//! - A failing item fails alone, not its whole chunk; `map`'s error is the
+//!   first failing item in input order.
+//! - Jobs not finished when the pool is terminated fail instead of never
+//!   becoming ready.
+#![cfg(target_os = "linux")]
+#![forbid(unsafe_code)]
+
+mod dispatch;
+mod error;
+mod gather;
+mod imap;
+mod pool;
+mod result;
+mod sync;
+
+pub use error::{BuildError, NotReady, PoolError, StillRunning};
+pub use imap::{Imap, ImapUnordered};
+pub use pool::{Builder, Pool};
+pub use result::{AsyncResult, Callbacks};

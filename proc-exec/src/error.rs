@@ -168,6 +168,14 @@ impl BrokenProcessPool {
         }
     }
 
+    /// Whether the pool was ended on purpose, by
+    /// [`terminate_workers`](crate::ProcessPoolExecutor::terminate_workers)
+    /// or [`kill_workers`](crate::ProcessPoolExecutor::kill_workers), rather
+    /// than broken by a worker that died on its own.
+    pub fn terminated(&self) -> bool {
+        matches!(&*self.cause, BreakCause::WorkerDied { forced: true, .. })
+    }
+
     /// The pid of the worker this task had been sent to, if it had been
     /// (it may be another worker than the one that broke the pool).
     pub fn sent_to(&self) -> Option<u32> {

@@ -1,0 +1,103 @@
+//! How long is the Collatz trajectory of every number below a limit? The
+//! numbers go to the workers in chunks through `imap_unordered`, which reads
+//! the range only as fast as results come back, and a progress line is
+//! redrawn as they do. Then a callback collects the longest trajectory of a
+//! `map_async`.
+//!
+//! `cargo run --release -p mp-pool --example progress [LIMIT] [PROCESSES]`
+
+use std::io::Write;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use mp_pool::{Callbacks, Pool};
+
+/// The number of steps `n` takes to reach 1 (and `n`).
+fn collatz(mut n: u64) -> (u64, u32) {
+    let start = n;
+    let mut steps = 0;
+    while n != 1 {
+        n = if n.is_multiple_of(2) {
+            n / 2
+        } else {
+            3 * n + 1
+        };
+        steps += 1;
+    }
+    (start, steps)
+}
+
+fn longest(results: &[(u64, u32)]) -> (u64, u32) {
+    results
+        .iter()
+        .copied()
+        .max_by_key(|&(_, steps)| steps)
+        .unwrap_or((1, 0))
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let limit: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2_000_000);
+    let processes = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let pool = Pool::builder()
+        .processes(processes)
+        .build()
+        .expect("start the pool");
+
+    let started = Instant::now();
+    let total = limit - 1;
+    let mut done = 0u64;
+    let mut best = (1, 0);
+    let mut stderr = std::io::stderr();
+    for result in pool
+        .imap_unordered(collatz, 1..limit, 10_000)
+        .expect("imap")
+    {
+        let (n, steps) = result.expect("every number reaches 1");
+        if steps > best.1 {
+            best = (n, steps);
+        }
+        done += 1;
+        if done % 50_000 == 0 || done == total {
+            let _ = write!(
+                stderr,
+                "\r{done:>10} of {total} numbers ({:>3}%)",
+                done * 100 / total
+            );
+        }
+    }
+    let _ = writeln!(stderr);
+    println!(
+        "below {limit}: {} takes the most steps, {} ({processes} processes, {:.2?})",
+        best.0,
+        best.1,
+        started.elapsed()
+    );
+
+    // The same for the first 100,000 with map_async and Python's default
+    // chunksize (four chunks per process), with
+    // the answer handed to a callback on the pool's result handler.
+    let (tx, rx) = mpsc::channel();
+    let callbacks = Callbacks::new().on_success(move |all: &Vec<(u64, u32)>| {
+        tx.send(longest(all)).expect("main waits for it");
+    });
+    let job = pool
+        .map_async_with(collatz, 1..limit.min(100_000), None, callbacks)
+        .expect("map_async");
+    job.wait(None);
+    let (n, steps) = rx
+        .recv()
+        .expect("the callback ran before the job was ready");
+    println!(
+        "below {}: {n} takes the most steps, {steps} (map_async)",
+        limit.min(100_000)
+    );
+    pool.close();
+    pool.join().expect("closed first");
+}

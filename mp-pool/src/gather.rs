@@ -1,0 +1,127 @@
+//! `map_async` and `starmap_async`: a list cut into chunks, each chunk one
+//! proc-exec task, gathered back into one list on the result handler.
+//!
+//! As in CPython the job is ready only when every chunk has finished (no
+//! fail-fast). Unlike CPython, each item in a chunk carries its own outcome,
+//! so the error reported is the first failing *item* in input order, not the
+//! first failing chunk in arrival order: the same input gives the same error
+//! every run.
+
+use std::sync::Arc;
+
+use future_core::{Completer, Future};
+use proc_exec::{ChunkFuture, Function, ProcessPoolExecutor, TaskError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::dispatch::Dispatcher;
+use crate::error::PoolError;
+use crate::result::{AsyncResult, Callbacks, finish, task_outcome};
+use crate::sync::Mutex;
+
+/// Python's default chunksize for `map`: `len / (4 * processes)`, plus one
+/// if there is a remainder (so 100 items on 4 processes give 7, 3 give 1),
+/// and nothing for an empty input.
+pub(crate) fn default_chunksize(len: usize, processes: usize) -> usize {
+    len.div_ceil(4 * processes.max(1))
+}
+
+/// The chunksize to use: `requested`, or Python's default.
+pub(crate) fn chunksize(
+    requested: Option<usize>,
+    len: usize,
+    processes: usize,
+) -> Result<usize, PoolError> {
+    match requested {
+        Some(0) => Err(PoolError::ZeroChunksize),
+        Some(n) => Ok(n),
+        None => Ok(default_chunksize(len, processes)),
+    }
+}
+
+/// Submits `items` in chunks of `chunksize` and returns the job that
+/// gathers them.
+pub(crate) fn map_async<A, R>(
+    exec: &ProcessPoolExecutor,
+    dispatcher: &Dispatcher,
+    function: Function<A, R>,
+    items: &[A],
+    chunksize: usize,
+    callbacks: Callbacks<Vec<R>>,
+) -> Result<AsyncResult<Vec<R>>, PoolError>
+where
+    A: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+{
+    let job = Future::new();
+    let completer = job.completer();
+    if items.is_empty() {
+        dispatcher.run_later(move || finish(Ok(Vec::new()), callbacks, &completer));
+        return Ok(AsyncResult::from_job(job));
+    }
+    let mut chunks = Vec::with_capacity(items.len().div_ceil(chunksize));
+    for args in items.chunks(chunksize) {
+        match exec.submit_chunk(function, args) {
+            Ok(chunk) => chunks.push(chunk),
+            Err(error) => {
+                // The job is refused as a whole: nothing of it may run on.
+                chunks.iter().for_each(|chunk| {
+                    chunk.cancel();
+                });
+                return Err(error.into());
+            }
+        }
+    }
+    let gather = Arc::new(Mutex::new(Gather {
+        arrived: (0..chunks.len()).map(|_| None).collect(),
+        left: chunks.len(),
+        callbacks: Some(callbacks),
+        completer,
+    }));
+    for (index, chunk) in chunks.into_iter().enumerate() {
+        let gather = Arc::clone(&gather);
+        dispatcher.when_done(chunk, move |chunk| gather.lock().arrive(index, chunk));
+    }
+    Ok(AsyncResult::from_job(job))
+}
+
+/// The chunks of one map, gathered as they finish. Touched only on the
+/// result handler.
+struct Gather<R> {
+    /// Each chunk's outcome, by position.
+    arrived: Vec<Option<ChunkOutcome<R>>>,
+    left: usize,
+    callbacks: Option<Callbacks<Vec<R>>>,
+    completer: Completer<Vec<R>, PoolError>,
+}
+
+/// One chunk's items, or why it has none.
+type ChunkOutcome<R> = Result<Vec<Result<R, TaskError>>, PoolError>;
+
+impl<R> Gather<R> {
+    /// Chunk `index` finished; the last one to finish ends the job.
+    fn arrive(&mut self, index: usize, chunk: ChunkFuture<R>) {
+        self.arrived[index] = Some(task_outcome(chunk.into_result()));
+        self.left -= 1;
+        if self.left > 0 {
+            return;
+        }
+        let outcome = flatten(std::mem::take(&mut self.arrived));
+        let callbacks = self.callbacks.take().unwrap_or_default();
+        finish(outcome, callbacks, &self.completer);
+    }
+}
+
+/// Every item's value in order, or the first failure in input order.
+fn flatten<R>(chunks: Vec<Option<ChunkOutcome<R>>>) -> Result<Vec<R>, PoolError> {
+    let mut values = Vec::new();
+    for chunk in chunks {
+        // Every chunk arrived before this is called.
+        let items = chunk.unwrap_or(Err(PoolError::Terminated))?;
+        values.reserve(items.len());
+        for item in items {
+            values.push(item?);
+        }
+    }
+    Ok(values)
+}

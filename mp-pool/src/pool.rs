@@ -1,0 +1,492 @@
+//! [`Pool`] and its [`Builder`].
+
+use std::fmt;
+use std::num::NonZeroUsize;
+
+use future_core::Future;
+use proc_exec::{Function, OnWorkerDeath, ProcessPoolExecutor, StartMethod};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::dispatch::Dispatcher;
+use crate::error::{BuildError, PoolError, StillRunning};
+use crate::gather;
+use crate::imap::{Imap, ImapUnordered};
+use crate::result::{AsyncResult, Callbacks, finish, task_outcome};
+use crate::sync::{JoinHandle, Mutex, on_result_handler};
+
+/// Chunks an `imap` keeps in flight per process: enough that no worker
+/// waits for the next while the caller reads, few enough that the input is
+/// not read far ahead (CPython reads it all, gh-84291).
+const IMAP_CHUNKS_PER_PROCESS: usize = 4;
+
+/// Python's `multiprocessing.Pool`: a fixed number of worker processes
+/// running plain functions, with `apply`, `map`, `imap` and their `_async`
+/// forms.
+///
+/// Built on a [`ProcessPoolExecutor`] with
+/// [`OnWorkerDeath::Replace`]: a worker that dies is replaced, and the task
+/// it was running fails with an error naming its pid and how it ended
+/// (CPython leaves that task's result pending forever, bpo-22393).
+///
+/// See the [crate docs](crate) for an example and for what blocks.
+pub struct Pool {
+    exec: ProcessPoolExecutor,
+    dispatcher: Dispatcher,
+    handler: Mutex<Option<JoinHandle<()>>>,
+    state: Mutex<State>,
+}
+
+/// Python's pool states (INIT is the builder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Run,
+    Close,
+    Terminate,
+}
+
+/// Configures a [`Pool`]; from [`Pool::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    processes: Option<usize>,
+    maxtasksperchild: Option<usize>,
+    exec: proc_exec::Builder,
+}
+
+impl Builder {
+    /// Worker processes (default: the available parallelism). Zero is
+    /// refused by [`build`](Self::build).
+    pub fn processes(mut self, n: usize) -> Self {
+        self.processes = Some(n);
+        self
+    }
+
+    /// A worker exits after `n` tasks (a chunk of `map` counts as one) and a
+    /// new one replaces it. Zero is refused by [`build`](Self::build).
+    pub fn maxtasksperchild(mut self, n: usize) -> Self {
+        self.maxtasksperchild = Some(n);
+        self
+    }
+
+    /// Runs `f(arg)` in every worker before its first task. A worker whose
+    /// initializer panics dies and is replaced; after
+    /// [`MAX_START_FAILURES`](proc_exec::MAX_START_FAILURES) such deaths in
+    /// a row the pool is broken and every job fails with the initializer's
+    /// error (CPython respawns forever, gh-87472).
+    pub fn initializer<A>(mut self, f: fn(A), arg: A) -> Self
+    where
+        A: Serialize + DeserializeOwned,
+    {
+        self.exec = self.exec.initializer(f, arg);
+        self
+    }
+
+    /// Like [`initializer`](Self::initializer), for one that reports failure
+    /// with `Err`.
+    pub fn try_initializer<A, E>(mut self, f: fn(A) -> Result<(), E>, arg: A) -> Self
+    where
+        A: Serialize + DeserializeOwned,
+        E: fmt::Display,
+    {
+        self.exec = self.exec.try_initializer(f, arg);
+        self
+    }
+
+    /// How workers are started (default [`StartMethod::ForkServer`]; see
+    /// proc-exec's docs on forking a process that has threads).
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.exec = self.exec.start_method(method);
+        self
+    }
+
+    /// Starts the result-handler thread and the process pool underneath.
+    /// Workers start as work arrives (CPython starts them all here).
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] for zero `processes` or `maxtasksperchild`, or when a
+    /// thread or the fork server cannot be started.
+    pub fn build(self) -> Result<Pool, BuildError> {
+        let processes = match self.processes {
+            Some(0) => return Err(BuildError::ZeroProcesses),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        };
+        let mut exec = self
+            .exec
+            .max_workers(processes)
+            .on_worker_death(OnWorkerDeath::Replace);
+        match self.maxtasksperchild {
+            Some(0) => return Err(BuildError::ZeroMaxTasksPerChild),
+            Some(n) => exec = exec.max_tasks_per_child(n),
+            None => {}
+        }
+        let exec = exec.build().map_err(BuildError::Exec)?;
+        let (dispatcher, handler) = Dispatcher::start().map_err(BuildError::Io)?;
+        Ok(Pool {
+            exec,
+            dispatcher,
+            handler: Mutex::new(Some(handler)),
+            state: Mutex::new(State::Run),
+        })
+    }
+}
+
+impl Pool {
+    /// A pool with one process per available CPU (see [`Builder`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> Result<Self, BuildError> {
+        Builder::default().build()
+    }
+
+    /// Configures a pool.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The number of worker processes.
+    pub fn processes(&self) -> usize {
+        self.exec.max_workers()
+    }
+
+    /// The pids of the worker processes alive now (a snapshot).
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.exec.worker_pids()
+    }
+
+    fn running(&self) -> Result<(), PoolError> {
+        match *self.state.lock() {
+            State::Run => Ok(()),
+            State::Close | State::Terminate => Err(PoolError::NotRunning),
+        }
+    }
+
+    /// Runs `f(arg)` in a worker and waits for its result (Python's
+    /// `apply`).
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_async`](Self::apply_async), and the task's own error.
+    pub fn apply<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<R, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.apply_async(f, arg)?.into_result()
+    }
+
+    /// Runs `f(arg)` in a worker; the result comes through the
+    /// [`AsyncResult`].
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NotRunning`] after `close` or `terminate`;
+    /// [`PoolError::Submit`] for an argument that does not serialize or is
+    /// above the frame limit, or a broken pool.
+    pub fn apply_async<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<AsyncResult<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.apply_async_with(f, arg, Callbacks::new())
+    }
+
+    /// [`apply_async`](Self::apply_async) with a `callback` and an
+    /// `error_callback` (see [`Callbacks`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_async`](Self::apply_async).
+    pub fn apply_async_with<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+        callbacks: Callbacks<R>,
+    ) -> Result<AsyncResult<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.running()?;
+        let task = self.exec.submit(f, arg)?;
+        if callbacks.is_empty() {
+            return Ok(AsyncResult::from_task(task));
+        }
+        let job = Future::new();
+        let completer = job.completer();
+        self.dispatcher.when_done(task, move |task| {
+            finish(task_outcome(task.into_result()), callbacks, &completer);
+        });
+        Ok(AsyncResult::from_job(job))
+    }
+
+    /// Applies `f` to every item and waits for the list of results, in
+    /// input order (Python's `map`). See [`map_async`](Self::map_async).
+    ///
+    /// # Errors
+    ///
+    /// As [`map_async`](Self::map_async), and the first failing item's error
+    /// in input order.
+    pub fn map<A, R, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>, PoolError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.map_async(f, items, chunksize)?.into_result()
+    }
+
+    /// Applies `f` to every item in the workers, in chunks; the list of
+    /// results comes through the [`AsyncResult`] (Python's `map_async`).
+    ///
+    /// The input is read into a list first, as in CPython. `chunksize`
+    /// `None` is Python's default, `len / (4 * processes)` rounded up. The
+    /// job is ready once every chunk has finished, even after a failure; its
+    /// error is then the first failing item's, in input order.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NotRunning`] after `close` or `terminate`;
+    /// [`PoolError::ZeroChunksize`]; [`PoolError::Submit`] when an argument
+    /// does not serialize (then no part of the job runs on).
+    pub fn map_async<A, R, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<R>>, PoolError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.map_async_with(f, items, chunksize, Callbacks::new())
+    }
+
+    /// [`map_async`](Self::map_async) with callbacks, which see the whole
+    /// list once.
+    ///
+    /// # Errors
+    ///
+    /// As [`map_async`](Self::map_async).
+    pub fn map_async_with<A, R, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        chunksize: Option<usize>,
+        callbacks: Callbacks<Vec<R>>,
+    ) -> Result<AsyncResult<Vec<R>>, PoolError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.gather(Function::new(f), items, chunksize, callbacks)
+    }
+
+    /// Like [`map`](Self::map) for a two-parameter function, each item a
+    /// pair spread into its parameters (Python's `starmap`). For more
+    /// parameters, use `map` with a function that takes a tuple.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    pub fn starmap<A, B, R, I>(
+        &self,
+        f: fn(A, B) -> R,
+        items: I,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>, PoolError>
+    where
+        I: IntoIterator<Item = (A, B)>,
+        A: Serialize + DeserializeOwned,
+        B: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.starmap_async(f, items, chunksize)?.into_result()
+    }
+
+    /// Like [`map_async`](Self::map_async) for a two-parameter function
+    /// (Python's `starmap_async`).
+    ///
+    /// # Errors
+    ///
+    /// As [`map_async`](Self::map_async).
+    pub fn starmap_async<A, B, R, I>(
+        &self,
+        f: fn(A, B) -> R,
+        items: I,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<R>>, PoolError>
+    where
+        I: IntoIterator<Item = (A, B)>,
+        A: Serialize + DeserializeOwned,
+        B: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.gather(Function::spread(f), items, chunksize, Callbacks::new())
+    }
+
+    fn gather<A, R, I>(
+        &self,
+        function: Function<A, R>,
+        items: I,
+        chunksize: Option<usize>,
+        callbacks: Callbacks<Vec<R>>,
+    ) -> Result<AsyncResult<Vec<R>>, PoolError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize,
+        R: DeserializeOwned + Send + Sync + 'static,
+    {
+        self.running()?;
+        let items: Vec<A> = items.into_iter().collect();
+        let chunksize = gather::chunksize(chunksize, items.len(), self.processes())?;
+        gather::map_async(
+            &self.exec,
+            &self.dispatcher,
+            function,
+            &items,
+            chunksize,
+            callbacks,
+        )
+    }
+
+    /// Applies `f` to every item lazily, yielding results in input order
+    /// (Python's `imap`). Items are sent `chunksize` at a time, and only a
+    /// bounded window of chunks is in flight: the input is read as the
+    /// results are (CPython reads all of it ahead, gh-84291). A failed item
+    /// is yielded as an `Err` at its place and the iteration goes on, as in
+    /// CPython; [`Imap::next_timeout`] is Python's `next(timeout)`.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NotRunning`] after `close` or `terminate`;
+    /// [`PoolError::ZeroChunksize`].
+    pub fn imap<A, R, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        chunksize: usize,
+    ) -> Result<Imap<I::IntoIter, R>, PoolError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let options = self.imap_options(chunksize)?;
+        Ok(Imap::new(self.exec.map_with(f, items, options)?))
+    }
+
+    /// Like [`imap`](Self::imap), yielding results as they finish (Python's
+    /// `imap_unordered`).
+    ///
+    /// # Errors
+    ///
+    /// As [`imap`](Self::imap).
+    pub fn imap_unordered<A, R, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        chunksize: usize,
+    ) -> Result<ImapUnordered<I::IntoIter, R>, PoolError>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let options = self.imap_options(chunksize)?;
+        Ok(ImapUnordered::new(
+            self.exec.map_unordered(f, items, options)?,
+        ))
+    }
+
+    fn imap_options(&self, chunksize: usize) -> Result<proc_exec::MapOptions, PoolError> {
+        self.running()?;
+        let chunksize = NonZeroUsize::new(chunksize).ok_or(PoolError::ZeroChunksize)?;
+        let window = NonZeroUsize::new(IMAP_CHUNKS_PER_PROCESS * self.processes())
+            .unwrap_or(NonZeroUsize::MIN);
+        Ok(proc_exec::MapOptions::new()
+            .chunksize(chunksize)
+            .buffersize(window)
+            .keep_going())
+    }
+
+    /// No new work is accepted; the work already submitted still runs
+    /// (Python's `close`). Harmless to call again.
+    ///
+    /// An [`Imap`] still being read goes on reading its input until
+    /// [`join`](Self::join) (its unread input is not yet submitted work).
+    pub fn close(&self) {
+        let mut state = self.state.lock();
+        if *state == State::Run {
+            *state = State::Close;
+        }
+    }
+
+    /// Stops at once (Python's `terminate`): workers get SIGTERM, every job
+    /// not finished (running or queued) fails with
+    /// [`PoolError::Terminated`], and this returns once every worker has
+    /// been reaped and every job is ready. Harmless to call again. Dropping
+    /// the pool does this.
+    pub fn terminate(&self) {
+        *self.state.lock() = State::Terminate;
+        self.exec.terminate_workers();
+        self.wind_down();
+    }
+
+    /// Waits for every submitted job to finish and every worker to exit
+    /// (Python's `join`); call [`close`](Self::close) or
+    /// [`terminate`](Self::terminate) first.
+    ///
+    /// # Errors
+    ///
+    /// [`StillRunning`] if the pool was neither closed nor terminated.
+    pub fn join(&self) -> Result<(), StillRunning> {
+        if *self.state.lock() == State::Run {
+            return Err(StillRunning);
+        }
+        self.wind_down();
+        Ok(())
+    }
+
+    /// Lets the work in hand finish, reaps the workers, then stops the
+    /// result handler once it ran every callback.
+    fn wind_down(&self) {
+        self.exec.shutdown(true, false);
+        self.dispatcher.stop();
+        let handler = self.handler.lock().take();
+        // A pool dropped by one of its own callbacks cannot wait for the
+        // thread that runs it; that thread leaves by itself.
+        if let Some(handler) = handler.filter(|_| !on_result_handler()) {
+            // The handler catches every panic; a join error cannot happen.
+            let _ = handler.join();
+        }
+    }
+}
+
+impl Drop for Pool {
+    /// `terminate()`, as Python's `with` block does: jobs not finished fail
+    /// with [`PoolError::Terminated`]. Call `close` and `join` first to let
+    /// them finish.
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("state", &*self.state.lock())
+            .field("processes", &self.processes())
+            .finish_non_exhaustive()
+    }
+}
