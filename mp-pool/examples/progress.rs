@@ -64,7 +64,7 @@ fn main() {
             best = (n, steps);
         }
         done += 1;
-        if done % 50_000 == 0 || done == total {
+        if done.is_multiple_of(50_000) || done == total {
             let _ = write!(
                 stderr,
                 "\r{done:>10} of {total} numbers ({:>3}%)",
@@ -80,9 +80,9 @@ fn main() {
         started.elapsed()
     );
 
-    // The same for the first 100,000 with map_async and Python's default
-    // chunksize (four chunks per process), with
-    // the answer handed to a callback on the pool's result handler.
+    // The same for the numbers below 100,000 with map_async and Python's
+    // default chunksize (four chunks per process), the answer handed to a
+    // callback on the pool's result handler.
     let (tx, rx) = mpsc::channel();
     let callbacks = Callbacks::new().on_success(move |all: &Vec<(u64, u32)>| {
         tx.send(longest(all)).expect("main waits for it");
