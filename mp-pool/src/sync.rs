@@ -36,6 +36,15 @@ pub(crate) fn next_pool_number() -> usize {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
+// Loom runs a model's threads on one OS thread, so it has its own
+// thread-locals.
+#[cfg(exec_loom)]
+loom::thread_local! {
+    /// Set on a pool's result-handler thread.
+    static RESULT_HANDLER: std::cell::Cell<bool> = std::cell::Cell::new(false);
+}
+
+#[cfg(not(exec_loom))]
 std::thread_local! {
     /// Set on a pool's result-handler thread.
     static RESULT_HANDLER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
