@@ -125,3 +125,36 @@ fn flatten<R>(chunks: Vec<Option<ChunkOutcome<R>>>) -> Result<Vec<R>, PoolError>
     }
     Ok(values)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_chunksize_is_pythons() {
+        // CPython: divmod(len, 4 * processes), plus one for a remainder.
+        assert_eq!(default_chunksize(100, 4), 7);
+        assert_eq!(default_chunksize(3, 4), 1);
+        assert_eq!(default_chunksize(32, 4), 2);
+        assert_eq!(default_chunksize(33, 4), 3);
+        assert_eq!(default_chunksize(0, 4), 0);
+        assert_eq!(chunksize(None, 1_000_000, 2), Ok(125_000));
+        assert_eq!(chunksize(Some(9), 5, 2), Ok(9));
+        assert_eq!(chunksize(Some(0), 5, 2), Err(PoolError::ZeroChunksize));
+    }
+
+    #[test]
+    fn the_first_failure_in_input_order_wins() {
+        let chunks: Vec<Option<ChunkOutcome<u32>>> = vec![
+            Some(Ok(vec![Ok(1), Ok(2)])),
+            Some(Ok(vec![Ok(3), Err(TaskError::Panicked("second".into()))])),
+            Some(Err(PoolError::Terminated)),
+        ];
+        assert_eq!(
+            flatten(chunks),
+            Err(PoolError::Task(TaskError::Panicked("second".into())))
+        );
+        let chunks = vec![Some(Ok(vec![Ok(1)])), Some(Ok(vec![Ok(2), Ok(3)]))];
+        assert_eq!(flatten(chunks), Ok(vec![1, 2, 3]));
+    }
+}

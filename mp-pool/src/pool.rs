@@ -15,10 +15,22 @@ use crate::imap::{Imap, ImapUnordered};
 use crate::result::{AsyncResult, Callbacks, finish, task_outcome};
 use crate::sync::{JoinHandle, Mutex, on_result_handler};
 
-/// Chunks an `imap` keeps in flight per process: enough that no worker
-/// waits for the next while the caller reads, few enough that the input is
-/// not read far ahead (CPython reads it all, gh-84291).
+/// Chunks an `imap` keeps in flight per process at least: enough that no
+/// worker waits for the next while the caller reads, few enough that the
+/// input is not read far ahead (CPython reads it all, gh-84291).
 const IMAP_CHUNKS_PER_PROCESS: usize = 4;
+
+/// Items an `imap` keeps in flight per process at least, whatever the
+/// chunksize: with tiny chunks the round trip, not the work, would set the
+/// pace otherwise.
+const IMAP_ITEMS_PER_PROCESS: usize = 256;
+
+/// The chunks an `imap` keeps in flight.
+fn imap_window(processes: usize, chunksize: NonZeroUsize) -> NonZeroUsize {
+    let chunks = (IMAP_CHUNKS_PER_PROCESS * processes)
+        .max((IMAP_ITEMS_PER_PROCESS * processes).div_ceil(chunksize.get()));
+    NonZeroUsize::new(chunks).unwrap_or(NonZeroUsize::MIN)
+}
 
 /// Python's `multiprocessing.Pool`: a fixed number of worker processes
 /// running plain functions, with `apply`, `map`, `imap` and their `_async`
@@ -412,8 +424,7 @@ impl Pool {
     fn imap_options(&self, chunksize: usize) -> Result<proc_exec::MapOptions, PoolError> {
         self.running()?;
         let chunksize = NonZeroUsize::new(chunksize).ok_or(PoolError::ZeroChunksize)?;
-        let window = NonZeroUsize::new(IMAP_CHUNKS_PER_PROCESS * self.processes())
-            .unwrap_or(NonZeroUsize::MIN);
+        let window = imap_window(self.processes(), chunksize);
         Ok(proc_exec::MapOptions::new()
             .chunksize(chunksize)
             .buffersize(window)
@@ -488,5 +499,21 @@ impl fmt::Debug for Pool {
             .field("state", &*self.state.lock())
             .field("processes", &self.processes())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_imap_window_holds_four_chunks_or_256_items_per_process() {
+        let window = |processes, chunksize| {
+            imap_window(processes, NonZeroUsize::new(chunksize).unwrap()).get()
+        };
+        assert_eq!(window(2, 1), 512);
+        assert_eq!(window(2, 100), 8);
+        assert_eq!(window(2, 1000), 8);
+        assert_eq!(window(4, 10), 103);
     }
 }
