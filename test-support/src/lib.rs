@@ -108,3 +108,94 @@ impl Drop for Fifo {
         }
     }
 }
+
+/// A small seeded generator (splitmix64) for the soak tests: the same seed
+/// gives the same workload, so a failing round can be run again.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator started from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// True with probability `percent` in 100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// How long a soak test runs: `SOAK_ROUNDS` rounds if set (the knob to run
+/// for hours), else `default`.
+pub fn soak_rounds(default: u64) -> u64 {
+    std::env::var("SOAK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The seed of a soak run: `SOAK_SEED` if set, else one from the clock
+/// (printed by the caller, so a failure can be replayed).
+pub fn soak_seed() -> u64 {
+    std::env::var("SOAK_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            now.map_or(1, |d| d.as_nanos() as u64)
+        })
+}
+
+/// This process's resident set size in bytes (`/proc/self/statm`).
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * rustix::param::page_size() as u64
+}
+
+/// The threads of this process (`/proc/self/task`).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// Checks that the resident set does not keep growing across soak rounds:
+/// after a warm-up round, no later round may end more than `slack` bytes
+/// above the first round after warm-up.
+#[derive(Debug, Default)]
+pub struct RssWatch {
+    baseline: Option<u64>,
+    rounds: u64,
+}
+
+impl RssWatch {
+    /// Records the end of a round; panics if the RSS grew past the slack.
+    pub fn round_ended(&mut self, slack: u64) {
+        self.rounds += 1;
+        let now = rss_bytes();
+        match self.baseline {
+            // Round 1 warms allocator arenas and thread stacks up.
+            None if self.rounds >= 2 => self.baseline = Some(now),
+            None => {}
+            Some(base) => assert!(
+                now <= base + slack,
+                "RSS grew from {base} to {now} bytes by round {}",
+                self.rounds
+            ),
+        }
+    }
+}
