@@ -79,11 +79,9 @@ fn submitter(pool: &ThreadPoolExecutor, seed: u64, shuts_down: bool) -> Tally {
                 let options = MapOptions::new().buffersize(std::num::NonZeroUsize::new(4).unwrap());
                 pool.map_with(|x: u64| x + 1, 0..n, options)
                     .map(|map| {
-                        let mut next = 1;
-                        for item in map {
+                        for (expected, item) in (1..).zip(map) {
                             let Ok(value) = item else { break };
-                            assert_eq!(value, next);
-                            next += 1;
+                            assert_eq!(value, expected);
                         }
                         tally.results += 1;
                     })
