@@ -1,4 +1,7 @@
-//! Side-by-side benchmarks: `cargo run --release -p bench -- [all|future|threads|procs|pool]`.
+//! Side-by-side benchmarks: `cargo run --release -p bench -- [all|future|threads|procs|pool|report]`.
+//!
+//! `report` runs them all and writes `bench/report/REPORT.md` and
+//! `bench/report/ratios.svg`.
 //!
 //! Each benchmark prints a Markdown table; numbers are medians of the repeated
 //! measurements named in each row. Speed is measured here, never asserted in
@@ -7,6 +10,7 @@
 mod future;
 mod pool;
 mod procs;
+mod report;
 mod stats;
 mod threads;
 
@@ -33,7 +37,17 @@ fn main() {
         "future" => future::run(20_000),
         "threads" => threads::run(20_000, 100_000, 200_000),
         "procs" => procs::run(PROCS),
-        "pool" => pool::run(POOL),
+        "pool" => pool::run(POOL).print(),
+        "report" => {
+            let sections = [pool::run(POOL)];
+            sections.iter().for_each(report::Section::print);
+            let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/report"));
+            if let Err(error) = report::write(&sections, dir, &report::machine()) {
+                eprintln!("could not write the report into {}: {error}", dir.display());
+                std::process::exit(1);
+            }
+            println!("\nreport written to {}", dir.join("REPORT.md").display());
+        }
         "all" => {
             future::run(20_000);
             println!();
@@ -41,10 +55,12 @@ fn main() {
             println!();
             procs::run(PROCS);
             println!();
-            pool::run(POOL);
+            pool::run(POOL).print();
         }
         other => {
-            eprintln!("unknown benchmark {other:?}; known: all, future, threads, procs, pool");
+            eprintln!(
+                "unknown benchmark {other:?}; known: all, future, threads, procs, pool, report"
+            );
             std::process::exit(2);
         }
     }

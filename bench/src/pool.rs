@@ -3,8 +3,10 @@
 //! default chunksize, `imap_unordered` with chunksize 1, and `apply_async`
 //! then `get`.
 
+use crate::report::{Ratio, Section};
 use crate::stats::peer_values;
 use mp_pool::Pool;
+use std::fmt::Write as _;
 use std::{
     hint::black_box,
     process::Command,
@@ -149,17 +151,20 @@ fn cpython_row(sizes: Sizes) -> Row {
     row
 }
 
-pub(crate) fn run(sizes: Sizes) {
+pub(crate) fn run(sizes: Sizes) -> Section {
     let rows = [mp_pool_row(sizes), cpython_row(sizes)];
-    println!("## multiprocessing.Pool, {PROCESSES} processes\n");
-    println!(
+    let mut md = String::new();
+    let _ = writeln!(md, "## multiprocessing.Pool, {PROCESSES} processes\n");
+    let _ = writeln!(
+        md,
         "| implementation | start to first apply (ms) | map over {} (us/item) | imap_unordered chunksize 1 over {} (us/item) | {} apply_async + get (us/task) |",
         sizes.map, sizes.imap, sizes.apply
     );
-    println!("| --- | --- | --- | --- | --- |");
+    let _ = writeln!(md, "| --- | --- | --- | --- | --- |");
     let cell = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
     for r in &rows {
-        println!(
+        let _ = writeln!(
+            md,
             "| {} | {} | {} | {} | {} |",
             r.name,
             cell(r.start_ms),
@@ -169,17 +174,39 @@ pub(crate) fn run(sizes: Sizes) {
         );
     }
     let (ours, python) = (&rows[0], &rows[1]);
-    let ratio = |name: &str, a: Option<f64>, b: Option<f64>, target: f64| {
-        if let (Some(a), Some(b)) = (a, b) {
-            println!(
-                "{name}, CPython / mp-pool: {:.1}x (target >= {target}x)",
-                b / a
-            );
-        }
-    };
-    println!();
-    ratio("start", ours.start_ms, python.start_ms, 1.0);
-    ratio("map", ours.map, python.map, 4.0);
-    ratio("imap_unordered chunksize 1", ours.imap, python.imap, 10.0);
-    ratio("apply_async", ours.apply, python.apply, 10.0);
+    let peer = "CPython Pool";
+    let ratios = [
+        Ratio::of(
+            "Pool start to first apply",
+            peer,
+            ours.start_ms,
+            python.start_ms,
+            None,
+        ),
+        Ratio::of(
+            "Pool.map 1M items, default chunksize",
+            peer,
+            ours.map,
+            python.map,
+            Some(4.0),
+        ),
+        Ratio::of(
+            "imap_unordered chunksize 1",
+            peer,
+            ours.imap,
+            python.imap,
+            Some(10.0),
+        ),
+        Ratio::of(
+            "100k apply_async + get",
+            peer,
+            ours.apply,
+            python.apply,
+            Some(10.0),
+        ),
+    ];
+    Section {
+        markdown: md,
+        ratios: ratios.into_iter().flatten().collect(),
+    }
 }
