@@ -33,6 +33,9 @@ struct State {
     stopping: bool,
     /// The thread has left; jobs handed over now run in the caller.
     stopped: bool,
+    /// The thread sleeps on `changed`: only then does a job wake it (a wake
+    /// is a system call, and most jobs find it busy).
+    idle: bool,
 }
 
 /// A handle on a pool's result-handler thread.
@@ -65,8 +68,11 @@ impl Dispatcher {
             return;
         }
         state.jobs.push_back(job);
+        let wake = state.idle;
         drop(state);
-        self.queue.changed.notify_one();
+        if wake {
+            self.queue.changed.notify_one();
+        }
     }
 
     /// Runs `then(future)` on the result-handler thread once `future` is
@@ -130,7 +136,9 @@ fn run(queue: &Queue) {
             state.stopped = true;
             return;
         } else {
+            state.idle = true;
             state = queue.changed.wait(state);
+            state.idle = false;
         }
     }
 }

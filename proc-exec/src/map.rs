@@ -437,33 +437,49 @@ impl<I: Iterator, R, E> fmt::Debug for Map<I, R, E> {
 /// Chunks that finished, by number, in the order they finished.
 #[derive(Default)]
 struct Finished {
-    chunks: Mutex<VecDeque<u64>>,
+    state: Mutex<FinishedState>,
     changed: Condvar,
+}
+
+#[derive(Default)]
+struct FinishedState {
+    chunks: VecDeque<u64>,
+    /// The iterator sleeps on `changed`: only then does a push wake it (a
+    /// wake is a system call, and most pushes find it busy).
+    waiting: bool,
 }
 
 impl Finished {
     fn push(&self, id: u64) {
-        self.chunks.lock().push_back(id);
-        self.changed.notify_one();
+        let mut state = self.state.lock();
+        state.chunks.push_back(id);
+        let wake = state.waiting;
+        drop(state);
+        if wake {
+            self.changed.notify_one();
+        }
     }
 
     /// The next finished chunk; `None` if `deadline` passes first.
     fn pop(&self, deadline: Option<Instant>) -> Option<u64> {
-        let mut chunks = self.chunks.lock();
+        let mut state = self.state.lock();
         loop {
-            if let Some(id) = chunks.pop_front() {
+            if let Some(id) = state.chunks.pop_front() {
                 return Some(id);
             }
-            chunks = match deadline {
-                None => self.changed.wait(chunks),
+            state.waiting = true;
+            state = match deadline {
+                None => self.changed.wait(state),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
+                        state.waiting = false;
                         return None;
                     }
-                    self.changed.wait_timeout(chunks, left).0
+                    self.changed.wait_timeout(state, left).0
                 }
             };
+            state.waiting = false;
         }
     }
 }
