@@ -24,11 +24,17 @@ use crate::wire::{Kind, Outcomes};
 pub type ChunkFuture<R, E = std::convert::Infallible> =
     Future<Vec<Result<R, TaskError<E>>>, TaskError<E>>;
 
-/// Encodes `args` as one frame and queues it.
+/// Runs once the chunk's future is settled (its outcome in place and its
+/// done callbacks finished), or once the pool let go of the chunk.
+pub(crate) type OnSettled = Box<dyn FnOnce() + Send>;
+
+/// Encodes `args` as one frame and queues it. `on_settled` runs once the
+/// future is settled, so whoever it tells can take the outcome at once.
 pub(crate) fn submit_chunk<A, R, E>(
     shared: &Shared,
     function: Function<A, R, E>,
     args: &[A],
+    on_settled: Option<OnSettled>,
 ) -> Result<ChunkFuture<R, E>, SubmitError>
 where
     A: Serialize,
@@ -41,6 +47,7 @@ where
         completer: future.completer(),
         raised: function.raised,
         len: args.len(),
+        _settled: Settled(on_settled),
     };
     shared.submit(frame, Box::new(chunk))?;
     Ok(future)
@@ -51,6 +58,21 @@ struct Chunk<R, E> {
     completer: Completer<Vec<Result<R, TaskError<E>>>, TaskError<E>>,
     raised: RaisedDecoder<E>,
     len: usize,
+    /// Declared after `completer`, so it drops after it: once `complete`,
+    /// `fail` or `cancel` settled the future, or once dropping the
+    /// completer of a chunk the pool never ran cancelled it.
+    _settled: Settled,
+}
+
+/// Runs its [`OnSettled`] when dropped.
+struct Settled(Option<OnSettled>);
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        if let Some(on_settled) = self.0.take() {
+            on_settled();
+        }
+    }
 }
 
 impl<R, E> Pending for Chunk<R, E>

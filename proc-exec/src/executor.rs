@@ -400,7 +400,7 @@ impl ProcessPoolExecutor {
         R: DeserializeOwned + Send + Sync + 'static,
         E: Send + Sync + 'static,
     {
-        chunk::submit_chunk(&self.shared, function, args)
+        chunk::submit_chunk(&self.shared, function, args, None)
     }
 
     /// Applies `f` to every item in the workers, yielding results in input

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Function;
-use crate::chunk::{ChunkFuture, submit_chunk};
+use crate::chunk::{ChunkFuture, OnSettled, submit_chunk};
 use crate::error::{SubmitError, TaskError};
 use crate::shared::Shared;
 use crate::sync::{Condvar, Mutex};
@@ -135,10 +135,11 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for MapError<E> {
 
 /// What became of one chunk read from the input.
 enum Slot<R, E> {
-    /// Queued in the pool.
+    /// Queued in the pool, as chunk number `id` of its map.
     Sent {
         chunk: ChunkFuture<R, E>,
         len: usize,
+        id: u64,
     },
     /// The pool refused it; its items get the error.
     Refused { error: SubmitError, len: usize },
@@ -160,6 +161,11 @@ struct Feeder<I, A, R, E> {
     keep_going: bool,
     /// `None` once the input is spent or no more may be read.
     input: Option<I>,
+    /// The number of the next chunk.
+    next_id: u64,
+    /// For `map_unordered`: where each chunk reports itself settled, by
+    /// number.
+    finished: Option<Arc<Finished>>,
 }
 
 impl<I, A, R, E> Feeder<I, A, R, E>
@@ -178,21 +184,30 @@ where
             return None;
         }
         let len = args.len();
-        Some(match submit_chunk(&self.shared, self.function, &args) {
-            Ok(chunk) => Slot::Sent { chunk, len },
-            Err(error) => {
-                // A pool that refuses work refuses the rest too; an argument
-                // that does not serialize spoils only its own chunk.
-                let spoilt_chunk = matches!(
-                    error,
-                    SubmitError::ArgEncode(_) | SubmitError::ArgTooLarge { .. }
-                );
-                if !(spoilt_chunk && self.keep_going) {
-                    self.input = None;
+        let id = self.next_id;
+        self.next_id += 1;
+        let on_settled = self.finished.as_ref().map(|finished| {
+            let finished = Arc::clone(finished);
+            // A refused chunk reports itself too; nobody waits for it.
+            Box::new(move || finished.push(id)) as OnSettled
+        });
+        Some(
+            match submit_chunk(&self.shared, self.function, &args, on_settled) {
+                Ok(chunk) => Slot::Sent { chunk, len, id },
+                Err(error) => {
+                    // A pool that refuses work refuses the rest too; an argument
+                    // that does not serialize spoils only its own chunk.
+                    let spoilt_chunk = matches!(
+                        error,
+                        SubmitError::ArgEncode(_) | SubmitError::ArgTooLarge { .. }
+                    );
+                    if !(spoilt_chunk && self.keep_going) {
+                        self.input = None;
+                    }
+                    Slot::Refused { error, len }
                 }
-                Slot::Refused { error, len }
-            }
-        })
+            },
+        )
     }
 }
 
@@ -203,6 +218,7 @@ fn start_map<I, A, R, E>(
     function: Function<A, R, E>,
     input: I,
     options: MapOptions,
+    finished: Option<Arc<Finished>>,
     mut on_slot: impl FnMut(Slot<R, E>),
 ) -> Result<Feeder<I, A, R, E>, SubmitError>
 where
@@ -217,6 +233,8 @@ where
         chunksize: options.chunksize.get(),
         keep_going: options.keep_going,
         input: Some(input),
+        next_id: 0,
+        finished,
     };
     let first = options.buffersize.map_or(usize::MAX, NonZeroUsize::get);
     for n in 0..first {
@@ -243,7 +261,7 @@ fn settle<R, E: Clone>(
     keep_going: bool,
 ) -> Result<std::vec::IntoIter<Result<R, MapError<E>>>, MapError<E>> {
     let (error, len) = match slot {
-        Slot::Sent { chunk, len } => match chunk.into_result() {
+        Slot::Sent { chunk, len, .. } => match chunk.into_result() {
             Ok(items) => {
                 let items: Vec<_> = items
                     .into_iter()
@@ -317,7 +335,7 @@ where
     ) -> Result<Self, SubmitError> {
         let deadline = options.timeout.map(|t| Instant::now() + t);
         let mut slots = VecDeque::new();
-        let feeder = start_map(shared, function, input, options, |slot| {
+        let feeder = start_map(shared, function, input, options, None, |slot| {
             slots.push_back(slot);
         });
         match feeder {
@@ -498,7 +516,6 @@ pub struct MapUnordered<I: Iterator, R, E = Infallible> {
     /// Refused chunks: settled already, taken first.
     refused: VecDeque<Slot<R, E>>,
     finished_chunks: Arc<Finished>,
-    next_id: u64,
     current: std::vec::IntoIter<Result<R, MapError<E>>>,
     window: usize,
     deadline: Option<Instant>,
@@ -519,8 +536,12 @@ where
         input: I,
         options: MapOptions,
     ) -> Result<Self, SubmitError> {
+        let finished_chunks = Arc::new(Finished::default());
         let mut slots = Vec::new();
-        let feeder = match start_map(shared, function, input, options, |slot| slots.push(slot)) {
+        let finished = Some(Arc::clone(&finished_chunks));
+        let feeder = match start_map(shared, function, input, options, finished, |slot| {
+            slots.push(slot);
+        }) {
             Ok(feeder) => feeder,
             Err(error) => {
                 // Nothing of this map may keep running.
@@ -532,8 +553,7 @@ where
             feeder,
             pending: BTreeMap::new(),
             refused: VecDeque::new(),
-            finished_chunks: Arc::new(Finished::default()),
-            next_id: 0,
+            finished_chunks,
             current: Vec::new().into_iter(),
             window: options.buffersize.map_or(usize::MAX, NonZeroUsize::get),
             deadline: options.timeout.map(|t| Instant::now() + t),
@@ -551,17 +571,16 @@ where
         self.next_until(Some(Instant::now() + timeout))
     }
 
-    /// Numbers a sent chunk and has it report itself finished.
+    /// Keeps a sent chunk until it reports itself settled (its chunk
+    /// carries the report, see `Feeder::next_slot`), a refused one to be
+    /// taken next.
     fn track(&mut self, slot: Slot<R, E>) {
-        let Slot::Sent { chunk, .. } = &slot else {
-            self.refused.push_back(slot);
-            return;
-        };
-        let id = self.next_id;
-        self.next_id += 1;
-        let finished = Arc::clone(&self.finished_chunks);
-        chunk.add_done_callback(move |_| finished.push(id));
-        self.pending.insert(id, slot);
+        match slot {
+            Slot::Sent { id, .. } => {
+                self.pending.insert(id, slot);
+            }
+            Slot::Refused { .. } => self.refused.push_back(slot),
+        }
     }
 
     fn next_until(&mut self, call: Option<Instant>) -> Option<Result<R, MapError<E>>> {
