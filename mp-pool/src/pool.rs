@@ -344,7 +344,29 @@ impl Pool {
         B: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.gather(Function::spread(f), items, chunksize, Callbacks::new())
+        self.starmap_async_with(f, items, chunksize, Callbacks::new())
+    }
+
+    /// [`starmap_async`](Self::starmap_async) with callbacks, which see the
+    /// whole list once.
+    ///
+    /// # Errors
+    ///
+    /// As [`map_async`](Self::map_async).
+    pub fn starmap_async_with<A, B, R, I>(
+        &self,
+        f: fn(A, B) -> R,
+        items: I,
+        chunksize: Option<usize>,
+        callbacks: Callbacks<Vec<R>>,
+    ) -> Result<AsyncResult<Vec<R>>, PoolError>
+    where
+        I: IntoIterator<Item = (A, B)>,
+        A: Serialize + DeserializeOwned,
+        B: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.gather(Function::spread(f), items, chunksize, callbacks)
     }
 
     fn gather<A, R, I>(

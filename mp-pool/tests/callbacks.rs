@@ -139,3 +139,23 @@ fn dropping_the_pool_in_its_own_callback_does_not_deadlock() {
     assert!(job.wait(common::GUARD));
     clean.check();
 }
+
+fn add(a: u64, b: u64) -> u64 {
+    a + b
+}
+
+#[test]
+fn starmap_async_calls_back_with_the_list() {
+    let clean = clean();
+    let pool = pool(2);
+    let (tx, rx) = mpsc::channel();
+    let callbacks =
+        Callbacks::new().on_success(move |all: &Vec<u64>| tx.send(all.clone()).unwrap());
+    let job = pool
+        .starmap_async_with(add, [(1, 2), (3, 4), (5, 6)], None, callbacks)
+        .unwrap();
+    assert_eq!(job.get(common::GUARD), Ok(&vec![3, 7, 11]));
+    assert_eq!(rx.try_recv(), Ok(vec![3, 7, 11]));
+    drop(pool);
+    clean.check();
+}
