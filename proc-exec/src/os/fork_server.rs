@@ -1004,16 +1004,18 @@ mod tests {
         drop((child, hold));
 
         // An outside poller: the socket turns readable, `pump` files the
-        // notice, `try_wait` finds it.
-        let (r, w) = pipe().unwrap();
-        let mut child = server.spawn(&[b'w', 5], &[w.as_fd()]).unwrap();
-        drop(w);
-        assert!(read_to_end(r.as_fd()).is_empty());
+        // notice, `try_wait` finds it. The worker is held until `spawn` has
+        // returned: one that exits at once can have its notice read (and
+        // filed) together with the spawn reply, and the socket would never
+        // turn readable for it.
+        let (mut child, hold) = blocked_worker(&server);
+        assert_eq!(child.try_wait().unwrap(), None);
+        drop(hold);
         let mut fds = [PollFd::from_borrowed_fd(server.as_fd(), PollFlags::IN)];
         assert_eq!(poll(&mut fds, LONG).unwrap(), 1);
         server.pump().unwrap();
-        assert_eq!(child.try_wait().unwrap(), Some(ExitStatus::Exited(5)));
-        drop((child, r));
+        assert_eq!(child.try_wait().unwrap(), Some(ExitStatus::Exited(0)));
+        drop(child);
 
         // Dropping a running worker kills it and waits for its notice: a
         // pidfd for it is readable (exited) at once.
