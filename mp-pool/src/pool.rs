@@ -57,12 +57,31 @@ enum State {
     Terminate,
 }
 
+/// Tasks sent ahead to each worker process by default. Measured with 2
+/// processes, 100k tiny tasks (`apply_async` then `get`; `imap_unordered`
+/// with chunksize 1): 4 ahead 4.1 / 3.6 us per task, 8: 2.4 / 2.3, 16: 1.7 /
+/// 1.8, 32: 1.4 / 1.0. Sixteen keeps most of the gain while a slow task
+/// holds back at most fifteen behind it.
+const DEFAULT_IN_FLIGHT: usize = 16;
+
 /// Configures a [`Pool`]; from [`Pool::builder`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Builder {
     processes: Option<usize>,
     maxtasksperchild: Option<usize>,
+    in_flight: NonZeroUsize,
     exec: proc_exec::Builder,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            processes: None,
+            maxtasksperchild: None,
+            in_flight: NonZeroUsize::new(DEFAULT_IN_FLIGHT).unwrap_or(NonZeroUsize::MIN),
+            exec: proc_exec::Builder::default(),
+        }
+    }
 }
 
 impl Builder {
@@ -104,6 +123,16 @@ impl Builder {
         self
     }
 
+    /// Tasks (or chunks) sent ahead to each worker process (default 16).
+    /// Tasks waiting in a worker's pipe hide the round trip between two tiny
+    /// tasks; but they wait behind a slow task there even when another
+    /// worker is idle (CPython's workers take tasks from one shared queue).
+    /// Use 1 for tasks of very uneven length.
+    pub fn max_in_flight_per_process(mut self, n: NonZeroUsize) -> Self {
+        self.in_flight = n;
+        self
+    }
+
     /// How workers are started (default [`StartMethod::ForkServer`]; see
     /// proc-exec's docs on forking a process that has threads).
     pub fn start_method(mut self, method: StartMethod) -> Self {
@@ -127,6 +156,7 @@ impl Builder {
         let mut exec = self
             .exec
             .max_workers(processes)
+            .max_in_flight_per_worker(self.in_flight)
             .on_worker_death(OnWorkerDeath::Replace);
         match self.maxtasksperchild {
             Some(0) => return Err(BuildError::ZeroMaxTasksPerChild),

@@ -93,15 +93,19 @@ fn next_timeout_is_a_timeout_and_the_iteration_goes_on() {
 #[test]
 fn imap_unordered_yields_what_finishes_first() {
     let clean = clean();
-    let pool = pool(2);
+    // One task ahead per worker: nothing waits behind the blocked one.
+    let pool = mp_pool::Pool::builder()
+        .processes(2)
+        .max_in_flight_per_process(std::num::NonZeroUsize::MIN)
+        .build()
+        .unwrap();
     let gate = Gate::new("imap-unordered");
     let mut items = vec![gate.step()];
     items.extend((10..14).map(Step::Value));
     let mut out = pool.imap_unordered(step, items, 1).unwrap();
     gate.wait_started();
-    // The first item blocks its worker. At most three items wait behind it
-    // in that worker's pipe (four in flight per worker), so at least one
-    // runs on the other worker and comes first, before the gate opens.
+    // The first item blocks its worker; the others run on the other one
+    // and come first, before the gate opens.
     let first = out.next_timeout(common::GUARD.unwrap());
     assert!(matches!(first, Some(Ok(10..=13))), "{first:?}");
     gate.open();
