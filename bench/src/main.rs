@@ -1,10 +1,11 @@
-//! Side-by-side benchmarks: `cargo run --release -p bench -- [all|future|threads|procs]`.
+//! Side-by-side benchmarks: `cargo run --release -p bench -- [all|future|threads|procs|maps]`.
 //!
 //! Each benchmark prints a Markdown table; numbers are medians of the repeated
 //! measurements named in each row. Speed is measured here, never asserted in
 //! tests.
 
 mod future;
+mod maps;
 mod procs;
 mod stats;
 mod threads;
@@ -17,6 +18,17 @@ const PROCS: procs::Rounds = procs::Rounds {
     echo: 200,
 };
 
+/// Rounds of the map benchmarks (about half a minute on 2 cores, CPython
+/// included).
+const MAPS: maps::Rounds = maps::Rounds {
+    items: 1_000_000,
+    ppe_default_items: 20_000,
+    chunksize: 10_000,
+    repeats: 5,
+    primes_below: 3_000_000,
+    cpython_primes_below: 300_000,
+};
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "all".to_string());
@@ -24,15 +36,18 @@ fn main() {
         "future" => future::run(20_000),
         "threads" => threads::run(20_000, 100_000, 200_000),
         "procs" => procs::run(PROCS),
+        "maps" => maps::run(MAPS),
         "all" => {
             future::run(20_000);
             println!();
             threads::run(20_000, 100_000, 200_000);
             println!();
             procs::run(PROCS);
+            println!();
+            maps::run(MAPS);
         }
         other => {
-            eprintln!("unknown benchmark {other:?}; known: all, future, threads, procs");
+            eprintln!("unknown benchmark {other:?}; known: all, future, threads, procs, maps");
             std::process::exit(2);
         }
     }
