@@ -1,11 +1,12 @@
 //! Loom models of the process pool's driver: the real submit, shutdown and
 //! manager locking code and the real pool state machine, with the OS replaced
 //! by simulated workers (`proc_exec::loom_model`). A simulated worker runs
-//! each item through the real trampoline, or dies on `loom_model::die`; it
-//! answers `Ready` a round after it is spawned, so work can reach it, and
-//! other workers can die, while it is still starting. The simulated manager
-//! itself checks, after every action and worker step, that no more worker
-//! processes exist than `max_workers`, and that no item resolves twice.
+//! each item through the real trampoline, or dies on `loom_model::die`; a
+//! replacement (started after a death) answers `Ready` a round after it is
+//! spawned, so work can reach it, and other workers can die, while it is
+//! still starting. The simulated manager itself checks, after every action
+//! and worker step, that no more worker processes exist than `max_workers`,
+//! and that no item resolves twice.
 #![cfg(exec_loom)]
 
 use std::sync::Arc;

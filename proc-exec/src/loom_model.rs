@@ -2,15 +2,19 @@
 //! transitions as `manager.rs`, with the OS replaced by simulated workers.
 //!
 //! Compiled only with `--cfg exec_loom`. A simulated worker lives in the
-//! manager thread. It starts in two steps, as a real one does: the `Spawn`
-//! action makes the process (the state hears `spawned`), and only on a later
-//! round does it answer `Ready`, so submits, shutdowns and other workers'
-//! deaths can come while it is starting; frames sent meanwhile wait for it.
-//! Once ready, each round of the loop it runs the oldest frame sent to it
-//! through the real trampoline (so the future gets a real outcome), or exits
-//! if it was told to and has nothing left, or dies if it was signalled
-//! (starting or not) or its frame calls [`die`]. Nothing here forks, reads
-//! or writes a pipe.
+//! manager thread. A replacement (a worker started after another died)
+//! starts in two steps, as a real worker does: the `Spawn` action makes the
+//! process (the state hears `spawned`), and only on a later round does it
+//! answer `Ready`, so submits, shutdowns and other workers' deaths can come
+//! while it is starting; frames sent meanwhile wait for it. The workers
+//! started before any death answer `Ready` at once, as they always did here:
+//! the models that have no death keep their state space (a starting phase for
+//! every worker doubled the older models' run time and checked nothing the
+//! issue asked for). Once ready, each round of the loop a worker runs the
+//! oldest frame sent to it through the real trampoline (so the future gets a
+//! real outcome), or exits if it was told to and has nothing left, or dies
+//! if it was signalled (starting or not) or its frame calls [`die`]. Nothing
+//! here forks, reads or writes a pipe.
 //!
 //! The loop also checks, without taking any lock (so it adds no interleavings
 //! of its own):
@@ -89,16 +93,28 @@ pub(crate) fn run(shared: Arc<Shared>) {
         resolved: BTreeSet::new(),
     };
     let mut actions = Vec::new();
+    // A worker died: the workers started from now on are replacements.
+    let mut replacing = false;
     loop {
         shared.take_actions(&mut actions, &mut Vec::new());
         let mut progressed = !actions.is_empty();
         for action in actions.drain(..) {
             match action {
                 Action::Spawn { worker } => {
-                    // The process exists from here on; it answers `Ready`
-                    // on a later round.
-                    workers.insert(worker, FakeWorker::default());
+                    // The process exists from here on. A replacement
+                    // answers `Ready` on a later round.
+                    let ready = !replacing;
+                    workers.insert(
+                        worker,
+                        FakeWorker {
+                            ready,
+                            ..FakeWorker::default()
+                        },
+                    );
                     shared.spawned(worker, Ok(1000 + worker));
+                    if ready {
+                        let _ = shared.ready(worker);
+                    }
                 }
                 Action::Send {
                     worker,
@@ -139,6 +155,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
             if w.killed {
                 workers.remove(&id);
                 shared.exited(id, DEATH);
+                replacing = true;
                 progressed = true;
             } else if !w.ready {
                 w.ready = true;
@@ -149,6 +166,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 if !run_frame(&shared, &mut checks, id, work, &frame) {
                     workers.remove(&id);
                     shared.exited(id, DEATH);
+                    replacing = true;
                 }
             } else if w.exit {
                 workers.remove(&id);
