@@ -1,13 +1,12 @@
-//! Side-by-side benchmarks: `cargo run --release -p bench -- [all|future|threads|procs|pool|report]`.
-//!
-//! `report` runs them all and writes `bench/report/REPORT.md` and
-//! `bench/report/ratios.svg`.
+//! Side-by-side benchmarks: `cargo run --release -p bench -- [all|future|threads|procs|maps|pool|report]`.
 //!
 //! Each benchmark prints a Markdown table; numbers are medians of the repeated
 //! measurements named in each row. Speed is measured here, never asserted in
-//! tests.
+//! tests. `report` runs them all and writes `bench/report/REPORT.md` and
+//! `bench/report/ratios.svg`.
 
 mod future;
+mod maps;
 mod pool;
 mod procs;
 mod report;
@@ -20,6 +19,17 @@ const PROCS: procs::Rounds = procs::Rounds {
     single: 5_000,
     batch: 100_000,
     echo: 200,
+};
+
+/// Rounds of the map benchmarks (about half a minute on 2 cores, CPython
+/// included).
+const MAPS: maps::Rounds = maps::Rounds {
+    items: 1_000_000,
+    ppe_default_items: 20_000,
+    chunksize: 10_000,
+    repeats: 5,
+    primes_below: 3_000_000,
+    cpython_primes_below: 300_000,
 };
 
 /// Sizes of the `multiprocessing.Pool` benchmark (about a minute on 2 cores).
@@ -37,7 +47,19 @@ fn main() {
         "future" => future::run(20_000),
         "threads" => threads::run(20_000, 100_000, 200_000),
         "procs" => procs::run(PROCS),
+        "maps" => maps::run(MAPS),
         "pool" => pool::run(POOL).print(),
+        "all" => {
+            future::run(20_000);
+            println!();
+            threads::run(20_000, 100_000, 200_000);
+            println!();
+            procs::run(PROCS);
+            println!();
+            maps::run(MAPS);
+            println!();
+            pool::run(POOL).print();
+        }
         "report" => {
             let sections = [pool::run(POOL)];
             sections.iter().for_each(report::Section::print);
@@ -48,18 +70,9 @@ fn main() {
             }
             println!("\nreport written to {}", dir.join("REPORT.md").display());
         }
-        "all" => {
-            future::run(20_000);
-            println!();
-            threads::run(20_000, 100_000, 200_000);
-            println!();
-            procs::run(PROCS);
-            println!();
-            pool::run(POOL).print();
-        }
         other => {
             eprintln!(
-                "unknown benchmark {other:?}; known: all, future, threads, procs, pool, report"
+                "unknown benchmark {other:?}; known: all, future, threads, procs, maps, pool, report"
             );
             std::process::exit(2);
         }

@@ -23,11 +23,26 @@ struct Append<'a>(&'a mut Vec<u8>);
 impl Flavor for Append<'_> {
     type Output = ();
 
+    #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
+        // Postcard hands most values over as varints of a few bytes. A copy
+        // of unknown length is a call into the C library's memcpy, which
+        // costs more than the copy: the short lengths get copies of a known
+        // one (measured: a map of 1M `u64`s spent ~9% of its CPU time in
+        // memcpy here, in the parent and in the workers).
+        let out = &mut *self.0;
+        match *data {
+            [a] => out.push(a),
+            [a, b] => out.extend_from_slice(&[a, b]),
+            [a, b, c] => out.extend_from_slice(&[a, b, c]),
+            [a, b, c, d] => out.extend_from_slice(&[a, b, c, d]),
+            [a, b, c, d, e] => out.extend_from_slice(&[a, b, c, d, e]),
+            _ => out.extend_from_slice(data),
+        }
         Ok(())
     }
 
+    #[inline]
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
         self.0.push(data);
         Ok(())
@@ -39,6 +54,7 @@ impl Flavor for Append<'_> {
 }
 
 /// Decodes exactly one value from `bytes` (trailing bytes are an error).
+#[inline]
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     match postcard::take_from_bytes::<T>(bytes) {
         Ok((value, [])) => Ok(value),
@@ -75,6 +91,7 @@ pub(crate) fn decode_single<R: DeserializeOwned, E>(
 }
 
 /// One item's result from its outcome.
+#[inline]
 pub(crate) fn decode_outcome<R: DeserializeOwned, E>(
     outcome: Outcome<'_>,
     raised: RaisedDecoder<E>,
@@ -90,5 +107,39 @@ pub(crate) fn decode_outcome<R: DeserializeOwned, E>(
         OutcomeTag::ResultEncode => Err(TaskError::ResultEncode(text())),
         OutcomeTag::ArgDecode => Err(TaskError::ArgDecode(text())),
         OutcomeTag::TooLarge => Err(TaskError::ResultTooLarge(text())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Append` writes what postcard's own `Vec` flavor writes, for every
+    /// varint length and for slices past the short ones, after bytes
+    /// already in the buffer.
+    #[test]
+    fn append_matches_postcard() {
+        let mut values: Vec<u64> = (0..64).map(|shift| 1u64 << shift).collect();
+        values.extend([0, 127, 128, 16_383, 16_384, u64::MAX]);
+        for value in values {
+            let mut buf = vec![0xAA];
+            encode_into(&value, &mut buf).unwrap();
+            assert_eq!(
+                buf[1..],
+                postcard::to_allocvec(&value).unwrap()[..],
+                "{value}"
+            );
+        }
+        for len in 0..40 {
+            let text = "x".repeat(len);
+            let value = (len as u32, text, vec![7u8; len]);
+            let mut buf = vec![0xAA];
+            encode_into(&value, &mut buf).unwrap();
+            assert_eq!(
+                buf[1..],
+                postcard::to_allocvec(&value).unwrap()[..],
+                "{len}"
+            );
+        }
     }
 }

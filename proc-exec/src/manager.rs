@@ -92,7 +92,8 @@ struct Manager {
 impl Manager {
     fn run(&mut self) {
         loop {
-            self.shared.take_actions(&mut self.actions, &mut self.fronts);
+            self.shared
+                .take_actions(&mut self.actions, &mut self.fronts);
             if self.execute() {
                 return;
             }
@@ -165,7 +166,9 @@ impl Manager {
             let Some(timeout) = timeout else { continue };
             let deadline = match self.deadlines.get(&worker) {
                 Some(&(same, deadline)) if same == work => deadline,
-                _ => now.checked_add(timeout).unwrap_or(now + Duration::from_secs(1 << 40)),
+                _ => now
+                    .checked_add(timeout)
+                    .unwrap_or(now + Duration::from_secs(1 << 40)),
             };
             current.insert(worker, (work, deadline));
         }
@@ -246,7 +249,11 @@ impl Manager {
 
     /// Blocks until something happens, then handles it.
     fn wait(&mut self) -> io::Result<()> {
-        let ids: Vec<(WorkerId, bool)> = self.workers.iter().map(|(&id, io)| (id, io.ended)).collect();
+        let ids: Vec<(WorkerId, bool)> = self
+            .workers
+            .iter()
+            .map(|(&id, io)| (id, io.ended))
+            .collect();
         let awaiting_notice = ids.iter().any(|&(_, ended)| ended);
         let timeout = self.poll_timeout();
         let mut ready = Vec::with_capacity(ids.len());

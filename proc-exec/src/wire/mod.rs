@@ -60,8 +60,8 @@ pub use encoder::{FrameWriter, encode_frame};
 pub use error::{DecodeError, EncodeError, ItemError};
 pub use header::{Direction, HEADER_LEN, Header, Kind};
 pub use outcome::{
-    Outcome, OutcomeTag, OutcomeWriter, Outcomes, encode_init_failed, parse_init_failed,
-    parse_outcomes,
+    Outcome, OutcomeTag, OutcomeWriter, Outcomes, OwnedOutcomes, encode_init_failed,
+    parse_init_failed, parse_outcomes,
 };
 
 /// The version of this wire format, carried by `Hello` and `Ready`. Any

@@ -141,6 +141,90 @@ impl fmt::Debug for Outcomes<'_> {
     }
 }
 
+/// The items of a validated outcome list, copied out of the buffer they were
+/// read from and taken one at a time.
+///
+/// An [`Outcomes`] borrows the reader's buffer, which is reused for the next
+/// frame; this keeps the undecoded bytes instead (about as many as the
+/// encoded results), so the values can be decoded later, elsewhere (for a
+/// chunk of a `map`, by the thread that reads the results rather than by
+/// the one that reads the pipes). The bytes were checked by
+/// [`parse_outcomes`] and are not checked again.
+///
+/// # Examples
+///
+/// ```
+/// use proc_exec::wire::{OutcomeTag, OutcomeWriter, OwnedOutcomes, parse_outcomes};
+///
+/// let mut body = Vec::new();
+/// let mut list = OutcomeWriter::begin(&mut body, 1024);
+/// list.item_bytes(OutcomeTag::Returned, &[0x0e]).unwrap();
+/// list.item_bytes(OutcomeTag::Panicked, b"boom").unwrap();
+/// list.finish().unwrap();
+///
+/// let mut owned = OwnedOutcomes::new(parse_outcomes(&body).unwrap());
+/// drop(body);
+/// assert_eq!(owned.len(), 2);
+/// assert_eq!(owned.next_item().map(|o| o.bytes), Some(&[0x0e][..]));
+/// assert_eq!(owned.next_item().and_then(|o| o.text()), Some("boom"));
+/// assert!(owned.next_item().is_none());
+/// ```
+#[derive(Clone, Default)]
+pub struct OwnedOutcomes {
+    /// The items, from the first one not yet taken at `taken` on.
+    bytes: Vec<u8>,
+    taken: usize,
+    remaining: u32,
+}
+
+impl OwnedOutcomes {
+    /// Copies the items `outcomes` has not yielded yet.
+    pub fn new(outcomes: Outcomes<'_>) -> Self {
+        OwnedOutcomes {
+            bytes: outcomes.rest.to_vec(),
+            taken: 0,
+            remaining: outcomes.remaining,
+        }
+    }
+
+    /// Items not yet taken.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.remaining).unwrap_or(usize::MAX)
+    }
+
+    /// True once every item was taken.
+    pub fn is_empty(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// The next item (its bytes borrowed from this list), or `None` once
+    /// every item was taken.
+    pub fn next_item(&mut self) -> Option<Outcome<'_>> {
+        let mut rest = Outcomes {
+            rest: self.bytes.get(self.taken..)?,
+            remaining: self.remaining,
+        };
+        let item = rest.next()?;
+        self.taken = self.bytes.len() - rest.rest.len();
+        self.remaining = rest.remaining;
+        Some(item)
+    }
+
+    /// The items not yet taken, as a borrowed list.
+    pub fn outcomes(&self) -> Outcomes<'_> {
+        Outcomes {
+            rest: self.bytes.get(self.taken..).unwrap_or_default(),
+            remaining: self.remaining,
+        }
+    }
+}
+
+impl fmt::Debug for OwnedOutcomes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.outcomes(), f)
+    }
+}
+
 /// Validates a whole `Done` body and returns its items.
 ///
 /// Everything is checked before the first item is returned: the count (at
@@ -466,6 +550,33 @@ mod tests {
         }
         writer.finish().unwrap();
         body
+    }
+
+    #[test]
+    fn owned_outcomes_yield_the_rest_in_order() {
+        let items: [(OutcomeTag, &[u8]); 3] = [
+            (OutcomeTag::Returned, &[1, 2, 3]),
+            (OutcomeTag::Raised, &[]),
+            (OutcomeTag::ArgDecode, b"bad"),
+        ];
+        let body = list(&items);
+        let mut parsed = parse_outcomes(&body).unwrap();
+        assert_eq!(parsed.next().map(|o| o.bytes), Some(&[1, 2, 3][..]));
+        let mut owned = OwnedOutcomes::new(parsed);
+        drop(body);
+        assert_eq!(owned.len(), 2);
+        assert_eq!(format!("{owned:?}"), format!("{:?}", owned.outcomes()));
+        let second = owned.next_item().unwrap();
+        assert_eq!((second.tag, second.bytes), (OutcomeTag::Raised, &[][..]));
+        assert_eq!(owned.outcomes().len(), 1);
+        let third = owned.next_item().unwrap();
+        assert_eq!(
+            (third.tag, third.text()),
+            (OutcomeTag::ArgDecode, Some("bad"))
+        );
+        assert!(owned.is_empty());
+        assert!(owned.next_item().is_none());
+        assert!(OwnedOutcomes::default().next_item().is_none());
     }
 
     #[test]
