@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use future_core::{Completer, Future};
-use proc_exec::{ChunkFuture, Function, ProcessPoolExecutor, TaskError};
+use proc_exec::{ChunkFuture, Function, ProcessPoolExecutor};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -95,13 +95,16 @@ struct Gather<R> {
     completer: Completer<Vec<R>, PoolError>,
 }
 
-/// One chunk's items, or why it has none.
-type ChunkOutcome<R> = Result<Vec<Result<R, TaskError>>, PoolError>;
+/// One chunk's values, or its first failure.
+type ChunkOutcome<R> = Result<Vec<R>, PoolError>;
 
-impl<R> Gather<R> {
-    /// Chunk `index` finished; the last one to finish ends the job.
+impl<R: DeserializeOwned> Gather<R> {
+    /// Chunk `index` finished: its items are decoded now, as the others
+    /// still run; the last chunk to finish ends the job.
     fn arrive(&mut self, index: usize, chunk: ChunkFuture<R>) {
-        self.arrived[index] = Some(task_outcome(chunk.into_result()));
+        let values = task_outcome(chunk.into_result())
+            .and_then(|items| items.map(|item| item.map_err(PoolError::from)).collect());
+        self.arrived[index] = Some(values);
         self.left -= 1;
         if self.left > 0 {
             return;
@@ -117,11 +120,7 @@ fn flatten<R>(chunks: Vec<Option<ChunkOutcome<R>>>) -> Result<Vec<R>, PoolError>
     let mut values = Vec::new();
     for chunk in chunks {
         // Every chunk arrived before this is called.
-        let items = chunk.unwrap_or(Err(PoolError::Terminated))?;
-        values.reserve(items.len());
-        for item in items {
-            values.push(item?);
-        }
+        values.extend(chunk.unwrap_or(Err(PoolError::Terminated))?);
     }
     Ok(values)
 }
@@ -129,6 +128,7 @@ fn flatten<R>(chunks: Vec<Option<ChunkOutcome<R>>>) -> Result<Vec<R>, PoolError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proc_exec::TaskError;
 
     #[test]
     fn the_default_chunksize_is_pythons() {
@@ -146,15 +146,15 @@ mod tests {
     #[test]
     fn the_first_failure_in_input_order_wins() {
         let chunks: Vec<Option<ChunkOutcome<u32>>> = vec![
-            Some(Ok(vec![Ok(1), Ok(2)])),
-            Some(Ok(vec![Ok(3), Err(TaskError::Panicked("second".into()))])),
+            Some(Ok(vec![1, 2])),
+            Some(Err(PoolError::Task(TaskError::Panicked("second".into())))),
             Some(Err(PoolError::Terminated)),
         ];
         assert_eq!(
             flatten(chunks),
             Err(PoolError::Task(TaskError::Panicked("second".into())))
         );
-        let chunks = vec![Some(Ok(vec![Ok(1)])), Some(Ok(vec![Ok(2), Ok(3)]))];
+        let chunks = vec![Some(Ok(vec![1])), Some(Ok(vec![2, 3]))];
         assert_eq!(flatten(chunks), Ok(vec![1, 2, 3]));
     }
 }

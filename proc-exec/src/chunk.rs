@@ -4,6 +4,9 @@
 //! The unit `map` is built from, and what
 //! [`submit_chunk`](crate::ProcessPoolExecutor::submit_chunk) hands out.
 
+use std::convert::Infallible;
+use std::fmt;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use future_core::{Completer, Future};
@@ -17,12 +20,55 @@ use crate::error::{SubmitError, TaskError};
 use crate::executor::{encode_chunk_frame, start};
 use crate::pool_state::Failure;
 use crate::shared::{Pending, Shared};
-use crate::wire::{Kind, Outcomes};
+use crate::wire::{Kind, Outcomes, OwnedOutcomes};
 
 /// A chunk's future: one result per argument, in argument order, or the
 /// error that lost the whole chunk (its worker died, the pool broke).
-pub type ChunkFuture<R, E = std::convert::Infallible> =
-    Future<Vec<Result<R, TaskError<E>>>, TaskError<E>>;
+pub type ChunkFuture<R, E = Infallible> = Future<ChunkResults<R, E>, TaskError<E>>;
+
+/// A finished chunk's results, one per argument in argument order: an
+/// iterator that decodes each item as it is taken.
+///
+/// The pool's manager thread, which reads every worker's pipe, only copies
+/// a chunk's encoded answer; the thread that takes the items decodes them,
+/// so decoding a large map runs beside the manager instead of inside it.
+pub struct ChunkResults<R, E = Infallible> {
+    items: OwnedOutcomes,
+    /// Items still to yield (the worker may have answered fewer).
+    left: usize,
+    raised: RaisedDecoder<E>,
+    _values: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned, E> Iterator for ChunkResults<R, E> {
+    type Item = Result<R, TaskError<E>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.left = self.left.checked_sub(1)?;
+        Some(match self.items.next_item() {
+            Some(outcome) => codec::decode_outcome(outcome, self.raised),
+            // A worker stops at an argument it cannot decode: the ones after
+            // it cannot be found.
+            None => Err(TaskError::ArgDecode(
+                "an earlier argument of its chunk could not be deserialized".to_owned(),
+            )),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<R: DeserializeOwned, E> ExactSizeIterator for ChunkResults<R, E> {}
+
+impl<R, E> fmt::Debug for ChunkResults<R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkResults")
+            .field("left", &self.left)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Runs once the chunk's future is settled (its outcome in place and its
 /// done callbacks finished), or once the pool let go of the chunk.
@@ -55,7 +101,7 @@ where
 
 /// One chunk's future, seen from the manager.
 struct Chunk<R, E> {
-    completer: Completer<Vec<Result<R, TaskError<E>>>, TaskError<E>>,
+    completer: Completer<ChunkResults<R, E>, TaskError<E>>,
     raised: RaisedDecoder<E>,
     len: usize,
     /// Declared after `completer`, so it drops after it: once `complete`,
@@ -93,17 +139,13 @@ where
     }
 
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {
-        let mut items: Vec<Result<R, TaskError<E>>> = outcomes
-            .take(self.len)
-            .map(|outcome| codec::decode_outcome(outcome, self.raised))
-            .collect();
-        // A worker stops at an argument it cannot decode: the ones after it
-        // cannot be found.
-        while items.len() < self.len {
-            let text = "an earlier argument of its chunk could not be deserialized";
-            items.push(Err(TaskError::ArgDecode(text.to_owned())));
-        }
-        drop(self.completer.set_result(items));
+        let results = ChunkResults {
+            items: OwnedOutcomes::new(outcomes),
+            left: self.len,
+            raised: self.raised,
+            _values: PhantomData,
+        };
+        drop(self.completer.set_result(results));
     }
 
     fn fail(self: Box<Self>, failure: Failure<ExitStatus>) {

@@ -385,7 +385,7 @@ impl ProcessPoolExecutor {
     ///
     /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
     /// let chunk = pool.submit_chunk(Function::new(halve), &[4, 5, 6]).unwrap();
-    /// let items = chunk.into_result().unwrap();
+    /// let items: Vec<_> = chunk.into_result().unwrap().collect();
     /// assert_eq!(items[0], Ok(2));
     /// assert!(matches!(&items[1], Err(TaskError::Panicked(m)) if m.contains("odd")));
     /// assert_eq!(items[2], Ok(3));

@@ -131,7 +131,7 @@ sync::cfg_loom! {
 }
 
 pub use bytes::Bytes;
-pub use chunk::ChunkFuture;
+pub use chunk::{ChunkFuture, ChunkResults};
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
 pub use executor::{Builder, ProcessPoolExecutor, TaskOptions};
 pub use function::Function;

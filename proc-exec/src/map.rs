@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Function;
-use crate::chunk::{ChunkFuture, OnSettled, submit_chunk};
+use crate::chunk::{ChunkFuture, ChunkResults, OnSettled, submit_chunk};
 use crate::error::{SubmitError, TaskError};
 use crate::shared::Shared;
 use crate::sync::{Condvar, Mutex};
@@ -254,21 +254,36 @@ where
     Ok(feeder)
 }
 
+/// The items of the chunk being yielded.
+enum Current<R, E> {
+    /// None: the next chunk is needed.
+    Done,
+    /// A finished chunk's results, decoded as they are taken.
+    Items(ChunkResults<R, E>),
+    /// A chunk lost or refused as a whole, under `keep_going`: its error,
+    /// once for each of its items still to yield.
+    Failed(MapError<E>, usize),
+}
+
+impl<R: DeserializeOwned, E: Clone> Current<R, E> {
+    fn next(&mut self) -> Option<Result<R, MapError<E>>> {
+        match self {
+            Self::Done => None,
+            Self::Items(items) => Some(items.next()?.map_err(MapError::Task)),
+            Self::Failed(error, left) => {
+                *left = left.checked_sub(1)?;
+                Some(Err(error.clone()))
+            }
+        }
+    }
+}
+
 /// The items of a settled slot, as the iteration yields them; `Err` if the
 /// whole slot failed and the iteration ends with that error.
-fn settle<R, E: Clone>(
-    slot: Slot<R, E>,
-    keep_going: bool,
-) -> Result<std::vec::IntoIter<Result<R, MapError<E>>>, MapError<E>> {
+fn settle<R, E>(slot: Slot<R, E>, keep_going: bool) -> Result<Current<R, E>, MapError<E>> {
     let (error, len) = match slot {
         Slot::Sent { chunk, len, .. } => match chunk.into_result() {
-            Ok(items) => {
-                let items: Vec<_> = items
-                    .into_iter()
-                    .map(|r| r.map_err(MapError::Task))
-                    .collect();
-                return Ok(items.into_iter());
-            }
+            Ok(items) => return Ok(Current::Items(items)),
             Err(ResultError::Failed(error)) => (MapError::Task(error), len),
             Err(ResultError::Cancelled) => (MapError::Cancelled, len),
             Err(ResultError::Timeout) => (MapError::Timeout, len),
@@ -276,8 +291,7 @@ fn settle<R, E: Clone>(
         Slot::Refused { error, len } => (MapError::Submit(error), len),
     };
     if keep_going {
-        let items: Vec<_> = std::iter::repeat_n(error, len).map(Err).collect();
-        Ok(items.into_iter())
+        Ok(Current::Failed(error, len))
     } else {
         Err(error)
     }
@@ -312,7 +326,7 @@ pub struct Map<I: Iterator, R, E = Infallible> {
     feeder: Feeder<I, I::Item, R, E>,
     /// Oldest first.
     slots: VecDeque<Slot<R, E>>,
-    current: std::vec::IntoIter<Result<R, MapError<E>>>,
+    current: Current<R, E>,
     /// Chunks kept in flight behind the oldest one.
     window: usize,
     deadline: Option<Instant>,
@@ -342,7 +356,7 @@ where
             Ok(feeder) => Ok(Self {
                 feeder,
                 slots,
-                current: Vec::new().into_iter(),
+                current: Current::Done,
                 window: options.buffersize.map_or(usize::MAX, NonZeroUsize::get),
                 deadline,
                 keep_going: options.keep_going,
@@ -418,7 +432,7 @@ impl<I: Iterator, R, E> Map<I, R, E> {
     fn end(&mut self) {
         self.slots.drain(..).for_each(|slot| slot.cancel());
         self.feeder.input = None;
-        self.current = Vec::new().into_iter();
+        self.current = Current::Done;
         self.finished = true;
     }
 }
@@ -516,7 +530,7 @@ pub struct MapUnordered<I: Iterator, R, E = Infallible> {
     /// Refused chunks: settled already, taken first.
     refused: VecDeque<Slot<R, E>>,
     finished_chunks: Arc<Finished>,
-    current: std::vec::IntoIter<Result<R, MapError<E>>>,
+    current: Current<R, E>,
     window: usize,
     deadline: Option<Instant>,
     keep_going: bool,
@@ -554,7 +568,7 @@ where
             pending: BTreeMap::new(),
             refused: VecDeque::new(),
             finished_chunks,
-            current: Vec::new().into_iter(),
+            current: Current::Done,
             window: options.buffersize.map_or(usize::MAX, NonZeroUsize::get),
             deadline: options.timeout.map(|t| Instant::now() + t),
             keep_going: options.keep_going,
@@ -640,7 +654,7 @@ impl<I: Iterator, R, E> MapUnordered<I, R, E> {
         }
         self.refused.clear();
         self.feeder.input = None;
-        self.current = Vec::new().into_iter();
+        self.current = Current::Done;
         self.finished = true;
     }
 }
