@@ -113,9 +113,10 @@ mod spawn;
 pub mod wire;
 mod worker;
 
-sync::cfg_not_loom! {
-    mod manager;
-}
+// Declared with plain attributes, not through the cfg macros, so that
+// rustfmt reaches these files.
+#[cfg(not(exec_loom))]
+mod manager;
 
 // The fuzz targets' bodies: public to `fuzz/` (cargo-fuzz sets
 // `--cfg fuzzing`), tested over the corpus by `cargo test`.
@@ -125,10 +126,9 @@ pub mod fuzzing;
 #[cfg(all(test, not(fuzzing)))]
 mod fuzzing;
 
-sync::cfg_loom! {
-    #[doc(hidden)]
-    pub mod loom_model;
-}
+#[cfg(exec_loom)]
+#[doc(hidden)]
+pub mod loom_model;
 
 pub use bytes::Bytes;
 pub use chunk::{ChunkFuture, ChunkResults};
