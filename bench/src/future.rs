@@ -1,6 +1,7 @@
 //! future-core against `oneshot` and `std::sync::mpsc`: the cost of completing
 //! and reading a future, and the latency of a cross-thread wake.
 
+use crate::report::{Ratio, Section, out};
 use crate::stats::{ns, percentile, us};
 use future_core::{Future, FutureCell};
 use std::{
@@ -13,10 +14,14 @@ use std::{
 /// How many times each per-operation loop is timed; the median is reported.
 const REPEATS: usize = 15;
 
-pub(crate) fn run(rounds: usize) {
-    println!("## future-core: completion, reads and wake-ups\n");
-    println!("| measurement | future-core | oneshot 0.2 | std mpsc | unit |");
-    println!("| --- | --- | --- | --- | --- |");
+pub(crate) fn run(rounds: usize) -> Section {
+    let mut sec = Section::default();
+    out!(sec, "## future-core: completion, reads and wake-ups\n");
+    out!(
+        sec,
+        "| measurement | future-core | oneshot 0.2 | std mpsc | unit |"
+    );
+    out!(sec, "| --- | --- | --- | --- | --- |");
 
     let ops = 200_000;
     let fc = per_op(ops, || {
@@ -39,13 +44,15 @@ pub(crate) fn run(rounds: usize) {
         tx.send(black_box(7)).unwrap();
         black_box(rx.recv().unwrap());
     });
-    println!(
+    out!(
+        sec,
         "| create + set_result + read, one thread (FutureCell on the stack) | {} | {} | {} | ns/op |",
         ns(fc),
         ns(os),
         ns(mp)
     );
-    println!(
+    out!(
+        sec,
         "| same, `Future` handle (Arc) + into_result | {} | | | ns/op |",
         ns(fh)
     );
@@ -59,7 +66,8 @@ pub(crate) fn run(rounds: usize) {
     let load = per_op(2_000_000, || {
         black_box(black_box(&word).load(Ordering::Acquire));
     });
-    println!(
+    out!(
+        sec,
         "| read of a finished future (`result(None)`) vs one Acquire load | {} | | {} (load) | ns/op |",
         ns(read),
         ns(load)
@@ -68,22 +76,48 @@ pub(crate) fn run(rounds: usize) {
     let (f50, f99) = ping_pong_futures(rounds);
     let (o50, o99) = ping_pong_oneshot(rounds);
     let (m50, m99) = ping_pong_mpsc(rounds);
-    println!(
+    out!(
+        sec,
         "| cross-thread wake, round trip of two wakes: p50 | {} | {} | {} | us |",
         us(f50),
         us(o50),
         us(m50)
     );
-    println!(
+    out!(
+        sec,
         "| same: p99 | {} | {} | {} | us |",
         us(f99),
         us(o99),
         us(m99)
     );
-    println!(
-        "\nwake p50 ratio future-core / oneshot: {:.2} (target <= 1.2); {rounds} round trips each",
-        f50.as_secs_f64() / o50.as_secs_f64()
+    out!(
+        sec,
+        "\n{rounds} round trips each; the ratios below are peer time / ours."
     );
+    let secs = |d: Duration| Some(d.as_secs_f64());
+    // Within 1.2x of oneshot is the target: its time / ours >= 1 / 1.2.
+    sec.ratio(Ratio::of(
+        "cross-thread wake p50",
+        "oneshot",
+        secs(f50),
+        secs(o50),
+        Some(0.83),
+    ));
+    sec.ratio(Ratio::of(
+        "cross-thread wake p50",
+        "std mpsc",
+        secs(f50),
+        secs(m50),
+        None,
+    ));
+    sec.ratio(Ratio::of(
+        "complete + read, one thread",
+        "oneshot",
+        Some(fc),
+        Some(os),
+        None,
+    ));
+    sec
 }
 
 /// Median nanoseconds per call of `f`, over `REPEATS` timed loops of `n` calls.

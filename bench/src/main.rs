@@ -40,29 +40,39 @@ const POOL: pool::Sizes = pool::Sizes {
     apply: 100_000,
 };
 
+/// Every benchmark, one after the other.
+fn all() -> Vec<report::Section> {
+    let runs: [fn() -> report::Section; 4] = [
+        || future::run(20_000),
+        || procs::run(PROCS),
+        || maps::run(MAPS),
+        || pool::run(POOL),
+    ];
+    let mut sections = Vec::new();
+    for run in runs {
+        let section = run();
+        section.print_ratios();
+        println!();
+        sections.push(section);
+    }
+    threads::run(20_000, 100_000, 200_000);
+    sections
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "all".to_string());
     match which.as_str() {
-        "future" => future::run(20_000),
+        "future" => future::run(20_000).print_ratios(),
         "threads" => threads::run(20_000, 100_000, 200_000),
-        "procs" => procs::run(PROCS),
-        "maps" => maps::run(MAPS),
-        "pool" => pool::run(POOL).print(),
+        "procs" => procs::run(PROCS).print_ratios(),
+        "maps" => maps::run(MAPS).print_ratios(),
+        "pool" => pool::run(POOL).print_ratios(),
         "all" => {
-            future::run(20_000);
-            println!();
-            threads::run(20_000, 100_000, 200_000);
-            println!();
-            procs::run(PROCS);
-            println!();
-            maps::run(MAPS);
-            println!();
-            pool::run(POOL).print();
+            all();
         }
         "report" => {
-            let sections = [pool::run(POOL)];
-            sections.iter().for_each(report::Section::print);
+            let sections = all();
             let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/report"));
             if let Err(error) = report::write(&sections, dir, &report::machine()) {
                 eprintln!("could not write the report into {}: {error}", dir.display());

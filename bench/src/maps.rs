@@ -3,6 +3,7 @@
 //! items (per-item cost, by chunksize), and a CPU-bound job (primes by trial
 //! division in 64 chunks) on one worker and on two.
 
+use crate::report::{Ratio, Section, out};
 use crate::stats::peer_values;
 use proc_exec::{MapOptions, ProcessPoolExecutor};
 use std::{hint::black_box, num::NonZeroUsize, process::Command, time::Instant};
@@ -53,7 +54,8 @@ struct CpuRow {
 }
 
 /// Runs the map benchmarks and prints their tables.
-pub(crate) fn run(rounds: Rounds) {
+pub(crate) fn run(rounds: Rounds) -> Section {
+    let mut sec = Section::default();
     // Other busy processes take CPUs from the pools (from the 2-worker
     // rows above all): the load is printed with the results.
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -67,18 +69,22 @@ pub(crate) fn run(rounds: Rounds) {
     let (ppe, pool, cpython_cpu) = cpython_rows(rounds);
     let pool_chunks = pool_default_chunksize(rounds.items);
 
-    println!(
+    out!(
+        sec,
         "## map over {} trivial items (`inc(u64)`), {WORKERS} workers\n",
         rounds.items
     );
-    println!(
+    out!(
+        sec,
         "| implementation | default chunksize (us/item) | chunksize {} (us/item) | chunksize {pool_chunks} = Pool.map's default (us/item) | unordered, chunksize {} (us/item) |",
-        rounds.chunksize, rounds.chunksize
+        rounds.chunksize,
+        rounds.chunksize
     );
-    println!("| --- | --- | --- | --- | --- |");
+    out!(sec, "| --- | --- | --- | --- | --- |");
     let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
     for r in [&ours, &ppe, &pool] {
-        println!(
+        out!(
+            sec,
             "| {} | {} | {} | {} | {} |",
             r.name,
             cell(r.default_chunks),
@@ -87,7 +93,8 @@ pub(crate) fn run(rounds: Rounds) {
             cell(r.unordered)
         );
     }
-    println!(
+    out!(
+        sec,
         "\nDefault chunksize: 1 for proc-exec and ProcessPoolExecutor (Python's), \
          ceil(len / (4 x workers)) = {pool_chunks} for Pool.map (the same column as the next one). \
          ProcessPoolExecutor.map with chunksize 1 runs over {} items (about 160 us each). \
@@ -95,17 +102,23 @@ pub(crate) fn run(rounds: Rounds) {
          Each figure is the median of {} maps on one warm pool, timed from the call until \
          the last result is in hand and summed (the default-chunksize maps run once); \
          CPython uses the fork context.",
-        rounds.ppe_default_items, rounds.repeats
+        rounds.ppe_default_items,
+        rounds.repeats
     );
 
-    println!("\n## CPU-bound: primes by trial division in {PRIME_CHUNKS} chunks\n");
-    println!(
+    out!(
+        sec,
+        "\n## CPU-bound: primes by trial division in {PRIME_CHUNKS} chunks\n"
+    );
+    out!(
+        sec,
         "| implementation | primes below | serial (ms) | 1 worker (ms) | 2 workers (ms) | speed-up 1 -> 2 workers |"
     );
-    println!("| --- | --- | --- | --- | --- | --- |");
+    out!(sec, "| --- | --- | --- | --- | --- | --- |");
     let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1}"));
     for r in [&ours_cpu, &cpython_cpu] {
-        println!(
+        out!(
+            sec,
             "| {} | {} | {} | {} | {} | {} |",
             r.name,
             r.below,
@@ -115,7 +128,8 @@ pub(crate) fn run(rounds: Rounds) {
             r.speedup.map_or("n/a".to_string(), |v| format!("{v:.2}x"))
         );
     }
-    println!(
+    out!(
+        sec,
         "\nThe range is cut into {PRIME_CHUNKS} equal chunks (later ones cost more), \
          mapped with chunksize 1 in input order. Medians of {} runs; the speed-up is \
          paired within a run (1 worker, then 2, back to back). Load average (1 min) \
@@ -124,35 +138,62 @@ pub(crate) fn run(rounds: Rounds) {
         rounds.repeats
     );
 
-    println!("\nTargets (as measured):\n");
+    out!(sec, "\nTargets (as measured):\n");
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
     match (ours.pool_default, pool.pool_default) {
-        (Some(a), Some(b)) => println!(
+        (Some(a), Some(b)) => out!(
+            sec,
             "- map, chunksize {pool_chunks} both: Pool.map / proc-exec = {:.2}x (target >= 4x): {}",
             b / a,
             verdict(b / a >= 4.0)
         ),
-        _ => println!("- map / Pool.map: n/a (no CPython figure)"),
+        _ => out!(sec, "- map / Pool.map: n/a (no CPython figure)"),
     }
     if let (Some(a), Some(b)) = (ours.tuned, pool.pool_default) {
-        println!(
+        out!(
+            sec,
             "  (proc-exec chunksize {} against Pool.map's default: {:.2}x)",
             rounds.chunksize,
             b / a
         );
     }
     if let Some(a) = ours.tuned {
-        println!(
+        out!(
+            sec,
             "  (against the baseline's 0.215 us/item for Pool.map: {:.2}x)",
             0.215 / a
         );
     }
     if let Some(s) = ours_cpu.speedup {
-        println!(
+        out!(
+            sec,
             "- CPU-bound, 1 -> 2 workers: {s:.2}x (target >= 1.9x): {}",
             verdict(s >= 1.9)
         );
     }
+    let name = format!("map 1M items, chunksize {pool_chunks}");
+    sec.ratio(Ratio::of(
+        &name,
+        "CPython Pool.map",
+        ours.pool_default,
+        pool.pool_default,
+        Some(4.0),
+    ));
+    sec.ratio(Ratio::of(
+        &name,
+        "CPython PPE.map",
+        ours.pool_default,
+        ppe.pool_default,
+        None,
+    ));
+    sec.ratio(Ratio::of(
+        "primes in 64 chunks, 2 workers",
+        "1 worker",
+        ours_cpu.two,
+        ours_cpu.one,
+        Some(1.9),
+    ));
+    sec
 }
 
 /// Pool.map's default chunksize: `divmod(len, 4 * processes)`, plus one if

@@ -3,10 +3,9 @@
 //! default chunksize, `imap_unordered` with chunksize 1, and `apply_async`
 //! then `get`.
 
-use crate::report::{Ratio, Section};
+use crate::report::{Ratio, Section, out};
 use crate::stats::peer_values;
 use mp_pool::Pool;
-use std::fmt::Write as _;
 use std::{
     hint::black_box,
     process::Command,
@@ -153,18 +152,20 @@ fn cpython_row(sizes: Sizes) -> Row {
 
 pub(crate) fn run(sizes: Sizes) -> Section {
     let rows = [mp_pool_row(sizes), cpython_row(sizes)];
-    let mut md = String::new();
-    let _ = writeln!(md, "## multiprocessing.Pool, {PROCESSES} processes\n");
-    let _ = writeln!(
-        md,
+    let mut sec = Section::default();
+    out!(sec, "## multiprocessing.Pool, {PROCESSES} processes\n");
+    out!(
+        sec,
         "| implementation | start to first apply (ms) | map over {} (us/item) | imap_unordered chunksize 1 over {} (us/item) | {} apply_async + get (us/task) |",
-        sizes.map, sizes.imap, sizes.apply
+        sizes.map,
+        sizes.imap,
+        sizes.apply
     );
-    let _ = writeln!(md, "| --- | --- | --- | --- | --- |");
+    out!(sec, "| --- | --- | --- | --- | --- |");
     let cell = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
     for r in &rows {
-        let _ = writeln!(
-            md,
+        out!(
+            sec,
             "| {} | {} | {} | {} | {} |",
             r.name,
             cell(r.start_ms),
@@ -205,8 +206,6 @@ pub(crate) fn run(sizes: Sizes) -> Section {
             Some(10.0),
         ),
     ];
-    Section {
-        markdown: md,
-        ratios: ratios.into_iter().flatten().collect(),
-    }
+    ratios.into_iter().for_each(|r| sec.ratio(r));
+    sec
 }

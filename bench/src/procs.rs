@@ -2,6 +2,7 @@
 //! fork + pipe lower bound: pool start to first result, one task at a time,
 //! a batch of submits then a gather, a worker crash, and a 1 MiB echo.
 
+use crate::report::{Ratio, Section, out};
 use crate::stats::{peer_values, percentile};
 use future_core::ResultError;
 use proc_exec::{Bytes, ProcessPoolExecutor, StartMethod, TaskError};
@@ -70,7 +71,8 @@ impl Row {
 }
 
 /// Runs the process-pool benchmarks and prints their tables.
-pub(crate) fn run(rounds: Rounds) {
+pub(crate) fn run(rounds: Rounds) -> Section {
+    let mut sec = Section::default();
     // The raw row first, while this process has the fewest threads.
     let raw = raw_row(rounds);
     let raw_cross = raw_cross_cpu_row(rounds);
@@ -100,14 +102,16 @@ pub(crate) fn run(rounds: Rounds) {
     let mut rows = vec![fork, server, cpython, raw];
     rows.extend(raw_cross);
 
-    println!("## process pools, {WORKERS} workers\n");
-    println!(
+    out!(sec, "## process pools, {WORKERS} workers\n");
+    out!(
+        sec,
         "| implementation | start to first result (ms) | one at a time p50 (us) | p99 (us) | submits + gather (us/task) | crash to error (ms) | 1 MiB echo (MiB/s, both directions) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    out!(sec, "| --- | --- | --- | --- | --- | --- | --- |");
     let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
     for r in &rows {
-        println!(
+        out!(
+            sec,
             "| {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             cell(r.start_ms),
@@ -118,7 +122,8 @@ pub(crate) fn run(rounds: Rounds) {
             cell(r.echo)
         );
     }
-    println!(
+    out!(
+        sec,
         "\nStart and crash: median of {pools} fresh pools (after one untimed pool). \
          One at a time: {single} round trips of `inc(u64)` on a warm pool (after 500 untimed). \
          Batch: median of {BATCH_REPEATS} batches of {batch} submits for proc-exec, \
@@ -141,59 +146,107 @@ pub(crate) fn run(rounds: Rounds) {
         forks = raw_forks(rounds),
     );
 
-    println!("\nTargets (as measured):\n");
+    out!(sec, "\nTargets (as measured):\n");
     for ours in &rows[..2] {
-        targets(ours, &rows[3], &rows[2], rows.get(4));
+        targets(&mut sec, ours, &rows[3], &rows[2], rows.get(4));
     }
 
-    println!();
-    in_flight_sweep(rounds.batch);
+    out!(sec);
+    in_flight_sweep(&mut sec, rounds.batch);
+    let (server, cpython) = (&rows[1], &rows[2]);
+    let peer = "CPython PPE";
+    sec.ratio(Ratio::of(
+        "PPE start to first result",
+        peer,
+        server.start_ms,
+        cpython.start_ms,
+        None,
+    ));
+    sec.ratio(Ratio::of(
+        "PPE one task at a time p50",
+        peer,
+        server.p50,
+        cpython.p50,
+        None,
+    ));
+    sec.ratio(Ratio::of(
+        "PPE 100k submits + gather",
+        peer,
+        server.batch,
+        cpython.batch,
+        None,
+    ));
+    sec.ratio(Ratio::of(
+        "PPE crash to error",
+        peer,
+        server.crash_ms,
+        cpython.crash_ms,
+        None,
+    ));
+    // Echo is a rate: ours / theirs is the speed-up.
+    sec.ratio(Ratio::of(
+        "PPE 1 MiB echo",
+        peer,
+        cpython.echo,
+        server.echo,
+        Some(2.0),
+    ));
+    sec
 }
 
 /// Prints one implementation's figures against the project's targets; the
 /// pinned raw row, if any, is shown for context only.
-fn targets(ours: &Row, raw: &Row, cpython: &Row, raw_cross: Option<&Row>) {
+fn targets(sec: &mut Section, ours: &Row, raw: &Row, cpython: &Row, raw_cross: Option<&Row>) {
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
     let name = &ours.name;
     match (ours.p50, raw.p50) {
-        (Some(a), Some(b)) => println!(
+        (Some(a), Some(b)) => out!(
+            sec,
             "- {name}: one-at-a-time p50 / raw ping-pong p50 = {:.3} (target <= 1.25): {}",
             a / b,
             verdict(a / b <= 1.25)
         ),
-        _ => println!("- {name}: one-at-a-time p50 / raw ping-pong p50: n/a"),
+        _ => out!(sec, "- {name}: one-at-a-time p50 / raw ping-pong p50: n/a"),
     }
     if let (Some(a), Some(b)) = (ours.p50, raw_cross.and_then(|r| r.p50)) {
-        println!(
+        out!(
+            sec,
             "  (for context, not the target: / pinned cross-CPU raw p50 = {:.3})",
             a / b
         );
     }
     if let Some(b) = ours.batch {
-        println!(
+        out!(
+            sec,
             "- {name}: batch {b:.3} us/task (target <= 3): {}",
             verdict(b <= 3.0)
         );
     }
     if let Some(c) = ours.crash_ms {
-        println!(
+        out!(
+            sec,
             "- {name}: crash to error {c:.3} ms (target < 0.3 ms): {}",
             verdict(c < 0.3)
         );
     }
     if let Some(s) = ours.start_ms {
-        println!(
+        out!(
+            sec,
             "- {name}: start to first result {s:.3} ms (target < 1 ms): {}",
             verdict(s < 1.0)
         );
     }
     match (ours.echo, cpython.echo) {
-        (Some(a), Some(b)) => println!(
+        (Some(a), Some(b)) => out!(
+            sec,
             "- {name}: 1 MiB echo / CPython = {:.2}x (target >= 2x): {}",
             a / b,
             verdict(a / b >= 2.0)
         ),
-        _ => println!("- {name}: 1 MiB echo / CPython: n/a (no CPython figure)"),
+        _ => out!(
+            sec,
+            "- {name}: 1 MiB echo / CPython: n/a (no CPython figure)"
+        ),
     }
 }
 
@@ -347,7 +400,7 @@ fn echo_mib_per_s(pool: &ProcessPoolExecutor, rounds: usize) -> f64 {
 
 /// Batch cost with the Fork method for several `max_in_flight_per_worker`;
 /// the pools take turns, so drift of the machine is spread over all of them.
-fn in_flight_sweep(batch: usize) {
+fn in_flight_sweep(sec: &mut Section, batch: usize) {
     const SETTINGS: [usize; 4] = [1, 2, 4, 16];
     let pools = SETTINGS.map(|n| {
         let pool = build(StartMethod::Fork, Some(n));
@@ -365,14 +418,18 @@ fn in_flight_sweep(batch: usize) {
     for pool in &pools {
         pool.shutdown(true, false);
     }
-    println!(
+    out!(
+        sec,
         "## proc-exec Fork, {WORKERS} workers: {batch} submits + gather by max_in_flight_per_worker\n"
     );
-    println!("| max_in_flight_per_worker | median (us/task) | runs (us/task, in order) |");
-    println!("| --- | --- | --- |");
+    out!(
+        sec,
+        "| max_in_flight_per_worker | median (us/task) | runs (us/task, in order) |"
+    );
+    out!(sec, "| --- | --- | --- |");
     for (n, runs) in SETTINGS.iter().zip(&mut runs) {
         let each: Vec<String> = runs.iter().map(|v| format!("{v:.3}")).collect();
-        println!("| {n} | {:.3} | {} |", median(runs), each.join(", "));
+        out!(sec, "| {n} | {:.3} | {} |", median(runs), each.join(", "));
     }
 }
 

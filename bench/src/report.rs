@@ -63,10 +63,33 @@ pub(crate) struct Section {
     pub(crate) ratios: Vec<Ratio>,
 }
 
+/// Prints a line and keeps it in a [`Section`]: `out!(section, "{x}")`.
+macro_rules! out {
+    ($section:expr) => {
+        $section.line(String::new())
+    };
+    ($section:expr, $($arg:tt)*) => {
+        $section.line(format!($($arg)*))
+    };
+}
+
+pub(crate) use out;
+
 impl Section {
-    /// Prints it as the benchmark's own output.
-    pub(crate) fn print(&self) {
-        println!("{}", self.markdown);
+    /// Prints `line` as it is measured and keeps it for the report.
+    pub(crate) fn line(&mut self, line: String) {
+        println!("{line}");
+        self.markdown.push_str(&line);
+        self.markdown.push('\n');
+    }
+
+    /// Keeps a ratio, if both sides were measured.
+    pub(crate) fn ratio(&mut self, ratio: Option<Ratio>) {
+        self.ratios.extend(ratio);
+    }
+
+    /// The ratios, printed (the tables were printed as they were made).
+    pub(crate) fn print_ratios(&self) {
         for ratio in &self.ratios {
             println!("{}", ratio.line());
         }
