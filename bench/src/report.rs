@@ -146,7 +146,7 @@ fn svg(ratios: &[Ratio]) -> String {
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         out,
-        r#"<text x="{LABEL}" y="16" font-weight="bold">peer time / ours (log scale; right of 1x we are faster; | marks the target)</text>"#
+        r#"<text x="{LABEL}" y="16" font-weight="bold">peer time / ours (log scale; right of 1x we are faster; | marks a target: green met, red not; blue has none)</text>"#
     );
     for tick in [0.1, 1.0, 10.0, 100.0, 1000.0] {
         let tx = x(tick);
@@ -165,7 +165,11 @@ fn svg(ratios: &[Ratio]) -> String {
         } else {
             (x1, x0 - x1)
         };
-        let color = if r.met() { "#3a7d44" } else { "#c0392b" };
+        let color = match r.target {
+            None => "#4a6fa5",
+            Some(_) if r.met() => "#3a7d44",
+            Some(_) => "#c0392b",
+        };
         let label = escape(&format!("{} vs {}", r.workload, r.peer));
         let _ = writeln!(
             out,
