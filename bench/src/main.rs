@@ -42,8 +42,9 @@ const POOL: pool::Sizes = pool::Sizes {
 
 /// Every benchmark, one after the other.
 fn all() -> Vec<report::Section> {
-    let runs: [fn() -> report::Section; 4] = [
+    let runs: [fn() -> report::Section; 5] = [
         || future::run(20_000),
+        || threads::run(20_000, 100_000, 200_000),
         || procs::run(PROCS),
         || maps::run(MAPS),
         || pool::run(POOL),
@@ -55,7 +56,6 @@ fn all() -> Vec<report::Section> {
         println!();
         sections.push(section);
     }
-    threads::run(20_000, 100_000, 200_000);
     sections
 }
 
@@ -64,7 +64,7 @@ fn main() {
     let which = args.next().unwrap_or_else(|| "all".to_string());
     match which.as_str() {
         "future" => future::run(20_000).print_ratios(),
-        "threads" => threads::run(20_000, 100_000, 200_000),
+        "threads" => threads::run(20_000, 100_000, 200_000).print_ratios(),
         "procs" => procs::run(PROCS).print_ratios(),
         "maps" => maps::run(MAPS).print_ratios(),
         "pool" => pool::run(POOL).print_ratios(),

@@ -1,6 +1,7 @@
 //! thread-exec against `threadpool`, `rayon` and CPython's ThreadPoolExecutor:
 //! one task at a time, a batch of submits then a gather, and map.
 
+use crate::report::{Ratio, Section, out};
 use crate::stats::{peer_values, percentile};
 use std::{
     hint::black_box,
@@ -26,21 +27,24 @@ struct Row {
     map: Option<f64>,
 }
 
-pub(crate) fn run(single: usize, batch: usize, items: usize) {
+pub(crate) fn run(single: usize, batch: usize, items: usize) -> Section {
+    let mut sec = Section::default();
     let rows = [
         thread_exec_row(single, batch, items),
         threadpool_row(single, batch, items),
         rayon_row(single, batch, items),
         cpython_row(single, batch, items),
     ];
-    println!("## thread pools, {WORKERS} workers\n");
-    println!(
+    out!(sec, "## thread pools, {WORKERS} workers\n");
+    out!(
+        sec,
         "| implementation | one at a time p50 (us) | p99 (us) | {batch} submits + gather (us/task) | map over {items} (us/item) |"
     );
-    println!("| --- | --- | --- | --- | --- |");
+    out!(sec, "| --- | --- | --- | --- | --- |");
     let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
     for r in &rows {
-        println!(
+        out!(
+            sec,
             "| {} | {} | {} | {} | {} |",
             r.name,
             cell(r.p50),
@@ -51,23 +55,57 @@ pub(crate) fn run(single: usize, batch: usize, items: usize) {
     }
     let ours = &rows[0];
     if let (Some(a), Some(b)) = (ours.batch, rows[1].batch) {
-        println!(
+        out!(
+            sec,
             "\nbatch per task, thread-exec / threadpool: {:.2} (target <= 1.2)",
             a / b
         );
     }
     if let (Some(a), Some(b)) = (ours.batch, rows[3].batch) {
-        println!(
+        out!(
+            sec,
             "batch per task, CPython / thread-exec: {:.0}x (target >= 50x)",
             b / a
         );
     }
     if let (Some(a), Some(b)) = (ours.p50, rows[2].p50) {
-        println!(
+        out!(
+            sec,
             "one-at-a-time p50, thread-exec / rayon: {:.2} (target <= 1.0)",
             a / b
         );
     }
+    let (ours, threadpool, rayon, cpython) = (&rows[0], &rows[1], &rows[2], &rows[3]);
+    // Within 1.2x of threadpool is the target: its time / ours >= 1 / 1.2.
+    sec.ratio(Ratio::of(
+        "TPE 100k submits + gather",
+        "threadpool",
+        ours.batch,
+        threadpool.batch,
+        Some(0.83),
+    ));
+    sec.ratio(Ratio::of(
+        "TPE 100k submits + gather",
+        "CPython TPE",
+        ours.batch,
+        cpython.batch,
+        Some(50.0),
+    ));
+    sec.ratio(Ratio::of(
+        "TPE one task at a time p50",
+        "rayon",
+        ours.p50,
+        rayon.p50,
+        Some(1.0),
+    ));
+    sec.ratio(Ratio::of(
+        "TPE map over 200k",
+        "CPython TPE",
+        ours.map,
+        cpython.map,
+        None,
+    ));
+    sec
 }
 
 fn to_us(d: Duration) -> f64 {
