@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use proc_exec::{Map, MapUnordered};
+use proc_exec::{Map, MapError, MapUnordered};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -14,97 +14,85 @@ use crate::error::PoolError;
 ///
 /// A failed item yields its `Err` and the next item follows. Dropping the
 /// iterator cancels the chunks not yet sent to a worker.
-pub struct Imap<I: Iterator, R> {
-    map: Map<I, R>,
-}
-
-impl<I: Iterator, R> Imap<I, R> {
-    pub(crate) fn new(map: Map<I, R>) -> Self {
-        Self { map }
-    }
-}
-
-impl<I, R> Imap<I, R>
-where
-    I: Iterator,
-    I::Item: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-{
-    /// The next result, waiting at most `timeout` (Python's
-    /// `next(timeout)`): [`PoolError::Timeout`] if it is not ready by then,
-    /// and a later call yields that same item.
-    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
-        self.map
-            .next_timeout(timeout)
-            .map(|r| r.map_err(PoolError::from))
-    }
-}
-
-impl<I, R> Iterator for Imap<I, R>
-where
-    I: Iterator,
-    I::Item: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-{
-    type Item = Result<R, PoolError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.map.next().map(|r| r.map_err(PoolError::from))
-    }
-}
-
-impl<I: Iterator, R> fmt::Debug for Imap<I, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Imap").field(&self.map).finish()
-    }
-}
+pub type Imap<I, R> = Results<Map<I, R>>;
 
 /// The results of [`Pool::imap_unordered`](crate::Pool::imap_unordered), in
 /// the order their chunks finish.
 ///
 /// A failed item yields its `Err` and the iteration goes on. Dropping the
 /// iterator cancels the chunks not yet sent to a worker.
-pub struct ImapUnordered<I: Iterator, R> {
-    map: MapUnordered<I, R>,
+pub type ImapUnordered<I, R> = Results<MapUnordered<I, R>>;
+
+/// A proc-exec map iterator with the pool's errors: what [`Imap`] and
+/// [`ImapUnordered`] are.
+pub struct Results<M> {
+    map: M,
 }
 
-impl<I: Iterator, R> ImapUnordered<I, R> {
-    pub(crate) fn new(map: MapUnordered<I, R>) -> Self {
+impl<M> Results<M> {
+    pub(crate) fn new(map: M) -> Self {
         Self { map }
     }
 }
 
-impl<I, R> ImapUnordered<I, R>
+/// The proc-exec iterators a [`Results`] wraps: [`Map`] and
+/// [`MapUnordered`].
+pub trait NextTimeout: Iterator<Item = Result<Self::Value, MapError>> {
+    /// What each item's task returns.
+    type Value;
+
+    /// The next item, waiting at most `timeout`.
+    fn next_timeout(&mut self, timeout: Duration) -> Option<Result<Self::Value, MapError>>;
+}
+
+impl<I, R> NextTimeout for Map<I, R>
 where
     I: Iterator,
     I::Item: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
 {
-    /// The next result to finish, waiting at most `timeout`:
-    /// [`PoolError::Timeout`] if none is ready by then; the iteration goes
-    /// on.
-    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
+    type Value = R;
+
+    fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, MapError>> {
+        Map::next_timeout(self, timeout)
+    }
+}
+
+impl<I, R> NextTimeout for MapUnordered<I, R>
+where
+    I: Iterator,
+    I::Item: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+{
+    type Value = R;
+
+    fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, MapError>> {
+        MapUnordered::next_timeout(self, timeout)
+    }
+}
+
+impl<M: NextTimeout> Results<M> {
+    /// The next result, waiting at most `timeout` (Python's
+    /// `next(timeout)`): [`PoolError::Timeout`] if it is not ready by then,
+    /// and the iteration goes on (for `imap`, a later call yields that same
+    /// item).
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<M::Value, PoolError>> {
         self.map
             .next_timeout(timeout)
             .map(|r| r.map_err(PoolError::from))
     }
 }
 
-impl<I, R> Iterator for ImapUnordered<I, R>
-where
-    I: Iterator,
-    I::Item: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-{
-    type Item = Result<R, PoolError>;
+impl<M: NextTimeout> Iterator for Results<M> {
+    type Item = Result<M::Value, PoolError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.map.next().map(|r| r.map_err(PoolError::from))
     }
 }
 
-impl<I: Iterator, R> fmt::Debug for ImapUnordered<I, R> {
+impl<M: fmt::Debug> fmt::Debug for Results<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ImapUnordered").field(&self.map).finish()
+        f.debug_tuple("Results").field(&self.map).finish()
     }
 }

@@ -94,6 +94,6 @@ mod result;
 mod sync;
 
 pub use error::{BuildError, NotReady, PoolError, StillRunning};
-pub use imap::{Imap, ImapUnordered};
+pub use imap::{Imap, ImapUnordered, NextTimeout, Results};
 pub use pool::{Builder, Pool};
 pub use result::{AsyncResult, Callbacks};
