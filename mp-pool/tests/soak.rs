@@ -15,17 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{Rng, RssWatch, clean, quiet_panics, soak_rounds, soak_seed, square};
+use common::{Rng, RssWatch, chaos, clean, quiet_panics, soak_rounds, soak_seed, spin, square};
 use mp_pool::{AsyncResult, Callbacks, Pool, PoolError};
-
-/// Busy for about `micros` microseconds (keeps a CPU, as real work).
-fn spin(micros: u64) -> u64 {
-    let end = std::time::Instant::now() + Duration::from_micros(micros);
-    while std::time::Instant::now() < end {
-        std::hint::spin_loop();
-    }
-    micros
-}
 
 fn panics(n: u64) -> u64 {
     panic!("task {n} panics on purpose")
@@ -38,27 +29,6 @@ struct Tally {
     results: u64,
     errors: u64,
     kills: u64,
-}
-
-fn chaos(pool: Arc<Pool>, seed: u64, stop: Arc<AtomicBool>) -> u64 {
-    let mut rng = Rng::new(seed);
-    let mut kills = 0;
-    // ORDERING: a stop flag; nothing else is published through it.
-    while !stop.load(Ordering::Relaxed) {
-        // Fault-injection pacing, not a synchronisation.
-        std::thread::sleep(Duration::from_millis(1 + rng.below(10)));
-        let pids = pool.worker_pids();
-        if pids.is_empty() || !rng.chance(25) {
-            continue;
-        }
-        let pid = pids[rng.below(pids.len() as u64) as usize];
-        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-            if rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok() {
-                kills += 1;
-            }
-        }
-    }
-    kills
 }
 
 /// A job and what its success must hold.
@@ -79,7 +49,7 @@ fn round(seed: u64, total: &mut Tally) {
     let chaos = {
         let (pool, stop) = (Arc::clone(&pool), Arc::clone(&stop));
         let seed = rng.next_u64();
-        std::thread::spawn(move || chaos(pool, seed, stop))
+        std::thread::spawn(move || chaos(|| pool.worker_pids(), seed, &stop))
     };
     // Callbacks count themselves: each must run exactly once.
     let callbacks_expected = Arc::new(AtomicU64::new(0));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Fifo, clean};
+use common::{Gate, Step, clean, step};
 use proc_exec::{MapError, MapOptions, OnWorkerDeath, ProcessPoolExecutor, SubmitError, TaskError};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
@@ -35,56 +35,6 @@ fn uneven(n: u64) -> u64 {
 fn panics_on_zero(n: u64) -> u64 {
     assert_ne!(n, 0, "zero is not allowed");
     n
-}
-
-/// What a test item does: block until the test opens `gate` (after saying
-/// it started through `started`), append to a file, or return its number.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-enum Step {
-    Block { started: String, gate: String },
-    Touch(String),
-    Value(u64),
-    KillSelf,
-}
-
-fn step(step: Step) -> u64 {
-    match step {
-        Step::Block { started, gate } => {
-            std::fs::write(started, "started").unwrap();
-            std::fs::read_to_string(gate).unwrap().len() as u64
-        }
-        Step::Touch(path) => {
-            std::fs::write(path, "ran").unwrap();
-            0
-        }
-        Step::Value(n) => n,
-        Step::KillSelf => {
-            let me = rustix::process::getpid();
-            rustix::process::kill_process(me, rustix::process::Signal::KILL).unwrap();
-            unreachable!("SIGKILL cannot be caught")
-        }
-    }
-}
-
-struct Gate {
-    started: Fifo,
-    gate: Fifo,
-}
-
-impl Gate {
-    fn new(name: &str) -> Self {
-        Self {
-            started: Fifo::new(&format!("{name}-started")),
-            gate: Fifo::new(&format!("{name}-gate")),
-        }
-    }
-
-    fn step(&self) -> Step {
-        Step::Block {
-            started: self.started.path.clone(),
-            gate: self.gate.path.clone(),
-        }
-    }
 }
 
 #[test]
@@ -192,9 +142,9 @@ fn dropping_the_iterator_cancels_what_was_not_sent() {
     let touch = Step::Touch(marker.display().to_string());
     let out = pool.map(step, [gate.step(), touch.clone(), touch]).unwrap();
     // The first item runs; the others wait in the queue.
-    gate.started.read_all();
+    gate.wait_started();
     drop(out);
-    gate.gate.write("go");
+    gate.open();
     drop(pool);
     assert!(!marker.exists(), "a cancelled item ran");
     drop(gate);
@@ -213,8 +163,8 @@ fn the_timeout_is_one_deadline_and_ends_the_iteration() {
     let mut out = pool.map_with(step, items, options).unwrap();
     assert_eq!(out.next(), Some(Err(MapError::Timeout)));
     assert_eq!(out.next(), None);
-    gate.started.read_all();
-    gate.gate.write("go");
+    gate.wait_started();
+    gate.open();
     drop(out);
     drop(pool);
     drop(gate);
@@ -236,12 +186,12 @@ fn map_unordered_yields_in_completion_order() {
     items.extend((1..=6).map(Step::Value));
     let options = MapOptions::new().timeout(common::GUARD.unwrap());
     let mut out = pool.map_unordered(step, items, options).unwrap();
-    gate.started.read_all();
+    gate.wait_started();
     // The blocked first item cannot finish before the gate opens.
     let mut early: Vec<u64> = (0..6).map(|_| out.next().unwrap().unwrap()).collect();
     early.sort_unstable();
     assert_eq!(early, [1, 2, 3, 4, 5, 6]);
-    gate.gate.write("go");
+    gate.open();
     assert_eq!(out.next(), Some(Ok(2)));
     assert_eq!(out.next(), None);
     drop(out);
@@ -425,12 +375,12 @@ fn next_timeout_yields_a_timeout_and_the_iteration_goes_on() {
         .map(step, [Step::Value(1), gate.step(), Step::Value(3)])
         .unwrap();
     assert_eq!(out.next_timeout(common::GUARD.unwrap()), Some(Ok(1)));
-    gate.started.read_all();
+    gate.wait_started();
     assert_eq!(
         out.next_timeout(Duration::ZERO),
         Some(Err(MapError::Timeout))
     );
-    gate.gate.write("go");
+    gate.open();
     // "go" is two bytes long.
     assert_eq!(out.next_timeout(common::GUARD.unwrap()), Some(Ok(2)));
     assert_eq!(out.next(), Some(Ok(3)));

@@ -13,25 +13,14 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Rng, RssWatch, clean, soak_rounds, soak_seed};
+use common::{Rng, RssWatch, chaos, clean, soak_rounds, soak_seed, spin};
 use future_core::{Future, ResultError};
 use proc_exec::{Bytes, MapOptions, OnWorkerDeath, ProcessPoolExecutor, StartMethod, TaskError};
 
 fn square(n: u64) -> u64 {
     n * n
-}
-
-/// Busy for about `micros` microseconds (not a sleep: it keeps a CPU).
-fn slow(micros: u64) -> u64 {
-    let end = Instant::now() + Duration::from_micros(micros);
-    let mut spins = 0u64;
-    while Instant::now() < end {
-        spins = spins.wrapping_add(1);
-        std::hint::spin_loop();
-    }
-    micros
 }
 
 fn panics(n: u64) -> u64 {
@@ -83,30 +72,6 @@ impl Tally {
     }
 }
 
-/// Kills a random live worker of `pool` every few milliseconds until told
-/// to stop; counts the kills.
-fn chaos(pool: Arc<ProcessPoolExecutor>, seed: u64, stop: Arc<AtomicBool>) -> u64 {
-    let mut rng = Rng::new(seed);
-    let mut kills = 0;
-    // ORDERING: a stop flag; nothing else is published through it.
-    while !stop.load(Ordering::Relaxed) {
-        // Fault-injection pacing, not a synchronisation.
-        std::thread::sleep(Duration::from_millis(1 + rng.below(8)));
-        let pids = pool.worker_pids();
-        if pids.is_empty() || !rng.chance(30) {
-            continue;
-        }
-        let pid = pids[rng.below(pids.len() as u64) as usize];
-        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-            // The worker may have exited meanwhile (ESRCH); that is fine.
-            if rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok() {
-                kills += 1;
-            }
-        }
-    }
-    kills
-}
-
 fn round(seed: u64, totals: &Totals) {
     let mut rng = Rng::new(seed);
     let method = if rng.chance(50) {
@@ -134,7 +99,7 @@ fn round(seed: u64, totals: &Totals) {
     let chaos = {
         let (pool, stop) = (Arc::clone(&pool), Arc::clone(&stop));
         let seed = rng.next_u64();
-        std::thread::spawn(move || chaos(pool, seed, stop))
+        std::thread::spawn(move || chaos(|| pool.worker_pids(), seed, &stop))
     };
 
     let submissions = 150 + rng.below(100);
@@ -155,7 +120,7 @@ fn round(seed: u64, totals: &Totals) {
                 .map(|f| plain.push((f, Expect::Value(i * i)))),
             50..=64 => {
                 let micros = 200 + rng.below(3000);
-                pool.submit(slow, micros)
+                pool.submit(spin, micros)
                     .map(|f| plain.push((f, Expect::Value(micros))))
             }
             65..=74 => pool

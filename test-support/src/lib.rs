@@ -216,3 +216,116 @@ pub fn quiet_panics(marker: &'static str) {
         }
     }));
 }
+
+/// What a test task does, sent to a worker as its argument.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum Step {
+    /// Says it started through the FIFO `started`, then blocks until the
+    /// test writes to the FIFO `gate`; returns the length of what it read.
+    Block {
+        /// Where it says it started.
+        started: String,
+        /// What it waits on.
+        gate: String,
+    },
+    /// Writes "ran" into this file and returns 0.
+    Touch(String),
+    /// Returns its number.
+    Value(u64),
+    /// Panics with a message containing "on purpose".
+    Panic,
+    /// Kills its own process with SIGKILL.
+    KillSelf,
+}
+
+/// Runs a [`Step`] (the task function the tests submit).
+pub fn step(step: Step) -> u64 {
+    match step {
+        Step::Block { started, gate } => {
+            std::fs::write(started, "started").unwrap();
+            std::fs::read_to_string(gate).unwrap().len() as u64
+        }
+        Step::Touch(path) => {
+            std::fs::write(path, "ran").unwrap();
+            0
+        }
+        Step::Value(n) => n,
+        Step::Panic => panic!("the task panicked on purpose"),
+        Step::KillSelf => {
+            let me = rustix::process::getpid();
+            rustix::process::kill_process(me, rustix::process::Signal::KILL).unwrap();
+            unreachable!("SIGKILL cannot be caught")
+        }
+    }
+}
+
+/// A task that blocks until the test lets it go: two FIFOs, one to hear
+/// that it started, one to release it.
+#[derive(Debug)]
+pub struct Gate {
+    started: Fifo,
+    gate: Fifo,
+}
+
+impl Gate {
+    /// A gate whose FIFOs are named after `name`.
+    pub fn new(name: &str) -> Self {
+        Self {
+            started: Fifo::new(&format!("{name}-started")),
+            gate: Fifo::new(&format!("{name}-gate")),
+        }
+    }
+
+    /// The step that blocks on this gate.
+    pub fn step(&self) -> Step {
+        Step::Block {
+            started: self.started.path.clone(),
+            gate: self.gate.path.clone(),
+        }
+    }
+
+    /// Waits until the task started.
+    pub fn wait_started(&self) {
+        self.started.read_all();
+    }
+
+    /// Lets the task go (it returns 2, the length of "go").
+    pub fn open(&self) {
+        self.gate.write("go");
+    }
+}
+
+/// Kills a random worker among `pids()` every few milliseconds (a third of
+/// the time it looks) until `stop` is set; returns how many it killed. The
+/// fault injection of the soak tests.
+pub fn chaos(pids: impl Fn() -> Vec<u32>, seed: u64, stop: &std::sync::atomic::AtomicBool) -> u64 {
+    let mut rng = Rng::new(seed);
+    let mut kills = 0;
+    // ORDERING: a stop flag; nothing else is published through it.
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        // Fault-injection pacing, not a synchronisation.
+        std::thread::sleep(Duration::from_millis(1 + rng.below(9)));
+        let pids = pids();
+        if pids.is_empty() || !rng.chance(30) {
+            continue;
+        }
+        let pid = pids[rng.below(pids.len() as u64) as usize];
+        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+            // The worker may have exited meanwhile (ESRCH); that is fine.
+            if rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok() {
+                kills += 1;
+            }
+        }
+    }
+    kills
+}
+
+/// Busy for about `micros` microseconds: a task that keeps a CPU, as real
+/// work does (not a sleep).
+pub fn spin(micros: u64) -> u64 {
+    let end = std::time::Instant::now() + Duration::from_micros(micros);
+    while std::time::Instant::now() < end {
+        std::hint::spin_loop();
+    }
+    micros
+}

@@ -9,22 +9,13 @@
 //! replays a run (the seed is printed).
 
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use future_core::{Future, ResultError};
-use test_support::{Rng, RssWatch, quiet_panics, soak_rounds, soak_seed, thread_count};
+use test_support::{Rng, RssWatch, quiet_panics, soak_rounds, soak_seed, spin, thread_count};
 use thread_exec::{MapOptions, TaskError, ThreadPoolExecutor};
 
 const GUARD: Option<Duration> = Some(Duration::from_secs(60));
-
-/// Busy for about `micros` microseconds (keeps its thread, as real work).
-fn spin(micros: u64) -> u64 {
-    let end = Instant::now() + Duration::from_micros(micros);
-    while Instant::now() < end {
-        std::hint::spin_loop();
-    }
-    micros
-}
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
