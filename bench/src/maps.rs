@@ -4,9 +4,9 @@
 //! division in 64 chunks) on one worker and on two.
 
 use crate::report::{Ratio, Section, out};
-use crate::stats::peer_values;
+use crate::stats::run_peer;
 use proc_exec::{MapOptions, ProcessPoolExecutor};
-use std::{hint::black_box, num::NonZeroUsize, process::Command, time::Instant};
+use std::{hint::black_box, num::NonZeroUsize, time::Instant};
 
 const WORKERS: usize = 2;
 
@@ -371,40 +371,27 @@ fn cpython_rows(rounds: Rounds) -> (MapRow, MapRow, CpuRow) {
         two: None,
         speedup: None,
     };
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/maps.py");
     let args = [
-        WORKERS as u64,
-        rounds.items as u64,
-        rounds.ppe_default_items as u64,
-        rounds.chunksize as u64,
-        rounds.repeats as u64,
-        rounds.cpython_primes_below,
-        PRIME_CHUNKS,
+        WORKERS,
+        rounds.items,
+        rounds.ppe_default_items,
+        rounds.chunksize,
+        rounds.repeats,
+        rounds.cpython_primes_below as usize,
+        PRIME_CHUNKS as usize,
     ];
-    let output = Command::new("python3")
-        .arg(script)
-        .args(args.iter().map(ToString::to_string))
-        .output();
-    let output = match output {
-        Ok(o) if o.status.success() => o,
-        Ok(o) => {
-            let why = format!(" (maps.py failed: {})", o.status);
-            eprint!("{}", String::from_utf8_lossy(&o.stderr));
+    let values = match run_peer("maps.py", &args) {
+        Ok(values) => values,
+        Err(why) => {
             for name in [&mut ppe.name, &mut pool.name, &mut cpu.name] {
                 name.push_str(&why);
             }
             return (ppe, pool, cpu);
         }
-        Err(_) => {
-            for name in [&mut ppe.name, &mut pool.name, &mut cpu.name] {
-                name.push_str(" (python3 not found)");
-            }
-            return (ppe, pool, cpu);
-        }
     };
-    for (name, value) in peer_values(&String::from_utf8_lossy(&output.stdout)) {
+    for (name, value) in values {
         let value = Some(value);
-        match name {
+        match name.as_str() {
             "ppe_map_default" => ppe.default_chunks = value,
             "ppe_map_tuned" => ppe.tuned = value,
             "ppe_map_pool_default" => ppe.pool_default = value,

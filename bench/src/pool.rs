@@ -4,11 +4,10 @@
 //! then `get`.
 
 use crate::report::{Ratio, Section, out};
-use crate::stats::peer_values;
+use crate::stats::run_peer;
 use mp_pool::Pool;
 use std::{
     hint::black_box,
-    process::Command,
     time::{Duration, Instant},
 };
 
@@ -113,7 +112,6 @@ fn mp_pool_row(sizes: Sizes) -> Row {
 }
 
 fn cpython_row(sizes: Sizes) -> Row {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/mp_pool.py");
     let args = [PROCESSES, sizes.pools, sizes.map, sizes.imap, sizes.apply];
     let mut row = Row {
         name: "CPython multiprocessing.Pool (fork context)".to_owned(),
@@ -122,24 +120,15 @@ fn cpython_row(sizes: Sizes) -> Row {
         imap: None,
         apply: None,
     };
-    let output = Command::new("python3")
-        .arg(script)
-        .args(args.iter().map(ToString::to_string))
-        .output();
-    let output = match output {
-        Ok(o) if o.status.success() => o,
-        Ok(o) => {
-            row.name = format!("{} (mp_pool.py failed: {})", row.name, o.status);
-            eprint!("{}", String::from_utf8_lossy(&o.stderr));
-            return row;
-        }
-        Err(_) => {
-            row.name = format!("{} (python3 not found)", row.name);
+    let values = match run_peer("mp_pool.py", &args) {
+        Ok(values) => values,
+        Err(why) => {
+            row.name.push_str(&why);
             return row;
         }
     };
-    for (name, value) in peer_values(&String::from_utf8_lossy(&output.stdout)) {
-        match name {
+    for (name, value) in values {
+        match name.as_str() {
             "start" => row.start_ms = Some(value),
             "map" => row.map = Some(value),
             "imap_unordered" => row.imap = Some(value),

@@ -3,14 +3,13 @@
 //! a batch of submits then a gather, a worker crash, and a 1 MiB echo.
 
 use crate::report::{Ratio, Section, out};
-use crate::stats::{peer_values, percentile};
+use crate::stats::{percentile, run_peer};
 use future_core::ResultError;
 use proc_exec::{Bytes, ProcessPoolExecutor, StartMethod, TaskError};
 use rustix::fd::OwnedFd;
 use std::{
     hint::black_box,
     num::NonZeroUsize,
-    process::Command,
     time::{Duration, Instant},
 };
 
@@ -601,7 +600,6 @@ fn write_all(fd: &OwnedFd, mut buf: &[u8]) -> rustix::io::Result<()> {
 }
 
 fn cpython_row(rounds: Rounds) -> Row {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/ppe.py");
     let args = [
         WORKERS,
         rounds.pools,
@@ -610,25 +608,16 @@ fn cpython_row(rounds: Rounds) -> Row {
         rounds.echo,
         ECHO_BYTES,
     ];
-    let output = Command::new("python3")
-        .arg(script)
-        .args(args.iter().map(ToString::to_string))
-        .output();
     let mut row = Row::empty("CPython ProcessPoolExecutor (fork context)");
-    let output = match output {
-        Ok(o) if o.status.success() => o,
-        Ok(o) => {
-            row.name = format!("{} (ppe.py failed: {})", row.name, o.status);
-            eprint!("{}", String::from_utf8_lossy(&o.stderr));
-            return row;
-        }
-        Err(_) => {
-            row.name = format!("{} (python3 not found)", row.name);
+    let values = match run_peer("ppe.py", &args) {
+        Ok(values) => values,
+        Err(why) => {
+            row.name.push_str(&why);
             return row;
         }
     };
-    for (name, value) in peer_values(&String::from_utf8_lossy(&output.stdout)) {
-        match name {
+    for (name, value) in values {
+        match name.as_str() {
             "start" => row.start_ms = Some(value),
             "single_p50" => row.p50 = Some(value),
             "single_p99" => row.p99 = Some(value),

@@ -27,3 +27,24 @@ pub(crate) fn peer_values(stdout: &str) -> impl Iterator<Item = (&str, f64)> {
         Some((parts.next()?, parts.next()?.parse().ok()?))
     })
 }
+
+/// Runs a CPython peer script from `bench/peers/` with these arguments and
+/// returns its `name value unit` lines as `(name, value)`; `Err` with why
+/// (to append to the row's name) when python3 is missing or the script
+/// failed (its stderr is passed through).
+pub(crate) fn run_peer(script: &str, args: &[usize]) -> Result<Vec<(String, f64)>, String> {
+    let path = format!("{}/peers/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new("python3")
+        .arg(path)
+        .args(args.iter().map(ToString::to_string))
+        .output()
+        .map_err(|_| " (python3 not found)".to_owned())?;
+    if !output.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        return Err(format!(" ({script} failed: {})", output.status));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(peer_values(&stdout)
+        .map(|(n, v)| (n.to_owned(), v))
+        .collect())
+}

@@ -2,10 +2,9 @@
 //! one task at a time, a batch of submits then a gather, and map.
 
 use crate::report::{Ratio, Section, out};
-use crate::stats::{peer_values, percentile};
+use crate::stats::{percentile, run_peer};
 use std::{
     hint::black_box,
-    process::Command,
     sync::mpsc,
     time::{Duration, Instant},
 };
@@ -20,7 +19,7 @@ fn inc(x: u64) -> u64 {
 /// Results of one implementation: p50 and p99 one-at-a-time round trip,
 /// per-task cost of a batch, per-item cost of map (all microseconds).
 struct Row {
-    name: &'static str,
+    name: String,
     p50: Option<f64>,
     p99: Option<f64>,
     batch: Option<f64>,
@@ -156,7 +155,7 @@ fn thread_exec_row(single: usize, batch: usize, items: usize) -> Row {
         }
     });
     Row {
-        name: "thread-exec",
+        name: "thread-exec".to_owned(),
         p50: Some(p50),
         p99: Some(p99),
         batch: Some(batch_us),
@@ -182,7 +181,7 @@ fn threadpool_row(single: usize, batch: usize, _items: usize) -> Row {
         }
     });
     Row {
-        name: "threadpool 1.8 (execute + mpsc)",
+        name: "threadpool 1.8 (execute + mpsc)".to_owned(),
         p50: Some(p50),
         p99: Some(p99),
         batch: Some(batch_us),
@@ -216,7 +215,7 @@ fn rayon_row(single: usize, batch: usize, items: usize) -> Row {
         black_box(out);
     });
     Row {
-        name: "rayon 1.12 (spawn + mpsc; par_iter map)",
+        name: "rayon 1.12 (spawn + mpsc; par_iter map)".to_owned(),
         p50: Some(p50),
         p99: Some(p99),
         batch: Some(batch_us),
@@ -225,7 +224,6 @@ fn rayon_row(single: usize, batch: usize, items: usize) -> Row {
 }
 
 fn cpython_row(single: usize, batch: usize, items: usize) -> Row {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/tpe.py");
     // CPython is ~100x slower per task: a tenth of the rounds keeps this short.
     let args = [
         WORKERS,
@@ -233,23 +231,22 @@ fn cpython_row(single: usize, batch: usize, items: usize) -> Row {
         batch,
         (items / 2).max(1000),
     ];
-    let output = Command::new("python3")
-        .arg(script)
-        .args(args.iter().map(ToString::to_string))
-        .output();
     let mut row = Row {
-        name: "CPython ThreadPoolExecutor",
+        name: "CPython ThreadPoolExecutor".to_owned(),
         p50: None,
         p99: None,
         batch: None,
         map: None,
     };
-    let Some(output) = output.ok().filter(|o| o.status.success()) else {
-        row.name = "CPython ThreadPoolExecutor (python3 not found)";
-        return row;
+    let values = match run_peer("tpe.py", &args) {
+        Ok(values) => values,
+        Err(why) => {
+            row.name.push_str(&why);
+            return row;
+        }
     };
-    for (name, value) in peer_values(&String::from_utf8_lossy(&output.stdout)) {
-        match name {
+    for (name, value) in values {
+        match name.as_str() {
             "single_p50" => row.p50 = Some(value),
             "single_p99" => row.p99 = Some(value),
             "batch" => row.batch = Some(value),
