@@ -205,6 +205,21 @@ pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
 
+/// The threads of this process once at most `expected` are left, or after
+/// [`GUARD`]. A joined thread can still be listed for a moment: `join`
+/// returns when the kernel clears the thread's id, a little before it
+/// takes the thread out of `/proc/self/task`.
+pub fn threads_settle_to(expected: usize) -> usize {
+    let give_up = std::time::Instant::now() + GUARD.unwrap();
+    loop {
+        let now = thread_count();
+        if now <= expected || std::time::Instant::now() > give_up {
+            return now;
+        }
+        std::thread::yield_now();
+    }
+}
+
 /// Checks that the resident set does not keep growing across soak rounds:
 /// after a warm-up round, no later round may end more than `slack` bytes
 /// above the first round after warm-up.

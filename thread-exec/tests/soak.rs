@@ -12,7 +12,9 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use future_core::{Future, ResultError};
-use test_support::{Rng, RssWatch, quiet_panics, soak_rounds, soak_seed, spin, thread_count};
+use test_support::{
+    Rng, RssWatch, quiet_panics, soak_rounds, soak_seed, spin, thread_count, threads_settle_to,
+};
 use thread_exec::{MapOptions, TaskError, ThreadPoolExecutor};
 
 const GUARD: Option<Duration> = Some(Duration::from_secs(60));
@@ -136,7 +138,11 @@ fn round(seed: u64) -> Tally {
     pool.shutdown(true, false);
     assert_eq!(pool.num_threads(), 0, "a worker outlived shutdown(wait)");
     drop(pool);
-    assert_eq!(thread_count(), threads_before, "a thread was left behind");
+    assert_eq!(
+        threads_settle_to(threads_before),
+        threads_before,
+        "a thread was left behind"
+    );
     tally
 }
 
