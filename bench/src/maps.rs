@@ -380,16 +380,8 @@ fn cpython_rows(rounds: Rounds) -> (MapRow, MapRow, CpuRow) {
         rounds.cpython_primes_below as usize,
         PRIME_CHUNKS as usize,
     ];
-    let values = match run_peer("maps.py", &args) {
-        Ok(values) => values,
-        Err(why) => {
-            for name in [&mut ppe.name, &mut pool.name, &mut cpu.name] {
-                name.push_str(&why);
-            }
-            return (ppe, pool, cpu);
-        }
-    };
-    for (name, value) in values {
+    let names = &mut [&mut ppe.name, &mut pool.name, &mut cpu.name];
+    for (name, value) in run_peer("maps.py", &args, names) {
         let value = Some(value);
         match name.as_str() {
             "ppe_map_default" => ppe.default_chunks = value,

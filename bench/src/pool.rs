@@ -120,14 +120,7 @@ fn cpython_row(sizes: Sizes) -> Row {
         imap: None,
         apply: None,
     };
-    let values = match run_peer("mp_pool.py", &args) {
-        Ok(values) => values,
-        Err(why) => {
-            row.name.push_str(&why);
-            return row;
-        }
-    };
-    for (name, value) in values {
+    for (name, value) in run_peer("mp_pool.py", &args, &mut [&mut row.name]) {
         match name.as_str() {
             "start" => row.start_ms = Some(value),
             "map" => row.map = Some(value),

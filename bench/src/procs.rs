@@ -609,14 +609,7 @@ fn cpython_row(rounds: Rounds) -> Row {
         ECHO_BYTES,
     ];
     let mut row = Row::empty("CPython ProcessPoolExecutor (fork context)");
-    let values = match run_peer("ppe.py", &args) {
-        Ok(values) => values,
-        Err(why) => {
-            row.name.push_str(&why);
-            return row;
-        }
-    };
-    for (name, value) in values {
+    for (name, value) in run_peer("ppe.py", &args, &mut [&mut row.name]) {
         match name.as_str() {
             "start" => row.start_ms = Some(value),
             "single_p50" => row.p50 = Some(value),

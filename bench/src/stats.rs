@@ -29,10 +29,25 @@ pub(crate) fn peer_values(stdout: &str) -> impl Iterator<Item = (&str, f64)> {
 }
 
 /// Runs a CPython peer script from `bench/peers/` with these arguments and
-/// returns its `name value unit` lines as `(name, value)`; `Err` with why
-/// (to append to the row's name) when python3 is missing or the script
-/// failed (its stderr is passed through).
-pub(crate) fn run_peer(script: &str, args: &[usize]) -> Result<Vec<(String, f64)>, String> {
+/// returns its `name value unit` lines as `(name, value)`. When python3 is
+/// missing or the script failed (its stderr is passed through), says why
+/// at the end of each of `names` (the rows' names) and returns nothing, so
+/// the rows keep their empty cells.
+pub(crate) fn run_peer(
+    script: &str,
+    args: &[usize],
+    names: &mut [&mut String],
+) -> Vec<(String, f64)> {
+    match peer_output(script, args) {
+        Ok(values) => values,
+        Err(why) => {
+            names.iter_mut().for_each(|name| name.push_str(&why));
+            Vec::new()
+        }
+    }
+}
+
+fn peer_output(script: &str, args: &[usize]) -> Result<Vec<(String, f64)>, String> {
     let path = format!("{}/peers/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = std::process::Command::new("python3")
         .arg(path)

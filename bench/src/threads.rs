@@ -238,14 +238,7 @@ fn cpython_row(single: usize, batch: usize, items: usize) -> Row {
         batch: None,
         map: None,
     };
-    let values = match run_peer("tpe.py", &args) {
-        Ok(values) => values,
-        Err(why) => {
-            row.name.push_str(&why);
-            return row;
-        }
-    };
-    for (name, value) in values {
+    for (name, value) in run_peer("tpe.py", &args, &mut [&mut row.name]) {
         match name.as_str() {
             "single_p50" => row.p50 = Some(value),
             "single_p99" => row.p99 = Some(value),

@@ -24,7 +24,7 @@ pub struct Clean {
 pub fn clean() -> Clean {
     let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     Clean {
-        fds: settled_fds(),
+        fds: settled(open_fds),
         _one: one,
     }
 }
@@ -55,14 +55,16 @@ impl Clean {
 }
 
 /// How many times the fd table is listed before a difference counts.
-const LOOKS: usize = 1000;
+pub const LOOKS: usize = 1000;
 
-/// The open fds once two listings in a row agree (so a descriptor the
-/// harness holds for a moment is not taken for one of the test's).
-fn settled_fds() -> Vec<String> {
-    let mut last = open_fds();
+/// What `look` sees once two looks in a row agree (bounded: after
+/// [`LOOKS`] looks, the last): how the fd checks ignore a descriptor the
+/// test harness's main thread holds for a moment (between tests libtest
+/// reads cgroup files to size its thread count).
+pub fn settled<T: PartialEq>(mut look: impl FnMut() -> T) -> T {
+    let mut last = look();
     for _ in 0..LOOKS {
-        let now = open_fds();
+        let now = look();
         if now == last {
             return now;
         }

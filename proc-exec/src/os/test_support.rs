@@ -47,24 +47,13 @@ pub(crate) fn read_to_end(fd: BorrowedFd<'_>) -> Vec<u8> {
 }
 
 /// The number of descriptors open in this process, once two listings in a
-/// row agree: the test harness's main thread opens a file for a moment
-/// between tests (libtest reads cgroup files to size its thread count).
+/// row agree ([`test_support::settled`]).
 pub(crate) fn count_open_fds() -> usize {
     // The listing's own descriptor is counted every time, so differences
     // between two counts are exact.
-    let count = || {
+    test_support::settled(|| {
         std::fs::read_dir("/proc/self/fd")
             .expect("/proc/self/fd")
             .count()
-    };
-    let mut last = count();
-    for _ in 0..1000 {
-        let now = count();
-        if now == last {
-            return now;
-        }
-        last = now;
-        std::thread::yield_now();
-    }
-    last
+    })
 }
