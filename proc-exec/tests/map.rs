@@ -26,7 +26,9 @@ fn square(n: u64) -> u64 {
     n * n
 }
 
-/// Uneven work: later items finish first if nothing keeps the order.
+/// Uneven work: later items finish first if nothing keeps the order (the
+/// sleep is the task's work, not a synchronisation: the test passes
+/// whatever the timings are).
 fn uneven(n: u64) -> u64 {
     std::thread::sleep(Duration::from_millis((n * 7) % 11));
     n
