@@ -6,7 +6,7 @@ use crate::{
     pool::{Initializer, Shared},
     scope::Scope,
     sync::{available_parallelism, next_executor_number},
-    task::{BoxJob, Task},
+    task::{RawJob, Task},
 };
 use future_core::{Completer, Future};
 use std::{fmt, sync::Arc};
@@ -174,7 +174,9 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + Sync + 'static,
 {
-    submit_job(shared, f, |f, completer| Box::new(Task::new(f, completer)))
+    submit_job(shared, f, |f, completer| {
+        RawJob::new(Task::new(f, completer))
+    })
 }
 
 /// Makes the future, lets `build` turn the closure and its completer into a
@@ -183,7 +185,7 @@ where
 pub(crate) fn submit_job<F, R>(
     shared: &Arc<Shared>,
     f: F,
-    build: impl FnOnce(F, Completer<R, TaskError>) -> BoxJob<'static>,
+    build: impl FnOnce(F, Completer<R, TaskError>) -> RawJob,
 ) -> Result<Future<R, TaskError>, SubmitError<F>> {
     let future = Future::new();
     let mut parts = Some((f, future.completer()));

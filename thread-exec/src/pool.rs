@@ -18,7 +18,7 @@ use crate::{
         AtomicUsize, Condvar, IDLE_SPINS, JoinHandle, Mutex, MutexGuard, Ordering, current, spawn,
         spin_loop,
     },
-    task::BoxJob,
+    task::RawJob,
 };
 use std::{collections::VecDeque, sync::Arc as StdArc};
 
@@ -35,7 +35,7 @@ enum Wake {
 
 /// The bookkeeping under the pool's lock.
 struct State {
-    queue: VecDeque<BoxJob<'static>>,
+    queue: VecDeque<RawJob>,
     /// Workers waiting on the condvar that no submit has claimed yet.
     idle: usize,
     /// Wake-ups handed to idle workers and not yet consumed. A waking worker
@@ -117,7 +117,7 @@ impl Shared {
     /// caller still owns everything it would have put in the job.
     pub(crate) fn submit(
         self: &StdArc<Self>,
-        make: impl FnOnce() -> BoxJob<'static>,
+        make: impl FnOnce() -> RawJob,
     ) -> Result<(), SubmitErrorKind> {
         let mut state = self.state.lock();
         if let Some(broken) = &state.broken {
