@@ -2,6 +2,7 @@
 
 use crate::{
     BuildError, SubmitError, TaskError,
+    counts::MAX_THREADS,
     map::{Map, MapOptions},
     pool::{Initializer, Shared},
     scope::Scope,
@@ -245,7 +246,9 @@ pub struct Builder {
 
 impl Builder {
     /// The most threads to start. Default: `min(32, available_parallelism + 4)`.
-    /// Zero is a [`BuildError`].
+    /// Zero is a [`BuildError`]. Values above what the pool can count
+    /// (2<sup>21</sup> - 1 threads on 64-bit targets, 1023 on 32-bit ones)
+    /// are lowered to that.
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
         self
@@ -283,6 +286,7 @@ impl Builder {
         if max_workers == 0 {
             return Err(BuildError::ZeroWorkers);
         }
+        let max_workers = max_workers.min(MAX_THREADS);
         let prefix = self
             .thread_name_prefix
             .unwrap_or_else(|| format!("ThreadPoolExecutor-{}", next_executor_number()));

@@ -44,10 +44,12 @@
 //! from any thread).
 #![deny(unsafe_code)]
 
+mod counts;
 mod error;
 mod executor;
 mod map;
 mod pool;
+mod queue;
 mod scope;
 mod sync;
 mod task;

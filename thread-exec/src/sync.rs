@@ -1,17 +1,48 @@
 //! The one place in this crate that knows about loom.
 //!
 //! Locks and condition variables come from future-core, which switches them
-//! itself. Here: the pool's one atomic counter, and thread spawning and
+//! itself. Here: the pool's atomics, fence and cell, and thread spawning and
 //! joining, which must be loom's threads under `--cfg exec_loom`. The pool's
 //! state is shared through std's `Arc`: its reference count guards no data
 //! the models need to see.
 
-pub(crate) use future_core::{Condvar, Mutex, MutexGuard};
+pub(crate) use future_core::{Condvar, Mutex};
 
 #[cfg(exec_loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
 #[cfg(not(exec_loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
+
+#[cfg(exec_loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// `core::cell::UnsafeCell` with loom's `with`/`with_mut` shape, so each
+/// access is written once and loom checks it.
+#[cfg(not(exec_loom))]
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(exec_loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(core::cell::UnsafeCell::new(value))
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+/// Slots per block of the job queue: 31 plus the block's link fill about
+/// three quarters of a kilobyte. Two under loom, so a model with three jobs
+/// already crosses into a second block.
+#[cfg(not(exec_loom))]
+pub(crate) const BLOCK_CAP: usize = 31;
+#[cfg(exec_loom)]
+pub(crate) const BLOCK_CAP: usize = 2;
 
 #[cfg(exec_loom)]
 pub(crate) use loom::hint::spin_loop;
