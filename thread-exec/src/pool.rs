@@ -42,8 +42,8 @@ use crate::{
     error::panic_message,
     queue::{Empty, Queue},
     sync::{
-        AtomicBool, AtomicUsize, Condvar, IDLE_SPINS, JoinHandle, Mutex, Ordering, current, fence,
-        spawn, spin_loop,
+        AtomicBool, AtomicUsize, Condvar, IDLE_SPIN, JoinHandle, Mutex, Ordering, current, fence,
+        spawn, spin_loop, yield_now,
     },
     task::RawJob,
 };
@@ -392,11 +392,12 @@ impl Shared {
         }
     }
 
-    /// Watches the queue for a while before paying for a sleep and the
-    /// submitter's wake-up. Only one worker spins at a time; none under loom.
-    /// True when something may have been queued.
+    /// Watches the queue for a while (see `sync::Spin`) before paying for
+    /// a sleep and the submitter's wake-up. Only one worker spins at a time;
+    /// none under loom. True when something may have been queued since the
+    /// pop that found `empty`.
     fn spin(&self, empty: Empty) -> bool {
-        let Some(mut spins) = IDLE_SPINS else {
+        let Some(spin) = IDLE_SPIN else {
             return false;
         };
         // ORDERING: Acquire/Relaxed; the flag guards no data, only CPU use.
@@ -407,15 +408,13 @@ impl Shared {
         {
             return false;
         }
-        let mut seen = false;
-        while spins > 0 {
-            if self.queue.changed_since(empty) {
-                seen = true;
-                break;
-            }
-            spins -= 1;
-            spin_loop();
-        }
+        let seen = (0..=spin.steps).any(|step| {
+            (0..1u32 << step).for_each(|_| spin_loop());
+            self.queue.changed_since(empty)
+        }) || (0..spin.yields).any(|_| {
+            yield_now();
+            self.queue.changed_since(empty)
+        });
         // ORDERING: Release; pairs with the Acquire above.
         self.spinner.store(false, Ordering::Release);
         seen

@@ -51,13 +51,30 @@ pub(crate) use loom::thread::{JoinHandle, current};
 #[cfg(not(exec_loom))]
 pub(crate) use std::hint::spin_loop;
 
-/// How long an idle worker spins, watching for new work, before it parks:
-/// long enough to bridge a cross-CPU wake-up (tens of microseconds here), so
-/// a stream of small tasks costs no futex calls. Zero under loom.
+/// How an idle worker watches for new work before it parks: it looks, then
+/// pauses 1, 2, 4, ... up to 2^`steps` spin hints between looks (a few
+/// microseconds in all), then yields its CPU `yields` times, looking after
+/// each. Long enough to catch the next submit of a caller that is
+/// collecting results one at a time, short enough not to hold a CPU that a
+/// submitter may need (the yields hand it over on a busy machine). `None`
+/// under loom, where every spin is a branch to explore.
+pub(crate) struct Spin {
+    pub(crate) steps: u32,
+    pub(crate) yields: u32,
+}
+
 #[cfg(not(exec_loom))]
-pub(crate) const IDLE_SPINS: Option<u32> = Some(4_000);
+pub(crate) const IDLE_SPIN: Option<Spin> = Some(Spin {
+    steps: 6,
+    yields: 4,
+});
 #[cfg(exec_loom)]
-pub(crate) const IDLE_SPINS: Option<u32> = None;
+pub(crate) const IDLE_SPIN: Option<Spin> = None;
+
+#[cfg(exec_loom)]
+pub(crate) use loom::thread::yield_now;
+#[cfg(not(exec_loom))]
+pub(crate) use std::thread::yield_now;
 
 #[cfg(not(exec_loom))]
 pub(crate) use std::thread::{JoinHandle, current};
