@@ -253,9 +253,16 @@ fn initializer_runs_once_per_worker() {
 
 #[test]
 fn a_failing_initializer_breaks_the_pool() {
+    // The initializer fails only once every submit below was accepted: a
+    // worker that started (and failed) first would refuse them.
+    let accepted = Gate::new();
+    let a = accepted.clone();
     let p = ThreadPoolExecutor::builder()
         .max_workers(1)
-        .initializer(|| Err::<(), _>("no database"))
+        .initializer(move || {
+            a.wait();
+            Err::<(), _>("no database")
+        })
         .build()
         .unwrap();
     let pending: Vec<_> = (0..3)
@@ -264,6 +271,7 @@ fn a_failing_initializer_breaks_the_pool() {
                 .unwrap_or_else(|_| panic!("refused early"))
         })
         .collect();
+    accepted.open();
     for f in pending {
         match f.into_result() {
             Err(ResultError::Failed(TaskError::Broken(b))) => assert_eq!(b.cause(), "no database"),
