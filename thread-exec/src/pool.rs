@@ -40,7 +40,7 @@ use crate::{
     BrokenThreadPool, SubmitErrorKind,
     counts::{Counts, Dispatch},
     error::panic_message,
-    queue::{Empty, Queue},
+    queue::{Empty, Pushed, Queue},
     sync::{
         AtomicBool, AtomicUsize, Condvar, IDLE_SPIN, JoinHandle, Mutex, Ordering, current, fence,
         spawn, spin_loop, yield_now,
@@ -183,11 +183,11 @@ impl Shared {
             self.leave_gate();
             return Err(self.refusal(gate));
         }
-        self.queue.push(make());
+        let pushed = self.queue.push(make());
         // ORDERING: SeqCst fence against the workers' fenced re-checks of
         // the queue (module docs): they see the job, or we see them.
         fence(Ordering::SeqCst);
-        let started = match self.dispatch() {
+        let started = match self.dispatch(pushed) {
             Dispatch::Nothing | Dispatch::Claimed => Ok(()),
             Dispatch::Wake => {
                 self.notify_idle();
@@ -203,13 +203,19 @@ impl Shared {
     }
 
     /// Decides, in one compare-and-swap, who runs the job just queued.
-    fn dispatch(&self) -> Dispatch {
+    fn dispatch(&self, pushed: Pushed) -> Dispatch {
         // ORDERING: Acquire/AcqRel as in `update_counts`; the load follows
         // the submit's SeqCst fence.
         let mut word = self.counts.load(Ordering::Acquire);
         loop {
             let (what, next) = Counts::from_word(word).dispatch(self.max_workers);
             let Some(next) = next else { return what };
+            // A worker that found the job before we looked (a spinning one,
+            // or an idle one re-checking) has also stopped searching by the
+            // time we see it gone: nobody is to be woken or started for it.
+            if matches!(what, Dispatch::Wake | Dispatch::Start) && self.queue.taken(pushed) {
+                return Dispatch::Nothing;
+            }
             match self.counts.compare_exchange_weak(
                 word,
                 next.word(),

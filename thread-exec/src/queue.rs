@@ -94,11 +94,21 @@ struct Cursor<T> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Empty(usize);
 
+/// The index of the slot a push filled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pushed(usize);
+
+/// The consumers' end.
+struct Head<T> {
+    cursor: Mutex<Cursor<T>>,
+    /// `cursor.index`, readable without the lock (stored under it).
+    index: AtomicUsize,
+}
+
 /// An unbounded multi-producer queue with one consumer at a time.
 pub(crate) struct Queue<T> {
     tail: Padded<Tail<T>>,
-    /// The consumers' end.
-    head: Padded<Mutex<Cursor<T>>>,
+    head: Padded<Head<T>>,
     /// One consumed block kept for the next producer that needs a block.
     spare: AtomicPtr<Block<T>>,
 }
@@ -116,19 +126,22 @@ impl<T> Queue<T> {
                 index: AtomicUsize::new(0),
                 block: AtomicPtr::new(first),
             }),
-            head: Padded(Mutex::new(Cursor {
-                index: 0,
-                block: first,
-            })),
+            head: Padded(Head {
+                cursor: Mutex::new(Cursor {
+                    index: 0,
+                    block: first,
+                }),
+                index: AtomicUsize::new(0),
+            }),
             spare: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
     /// Appends `value`. Never blocks on a consumer; waits only (briefly) for
     /// another producer installing the next block.
-    pub(crate) fn push(&self, value: T) {
+    pub(crate) fn push(&self, value: T) -> Pushed {
         let mut next_block: Option<Box<Block<T>>> = None;
-        let (block, offset) = loop {
+        let (index, block, offset) = loop {
             // ORDERING: Acquire pairs with the Release increment that moved
             // the index into a new block, after that block was stored in
             // `tail.block`: the block loaded below is then the index's block.
@@ -154,7 +167,7 @@ impl<T> Queue<T> {
                 .compare_exchange_weak(index, index + 1, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
             {
-                break (block, offset);
+                break (index, block, offset);
             }
             spin_loop();
         };
@@ -184,13 +197,22 @@ impl<T> Queue<T> {
         if let Some(unused) = next_block {
             self.keep_spare(unused);
         }
+        Pushed(index)
+    }
+
+    /// Whether a consumer has taken the job that `pushed` queued.
+    pub(crate) fn taken(&self, pushed: Pushed) -> bool {
+        // ORDERING: Relaxed. The pool reads this after an Acquire of the
+        // counts word, which a worker updates (AcqRel) after its pop: a
+        // worker seen stopping its search is seen having popped.
+        self.head.0.index.load(Ordering::Relaxed) > pushed.0
     }
 
     /// Takes the oldest job, or says where none was ready: the queue is
     /// empty, or the oldest slot's producer is still writing it (it then
     /// runs the pool's wake-up protocol after it finishes).
     pub(crate) fn pop(&self) -> Result<T, Empty> {
-        self.pop_locked(&mut self.head.0.lock())
+        self.pop_locked(&mut self.head.0.cursor.lock())
     }
 
     /// `pop`, for a holder of the consumers' lock.
@@ -226,13 +248,15 @@ impl<T> Queue<T> {
         } else {
             cursor.index += 1;
         }
+        // ORDERING: Relaxed; see `taken`.
+        self.head.0.index.store(cursor.index, Ordering::Relaxed);
         Ok(value)
     }
 
     /// Takes every ready job at once: no other consumer gets one in between,
     /// so a job older than one taken here is never left to run.
     pub(crate) fn take_all(&self) -> Vec<T> {
-        let mut cursor = self.head.0.lock();
+        let mut cursor = self.head.0.cursor.lock();
         let mut all = Vec::new();
         while let Ok(value) = self.pop_locked(&mut cursor) {
             all.push(value);
@@ -242,7 +266,7 @@ impl<T> Queue<T> {
 
     /// True when a job is ready to pop (takes the consumers' lock briefly).
     pub(crate) fn has_ready(&self) -> bool {
-        let cursor = self.head.0.lock();
+        let cursor = self.head.0.cursor.lock();
         let offset = cursor.index % LAP;
         // SAFETY: as in `pop`.
         let slot = unsafe { &(*cursor.block).slots[offset] };
@@ -301,7 +325,7 @@ impl<T> Drop for Queue<T> {
     fn drop(&mut self) {
         // No producer can be mid-push: they all borrow the queue.
         drop(self.take_all());
-        let cursor = self.head.0.lock();
+        let cursor = self.head.0.cursor.lock();
         // SAFETY: the last block is the cursor's; nothing else points into it now.
         drop(unsafe { Box::from_raw(cursor.block) });
         drop(cursor);
