@@ -4,8 +4,8 @@
 //! pushes its job on the [`Queue`] (no lock) and then, in the common cases,
 //! only reads the [`Counts`] word; a worker pops under the queue's consumer
 //! lock, which submits never touch. The pool's mutex is for the slow paths:
-//! notifying an idle worker, starting a thread, the broken cause, and
-//! waiting for submits in progress at shutdown.
+//! thread handles, the broken cause, and waiting for submits in progress at
+//! shutdown.
 //!
 //! # Nothing is queued without a worker to run it
 //!
@@ -32,6 +32,10 @@
 //! zero after setting their flag: then no job can appear in the queue, or a
 //! thread start, behind their back.
 //!
+//! Idle workers sleep on one word of their own (`wakeups`: wake-ups posted
+//! by claimers, and a closed flag), through future-core's parker; the
+//! pool's mutex is not on that path either.
+//!
 //! Invariants: `threads <= max_workers`; a job is queued only between a
 //! submit's entry (before any flag) and its exit; workers exit only from
 //! idle, unclaimed, with the pool closed and no job ready.
@@ -42,8 +46,8 @@ use crate::{
     error::panic_message,
     queue::{Empty, Pushed, Queue},
     sync::{
-        AtomicBool, AtomicUsize, Condvar, IDLE_SPIN, JoinHandle, Mutex, Ordering, current, fence,
-        spawn, spin_loop, yield_now,
+        AtomicBool, AtomicU32, AtomicUsize, Condvar, DefaultParker, IDLE_SPIN, JoinHandle, Mutex,
+        Ordering, Park, current, fence, spawn, spin_loop, yield_now,
     },
     task::RawJob,
 };
@@ -62,6 +66,12 @@ const CLOSED: usize = SHUTDOWN | BROKEN;
 /// `gate`: one submit in progress (counted above the flags).
 const SUBMITTING: usize = 4;
 
+/// `wakeups`: the pool is closed (shut down or broken).
+const WAKE_CLOSED: u32 = 1 << 31;
+/// `wakeups`: wake-ups posted for idle workers and not taken yet (each one
+/// a claim already made in the counts).
+const WAKE_PENDING: u32 = WAKE_CLOSED - 1;
+
 /// How a parked worker comes back.
 enum Parked {
     /// Counted as searching again: look at the queue.
@@ -75,12 +85,6 @@ enum Parked {
 
 /// Bookkeeping of the slow paths, under the pool's mutex.
 struct State {
-    /// Notifications posted to idle workers and not taken yet: each one is a
-    /// claim already made in the counts.
-    notified: usize,
-    /// `SHUTDOWN` or `BROKEN` is set (mirrored here for idle workers, who
-    /// look at it under this lock).
-    closed: bool,
     broken: Option<BrokenThreadPool>,
     handles: Vec<JoinHandle<()>>,
 }
@@ -98,8 +102,9 @@ pub(crate) struct Shared {
     /// Threads ever started; numbers the next one's name.
     started: AtomicUsize,
     state: Mutex<State>,
-    /// Idle workers wait here for a notification (or the pool closing).
-    wake: Condvar,
+    /// Idle workers sleep on this word (future-core's parker): pending
+    /// wake-ups, and `WAKE_CLOSED`.
+    wakeups: AtomicU32,
     /// `shutdown` and a breaking pool wait here for submits to leave.
     quiet: Condvar,
     max_workers: usize,
@@ -120,12 +125,10 @@ impl Shared {
             spinner: AtomicBool::new(false),
             started: AtomicUsize::new(0),
             state: Mutex::new(State {
-                notified: 0,
-                closed: false,
                 broken: None,
                 handles: Vec::new(),
             }),
-            wake: Condvar::new(),
+            wakeups: AtomicU32::new(0),
             quiet: Condvar::new(),
             max_workers,
             name_prefix,
@@ -253,8 +256,13 @@ impl Shared {
         }
     }
 
-    /// Waits until no submit is in progress; the pool must be closed.
+    /// Waits until no submit is in progress; the pool must be closed (so a
+    /// count seen at zero stays zero).
     fn wait_for_submits(&self) {
+        // ORDERING: Acquire, as below.
+        if self.gate.load(Ordering::Acquire) < SUBMITTING {
+            return;
+        }
         let mut state = self.state.lock();
         // ORDERING: Acquire pairs with `leave_gate`'s Release: every job
         // queued by a submit that has left is visible to us.
@@ -263,10 +271,12 @@ impl Shared {
         }
     }
 
-    /// Posts one notification for an idle worker claimed in the counts.
+    /// Posts one wake-up for an idle worker claimed in the counts.
     fn notify_idle(&self) {
-        self.state.lock().notified += 1;
-        self.wake.notify_one();
+        // ORDERING: Release; the worker that takes it (Acquire) sees the
+        // claim and the job queued before it.
+        self.wakeups.fetch_add(1, Ordering::Release);
+        DefaultParker::wake_one(&self.wakeups);
     }
 
     /// Starts a worker thread already counted by `dispatch`.
@@ -442,19 +452,27 @@ impl Shared {
         {
             return Parked::Search;
         }
-        // From here on only a claim (with its notification) or the pool
-        // closing brings us back: every job queued later has a worker
-        // counted for it (module docs).
-        let mut state = self.state.lock();
+        // From here on only a claim (with its wake-up) or the pool closing
+        // brings us back: every job queued later has a worker counted for
+        // it (module docs).
         loop {
-            if state.notified > 0 {
-                state.notified -= 1;
-                return Parked::Search;
+            // ORDERING: Acquire pairs with `notify_idle`'s Release.
+            let word = self.wakeups.load(Ordering::Acquire);
+            if word & WAKE_PENDING > 0 {
+                // ORDERING: Acquire, as above.
+                if self
+                    .wakeups
+                    .compare_exchange(word, word - 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Parked::Search;
+                }
+                continue;
             }
-            if state.closed {
+            if word & WAKE_CLOSED != 0 {
                 // Help run what is left, or exit; unless claimed (then a
-                // notification is on its way, posted under this lock).
-                let work = self.queue.has_ready();
+                // wake-up is on its way).
+                let work = self.queue.changed_since(empty) && self.queue.has_ready();
                 let (leave, how): (fn(Counts) -> Option<Counts>, _) = if work {
                     (Counts::leave_idle_to_search, Parked::Search)
                 } else {
@@ -464,7 +482,8 @@ impl Shared {
                     return how;
                 }
             }
-            state = self.wake.wait(state);
+            // Returns at once if the word changed since we read it.
+            DefaultParker::wait(&self.wakeups, word, None);
         }
     }
 
@@ -478,9 +497,8 @@ impl Shared {
                 .broken
                 .get_or_insert_with(|| BrokenThreadPool::new(cause))
                 .clone();
-            state.closed = true;
             // ORDERING: Relaxed; the flag carries no data (a refused submit
-            // reads the cause under this lock, idle workers read `closed`),
+            // reads the cause under this lock, idle workers `wakeups`),
             // and `wait_for_submits` acquires the count itself.
             self.gate.fetch_or(BROKEN, Ordering::Relaxed);
             broken
@@ -492,9 +510,23 @@ impl Shared {
         for job in self.queue.take_all() {
             job.fail(&broken);
         }
-        // `closed` was set under the lock: an idle worker is asleep (and
-        // woken now) or sees it.
-        self.wake.notify_all();
+        self.close_for_idle_workers();
+    }
+
+    /// Tells idle workers the pool is closed: they exit (or help with what
+    /// is left). Wakes them only if the counts show one: a worker that goes
+    /// idle afterwards sees the flag before it sleeps.
+    fn close_for_idle_workers(&self) {
+        // ORDERING: Release, so a worker that sees the flag sees the queue
+        // as the closer left it.
+        self.wakeups.fetch_or(WAKE_CLOSED, Ordering::Release);
+        // ORDERING: SeqCst fence against the one a worker issues after going
+        // idle (before it reads `wakeups`): it sees the flag, or we see it idle.
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed after the fence.
+        if Counts::from_word(self.counts.load(Ordering::Relaxed)).idle() > 0 {
+            DefaultParker::wake_all(&self.wakeups);
+        }
     }
 
     /// Refuses new work; optionally cancels what is queued and joins the
@@ -510,16 +542,12 @@ impl Shared {
                 job.cancel();
             }
         }
-        let handles = {
-            let mut state = self.state.lock();
-            state.closed = true;
-            if wait {
-                core::mem::take(&mut state.handles)
-            } else {
-                Vec::new()
-            }
+        self.close_for_idle_workers();
+        let handles = if wait {
+            core::mem::take(&mut self.state.lock().handles)
+        } else {
+            Vec::new()
         };
-        self.wake.notify_all();
         let me = current().id();
         for handle in handles {
             // A task that shuts down its own pool cannot join itself; its

@@ -6,12 +6,20 @@
 //! state is shared through std's `Arc`: its reference count guards no data
 //! the models need to see.
 
-pub(crate) use future_core::{Condvar, Mutex};
+pub(crate) use future_core::{
+    Condvar, Mutex,
+    park::{DefaultParker, Park},
+};
 
+// `AtomicU32` is the word future-core's parker sleeps on (loom's under loom).
 #[cfg(exec_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
+};
 #[cfg(not(exec_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
+};
 
 #[cfg(exec_loom)]
 pub(crate) use loom::cell::UnsafeCell;
