@@ -54,6 +54,11 @@ mod scope;
 mod sync;
 mod task;
 
+// The loom models' hook on the queue (loom-tests); not part of the API.
+#[cfg(exec_loom)]
+#[doc(hidden)]
+pub mod loom_model;
+
 pub use error::{BrokenThreadPool, BuildError, SubmitError, SubmitErrorKind, TaskError};
 pub use executor::{Builder, ThreadPoolExecutor};
 pub use map::{Map, MapError, MapOptions};

@@ -118,6 +118,12 @@ unsafe impl<T: Send> Send for Queue<T> {}
 // SAFETY: as above: `&Queue` only moves `T`s between threads, never shares one.
 unsafe impl<T: Send> Sync for Queue<T> {}
 
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T> Queue<T> {
     pub(crate) fn new() -> Self {
         let first = Box::into_raw(Block::new());
