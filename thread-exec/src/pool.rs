@@ -159,6 +159,7 @@ impl Shared {
         loop {
             let old = Counts::from_word(word);
             let new = change(old)?;
+            // ORDERING: as above.
             match self.counts.compare_exchange_weak(
                 word,
                 new.word(),
@@ -219,6 +220,7 @@ impl Shared {
             if matches!(what, Dispatch::Wake | Dispatch::Start) && self.queue.taken(pushed) {
                 return Dispatch::Nothing;
             }
+            // ORDERING: as above.
             match self.counts.compare_exchange_weak(
                 word,
                 next.word(),

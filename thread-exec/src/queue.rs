@@ -335,6 +335,7 @@ impl<T> Drop for Queue<T> {
         // SAFETY: the last block is the cursor's; nothing else points into it now.
         drop(unsafe { Box::from_raw(cursor.block) });
         drop(cursor);
+        // ORDERING: Acquire, as in `fresh_block`.
         let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
         if !spare.is_null() {
             // SAFETY: as in `fresh_block`.
