@@ -2,13 +2,14 @@
 //! one task at a time, a batch of submits then a gather, and map.
 
 use crate::stats::{peer_values, percentile};
+use future_core::Future;
 use std::{
     hint::black_box,
     process::Command,
     sync::mpsc,
     time::{Duration, Instant},
 };
-use thread_exec::ThreadPoolExecutor;
+use thread_exec::{TaskError, ThreadPoolExecutor};
 
 const WORKERS: usize = 2;
 
@@ -32,6 +33,7 @@ pub(crate) fn run(single: usize, batch: usize, items: usize) {
         threadpool_row(single, batch, items),
         rayon_row(single, batch, items),
         cpython_row(single, batch, items),
+        futures_alone_row(batch),
     ];
     println!("## thread pools, {WORKERS} workers\n");
     println!(
@@ -60,6 +62,12 @@ pub(crate) fn run(single: usize, batch: usize, items: usize) {
         println!(
             "batch per task, CPython / thread-exec: {:.0}x (target >= 50x)",
             b / a
+        );
+    }
+    if let (Some(a), Some(b)) = (rows[4].batch, rows[1].batch) {
+        println!(
+            "futures alone (no pool) / threadpool: {:.2} (what future-core's Future costs before any pool work)",
+            a / b
         );
     }
     if let (Some(a), Some(b)) = (ours.p50, rows[2].p50) {
@@ -183,6 +191,34 @@ fn rayon_row(single: usize, batch: usize, items: usize) -> Row {
         p99: Some(p99),
         batch: Some(batch_us),
         map: Some(map_us),
+    }
+}
+
+/// Context, not a pool: the batch's futures created, completed and
+/// collected on one thread. thread-exec's main thread does the creating and
+/// collecting of these (an allocation and a free each) on top of its queue
+/// work; threadpool's rows send plain values over a channel instead.
+fn futures_alone_row(batch: usize) -> Row {
+    let batch_us = per_item(batch, || {
+        let futures: Vec<Future<u64, TaskError>> = (0..batch as u64)
+            .map(|i| {
+                let future = Future::new();
+                let completer = future.completer();
+                assert_eq!(completer.set_running_or_notify_cancel(), Ok(true));
+                completer.set_result(inc(i)).unwrap();
+                future
+            })
+            .collect();
+        for f in futures {
+            black_box(f.into_result().unwrap());
+        }
+    });
+    Row {
+        name: "future-core Futures alone, no pool (create, complete, collect on one thread)",
+        p50: None,
+        p99: None,
+        batch: Some(batch_us),
+        map: None,
     }
 }
 
