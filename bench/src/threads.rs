@@ -1,5 +1,10 @@
 //! thread-exec against `threadpool`, `rayon` and CPython's ThreadPoolExecutor:
 //! one task at a time, a batch of submits then a gather, and map.
+//!
+//! The batch is the noisiest number on a shared 2-core machine (a stall of
+//! one worker thread shows up whole), so it is measured in [`BATCH_ROUNDS`]
+//! rounds, taking turns between the Rust pools so that a noisy moment falls
+//! on all of them alike, and each pool's median round is reported.
 
 use crate::report::{Ratio, Section, out};
 use crate::stats::{percentile, run_peer};
@@ -11,6 +16,12 @@ use std::{
 use thread_exec::ThreadPoolExecutor;
 
 const WORKERS: usize = 2;
+
+/// Rounds of the batch measurement per implementation (the median is shown).
+const BATCH_ROUNDS: usize = 7;
+
+/// One implementation's batch: submit this many tasks, then gather them all.
+type Batch = Box<dyn FnMut(usize)>;
 
 fn inc(x: u64) -> u64 {
     black_box(x) + 1
@@ -28,16 +39,28 @@ struct Row {
 
 pub(crate) fn run(single: usize, batch: usize, items: usize) -> Section {
     let mut sec = Section::default();
-    let rows = [
-        thread_exec_row(single, batch, items),
-        threadpool_row(single, batch, items),
-        rayon_row(single, batch, items),
-        cpython_row(single, batch, items),
+    let mut contenders = [
+        thread_exec_row(single, items),
+        threadpool_row(single),
+        rayon_row(single, items),
     ];
+    let mut rounds: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
+    for _ in 0..BATCH_ROUNDS {
+        for ((_, run_batch), samples) in contenders.iter_mut().zip(&mut rounds) {
+            let start = Instant::now();
+            run_batch(batch);
+            samples.push(start.elapsed());
+        }
+    }
+    let [ours, threadpool, rayon] = contenders.map(|(row, _)| row);
+    let mut rows = [ours, threadpool, rayon, cpython_row(single, batch, items)];
+    for (row, samples) in rows.iter_mut().zip(&mut rounds) {
+        row.batch = Some(to_us(percentile(samples, 50.0)) / batch as f64);
+    }
     out!(sec, "## thread pools, {WORKERS} workers\n");
     out!(
         sec,
-        "| implementation | one at a time p50 (us) | p99 (us) | {batch} submits + gather (us/task) | map over {items} (us/item) |"
+        "| implementation | one at a time p50 (us) | p99 (us) | {batch} submits + gather (us/task, median of {BATCH_ROUNDS}) | map over {items} (us/item) |"
     );
     out!(sec, "| --- | --- | --- | --- | --- |");
     let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
@@ -133,7 +156,9 @@ fn per_item(n: usize, f: impl FnOnce()) -> f64 {
     to_us(start.elapsed()) / n as f64
 }
 
-fn thread_exec_row(single: usize, batch: usize, items: usize) -> Row {
+/// The batch as each pool's users write it: a future per task, then
+/// `into_result` in submit order.
+fn thread_exec_row(single: usize, items: usize) -> (Row, Batch) {
     let pool = ThreadPoolExecutor::builder()
         .max_workers(WORKERS)
         .build()
@@ -141,29 +166,31 @@ fn thread_exec_row(single: usize, batch: usize, items: usize) -> Row {
     let (p50, p99) = one_at_a_time(single, |i| {
         black_box(pool.submit(move || inc(i)).unwrap().into_result().unwrap());
     });
-    let batch_us = per_item(batch, || {
-        let futures: Vec<_> = (0..batch as u64)
-            .map(|i| pool.submit(move || inc(i)).unwrap())
-            .collect();
-        for f in futures {
-            black_box(f.into_result().unwrap());
-        }
-    });
     let map_us = per_item(items, || {
         for r in pool.map(inc, 0..items as u64).unwrap() {
             black_box(r.unwrap());
         }
     });
-    Row {
+    let row = Row {
         name: "thread-exec".to_owned(),
         p50: Some(p50),
         p99: Some(p99),
-        batch: Some(batch_us),
+        batch: None,
         map: Some(map_us),
-    }
+    };
+    let batch = move |n: usize| {
+        let futures: Vec<_> = (0..n as u64)
+            .map(|i| pool.submit(move || inc(i)).unwrap())
+            .collect();
+        for f in futures {
+            black_box(f.into_result().unwrap());
+        }
+    };
+    (row, Box::new(batch))
 }
 
-fn threadpool_row(single: usize, batch: usize, _items: usize) -> Row {
+/// threadpool has no futures: each task sends its result on a channel.
+fn threadpool_row(single: usize) -> (Row, Batch) {
     let pool = threadpool::ThreadPool::new(WORKERS);
     let (tx, rx) = mpsc::channel();
     let (p50, p99) = one_at_a_time(single, |i| {
@@ -171,25 +198,27 @@ fn threadpool_row(single: usize, batch: usize, _items: usize) -> Row {
         pool.execute(move || tx.send(inc(i)).unwrap());
         black_box(rx.recv().unwrap());
     });
-    let batch_us = per_item(batch, || {
-        for i in 0..batch as u64 {
-            let tx = tx.clone();
-            pool.execute(move || tx.send(inc(i)).unwrap());
-        }
-        for _ in 0..batch {
-            black_box(rx.recv().unwrap());
-        }
-    });
-    Row {
+    let row = Row {
         name: "threadpool 1.8 (execute + mpsc)".to_owned(),
         p50: Some(p50),
         p99: Some(p99),
-        batch: Some(batch_us),
+        batch: None,
         map: None,
-    }
+    };
+    let batch = move |n: usize| {
+        for i in 0..n as u64 {
+            let tx = tx.clone();
+            pool.execute(move || tx.send(inc(i)).unwrap());
+        }
+        for _ in 0..n {
+            black_box(rx.recv().unwrap());
+        }
+    };
+    (row, Box::new(batch))
 }
 
-fn rayon_row(single: usize, batch: usize, items: usize) -> Row {
+/// rayon's `spawn` returns nothing either: results come back on a channel.
+fn rayon_row(single: usize, items: usize) -> (Row, Batch) {
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(WORKERS)
@@ -201,34 +230,37 @@ fn rayon_row(single: usize, batch: usize, items: usize) -> Row {
         pool.spawn(move || tx.send(inc(i)).unwrap());
         black_box(rx.recv().unwrap());
     });
-    let batch_us = per_item(batch, || {
-        for i in 0..batch as u64 {
-            let tx = tx.clone();
-            pool.spawn(move || tx.send(inc(i)).unwrap());
-        }
-        for _ in 0..batch {
-            black_box(rx.recv().unwrap());
-        }
-    });
     let map_us = per_item(items, || {
         let out: Vec<u64> = pool.install(|| (0..items as u64).into_par_iter().map(inc).collect());
         black_box(out);
     });
-    Row {
+    let row = Row {
         name: "rayon 1.12 (spawn + mpsc; par_iter map)".to_owned(),
         p50: Some(p50),
         p99: Some(p99),
-        batch: Some(batch_us),
+        batch: None,
         map: Some(map_us),
-    }
+    };
+    let batch = move |n: usize| {
+        for i in 0..n as u64 {
+            let tx = tx.clone();
+            pool.spawn(move || tx.send(inc(i)).unwrap());
+        }
+        for _ in 0..n {
+            black_box(rx.recv().unwrap());
+        }
+    };
+    (row, Box::new(batch))
 }
 
 fn cpython_row(single: usize, batch: usize, items: usize) -> Row {
-    // CPython is ~100x slower per task: a tenth of the rounds keeps this short.
+    // CPython is ~100x slower per task: fewer rounds keep this short (a
+    // batch round alone takes about two seconds).
     let args = [
         WORKERS,
         (single / 10).max(100),
         batch,
+        3,
         (items / 2).max(1000),
     ];
     let mut row = Row {

@@ -2,11 +2,12 @@
 
 use crate::{
     BuildError, SubmitError, TaskError,
+    counts::MAX_THREADS,
     map::{Map, MapOptions},
     pool::{Initializer, Shared},
     scope::Scope,
     sync::{available_parallelism, next_executor_number},
-    task::{BoxJob, Task},
+    task::{RawJob, Task},
 };
 use future_core::{Completer, Future};
 use std::{fmt, sync::Arc};
@@ -174,7 +175,9 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + Sync + 'static,
 {
-    submit_job(shared, f, |f, completer| Box::new(Task::new(f, completer)))
+    submit_job(shared, f, |f, completer| {
+        RawJob::new(Task::new(f, completer))
+    })
 }
 
 /// Makes the future, lets `build` turn the closure and its completer into a
@@ -183,7 +186,7 @@ where
 pub(crate) fn submit_job<F, R>(
     shared: &Arc<Shared>,
     f: F,
-    build: impl FnOnce(F, Completer<R, TaskError>) -> BoxJob<'static>,
+    build: impl FnOnce(F, Completer<R, TaskError>) -> RawJob,
 ) -> Result<Future<R, TaskError>, SubmitError<F>> {
     let future = Future::new();
     let mut parts = Some((f, future.completer()));
@@ -243,7 +246,9 @@ pub struct Builder {
 
 impl Builder {
     /// The most threads to start. Default: `min(32, available_parallelism + 4)`.
-    /// Zero is a [`BuildError`].
+    /// Zero is a [`BuildError`]. Values above what the pool can count
+    /// (2<sup>21</sup> - 1 threads on 64-bit targets, 1023 on 32-bit ones)
+    /// are lowered to that.
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
         self
@@ -281,6 +286,7 @@ impl Builder {
         if max_workers == 0 {
             return Err(BuildError::ZeroWorkers);
         }
+        let max_workers = max_workers.min(MAX_THREADS);
         let prefix = self
             .thread_name_prefix
             .unwrap_or_else(|| format!("ThreadPoolExecutor-{}", next_executor_number()));

@@ -44,13 +44,20 @@
 //! from any thread).
 #![deny(unsafe_code)]
 
+mod counts;
 mod error;
 mod executor;
 mod map;
 mod pool;
+mod queue;
 mod scope;
 mod sync;
 mod task;
+
+// The loom models' hook on the queue (loom-tests); not part of the API.
+#[cfg(exec_loom)]
+#[doc(hidden)]
+pub mod loom_model;
 
 pub use error::{BrokenThreadPool, BuildError, SubmitError, SubmitErrorKind, TaskError};
 pub use executor::{Builder, ThreadPoolExecutor};

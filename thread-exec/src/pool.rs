@@ -1,74 +1,112 @@
 //! The pool's shared state and its workers.
 //!
-//! One mutex guards all bookkeeping, so every count is derived from state that
-//! changes together (CPython's idle semaphore drifts; see gh-115634 for the
-//! process pool's version of that bug). Invariants, under the lock:
-//! - every queued job will be taken by some worker: after a push, either an
-//!   idle worker was claimed (and notified), an *available* worker was
-//!   claimed (one finishing a task or spinning before it parks: it re-checks
-//!   the queue under the lock before it can idle), a thread was started, or
-//!   all `max_workers` threads are busy and each re-checks the queue when done;
-//! - `threads <= max_workers`;
-//! - nothing is pushed once `shutdown` or `broken` is set.
+//! The hot paths take no lock that the other side also takes. A submit
+//! pushes its job on the [`Queue`] (no lock) and then, in the common cases,
+//! only reads the [`Counts`] word; a worker pops under the queue's consumer
+//! lock, which submits never touch. The pool's mutex is for the slow paths:
+//! thread handles, the broken cause, and waiting for submits in progress at
+//! shutdown.
+//!
+//! # Nothing is queued without a worker to run it
+//!
+//! After its push, a submit issues a SeqCst fence and reads the counts; a
+//! worker, after each change of its own state in the counts (starting to
+//! search, stopping as the last searcher, going idle), issues a SeqCst fence
+//! and looks at the queue. Of any such pair at least one sees the other (the
+//! store-buffering pattern). So a submit that sees
+//! - a searching worker counts on it (at full size) or claims it: that
+//!   worker, or the last searcher to stop, looks at the queue afterwards and
+//!   wakes an idle worker if work is left;
+//! - an idle worker claims it and notifies one;
+//! - neither, with room to grow, starts a thread;
+//! - neither, at full size: every thread is busy, and each one starts
+//!   searching (and looks at the queue) when its task ends.
+//!
+//! # Shutdown and a broken pool
+//!
+//! The `gate` word holds the `SHUTDOWN` and `BROKEN` flags and counts the
+//! submits in progress. A submit enters by raising the count, which tells it
+//! atomically whether the pool still accepts work, and leaves after its job
+//! is queued and its thread (if any) started. `shutdown` with `wait` or
+//! `cancel_futures`, and a failed initializer, wait for the count to reach
+//! zero after setting their flag: then no job can appear in the queue, or a
+//! thread start, behind their back.
+//!
+//! Idle workers sleep on one word of their own (`wakeups`: wake-ups posted
+//! by claimers, and a closed flag), through future-core's parker; the
+//! pool's mutex is not on that path either.
+//!
+//! Invariants: `threads <= max_workers`; a job is queued only between a
+//! submit's entry (before any flag) and its exit; workers exit only from
+//! idle, unclaimed, with the pool closed and no job ready.
 
 use crate::{
     BrokenThreadPool, SubmitErrorKind,
+    counts::{Counts, Dispatch},
     error::panic_message,
+    queue::{Empty, Pushed, Queue},
     sync::{
-        AtomicUsize, Condvar, IDLE_SPINS, JoinHandle, Mutex, MutexGuard, Ordering, current, spawn,
-        spin_loop,
+        AtomicBool, AtomicU32, AtomicUsize, Condvar, DefaultParker, IDLE_SPIN, JoinHandle, Mutex,
+        Ordering, Park, current, fence, spawn, spin_loop, yield_now,
     },
-    task::BoxJob,
+    task::RawJob,
 };
-use std::{collections::VecDeque, sync::Arc as StdArc};
+use core::cell::Cell;
+use std::sync::Arc as StdArc;
 
 /// A worker's start-up function; its `Err` (or panic) breaks the pool.
 pub(crate) type Initializer = StdArc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
-/// What a submit does after unlocking.
-enum Wake {
-    /// Wake the idle worker it claimed.
-    Notify,
-    /// Start a thread with this name (already counted).
-    Start(String),
+/// `gate`: `shutdown` was called.
+const SHUTDOWN: usize = 1;
+/// `gate`: an initializer failed.
+const BROKEN: usize = 2;
+/// `gate`: no more work is accepted.
+const CLOSED: usize = SHUTDOWN | BROKEN;
+/// `gate`: one submit in progress (counted above the flags).
+const SUBMITTING: usize = 4;
+
+/// `wakeups`: the pool is closed (shut down or broken).
+const WAKE_CLOSED: u32 = 1 << 31;
+/// `wakeups`: wake-ups posted for idle workers and not taken yet (each one
+/// a claim already made in the counts).
+const WAKE_PENDING: u32 = WAKE_CLOSED - 1;
+
+/// How a parked worker comes back.
+enum Parked {
+    /// Counted as searching again: look at the queue.
+    Search,
+    /// Claimed before it could sleep: look at the queue as a busy worker.
+    Busy,
+    /// The pool is closed and nothing is ready: the thread ends (already
+    /// uncounted).
+    Exit,
 }
 
-/// The bookkeeping under the pool's lock.
+/// Bookkeeping of the slow paths, under the pool's mutex.
 struct State {
-    queue: VecDeque<BoxJob<'static>>,
-    /// Workers waiting on the condvar that no submit has claimed yet.
-    idle: usize,
-    /// Wake-ups handed to idle workers and not yet consumed. A waking worker
-    /// consumes one of these, or else (a spurious or shutdown wake) one `idle`.
-    notified: usize,
-    /// Available workers (see `Shared::available`) a submit has claimed.
-    claimed_available: usize,
-    /// Live worker threads.
-    threads: usize,
-    /// Threads ever started; names the next one.
-    started: usize,
-    shutdown: bool,
     broken: Option<BrokenThreadPool>,
     handles: Vec<JoinHandle<()>>,
 }
 
 /// What the executor handle, map iterators and workers share.
 pub(crate) struct Shared {
-    state: Mutex<State>,
-    condvar: Condvar,
-    /// Workers that will look at the queue again without being notified:
-    /// those between "the task returned" and re-locking, and those spinning
-    /// before they park. A submit may count on them instead of notifying or
-    /// starting a thread. Raised without the lock, lowered under it.
-    available: AtomicUsize,
-    /// 1 once `max_workers` threads have started (they live until shutdown).
-    full: AtomicUsize,
-    /// Bumped under the lock when a push makes the queue non-empty; a
-    /// spinning worker watches it.
-    pushes: AtomicUsize,
+    queue: Queue<RawJob>,
+    /// `threads`, `searching`, `idle` (see the `counts` module).
+    counts: AtomicUsize,
+    /// `SHUTDOWN`, `BROKEN`, and the submits in progress.
+    gate: AtomicUsize,
     /// At most one worker spins at a time, so spinning never takes both CPUs
-    /// of a small machine away from the submitter. 1 while one spins.
-    spinner: AtomicUsize,
+    /// of a small machine away from the submitter.
+    spinner: AtomicBool,
+    /// Threads ever started; numbers the next one's name.
+    started: AtomicUsize,
+    state: Mutex<State>,
+    /// Idle workers sleep on this word (future-core's parker): pending
+    /// wake-ups, and `WAKE_CLOSED`.
+    wakeups: AtomicU32,
+    /// `shutdown` and a breaking pool wait here for submits to leave.
+    quiet: Condvar,
     max_workers: usize,
     name_prefix: String,
     initializer: Option<Initializer>,
@@ -81,22 +119,17 @@ impl Shared {
         initializer: Option<Initializer>,
     ) -> Self {
         Self {
+            queue: Queue::new(),
+            counts: AtomicUsize::new(Counts::ZERO.word()),
+            gate: AtomicUsize::new(0),
+            spinner: AtomicBool::new(false),
+            started: AtomicUsize::new(0),
             state: Mutex::new(State {
-                queue: VecDeque::new(),
-                idle: 0,
-                notified: 0,
-                claimed_available: 0,
-                threads: 0,
-                started: 0,
-                shutdown: false,
                 broken: None,
                 handles: Vec::new(),
             }),
-            condvar: Condvar::new(),
-            available: AtomicUsize::new(0),
-            full: AtomicUsize::new(0),
-            pushes: AtomicUsize::new(0),
-            spinner: AtomicUsize::new(0),
+            wakeups: AtomicU32::new(0),
+            quiet: Condvar::new(),
             max_workers,
             name_prefix,
             initializer,
@@ -107,220 +140,416 @@ impl Shared {
         self.max_workers
     }
 
-    /// Live worker threads.
+    /// Live worker threads (counted from the moment a submit decides to
+    /// start one).
     pub(crate) fn threads(&self) -> usize {
-        self.state.lock().threads
+        // ORDERING: Acquire, so a caller that saw a task run sees the count
+        // that included its thread.
+        Counts::from_word(self.counts.load(Ordering::Acquire)).threads()
+    }
+
+    /// Applies `change` to the counts until it sticks; returns the word it
+    /// replaced and the new one, or `None` (and changes nothing) when
+    /// `change` declines the current word.
+    fn update_counts(&self, change: impl Fn(Counts) -> Option<Counts>) -> Option<(Counts, Counts)> {
+        // ORDERING: Acquire/AcqRel throughout: a claim (a submit's or a
+        // searcher's) made after a push carries that push to the worker
+        // that finds itself claimed.
+        let mut word = self.counts.load(Ordering::Acquire);
+        loop {
+            let old = Counts::from_word(word);
+            let new = change(old)?;
+            // ORDERING: as above.
+            match self.counts.compare_exchange_weak(
+                word,
+                new.word(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some((old, new)),
+                Err(actual) => word = actual,
+            }
+        }
     }
 
     /// Queues the job `make` builds, if the pool still accepts work. `make`
-    /// runs under the lock and only when the job is accepted, so a refused
-    /// caller still owns everything it would have put in the job.
+    /// runs only when the job is accepted, so a refused caller still owns
+    /// everything it would have put in the job.
     pub(crate) fn submit(
         self: &StdArc<Self>,
-        make: impl FnOnce() -> BoxJob<'static>,
+        make: impl FnOnce() -> RawJob,
     ) -> Result<(), SubmitErrorKind> {
-        let mut state = self.state.lock();
-        if let Some(broken) = &state.broken {
-            return Err(SubmitErrorKind::Broken(broken.clone()));
+        // ORDERING: Relaxed; entry and the flags are one modification order,
+        // and what we queue is published to a waiting shutdown by the
+        // Release in `leave_gate`.
+        let gate = self.gate.fetch_add(SUBMITTING, Ordering::Relaxed);
+        if gate & CLOSED != 0 {
+            self.leave_gate();
+            return Err(self.refusal(gate));
         }
-        if state.shutdown {
-            return Err(SubmitErrorKind::Shutdown);
-        }
-        state.queue.push_back(make());
-        // A spinner waits for exactly this edge: the queue no longer empty.
-        let edge = state.queue.len() == 1;
-        // ORDERING: Acquire pairs with the worker's Release increment; the
-        // count only has to be current enough to avoid a needless wake-up.
-        let wake = if self.available.load(Ordering::Acquire) > state.claimed_available {
-            state.claimed_available += 1;
-            None
-        } else if state.idle > 0 {
-            state.idle -= 1;
-            state.notified += 1;
-            Some(Wake::Notify)
-        } else if state.threads < self.max_workers {
-            Some(Wake::Start(self.count_new_worker(&mut state)))
-        } else {
-            None
+        let pushed = self.queue.push(make());
+        // ORDERING: SeqCst fence against the workers' fenced re-checks of
+        // the queue (module docs): they see the job, or we see them.
+        fence(Ordering::SeqCst);
+        let started = match self.dispatch(pushed) {
+            Dispatch::Nothing | Dispatch::Claimed => Ok(()),
+            Dispatch::Wake => {
+                self.notify_idle();
+                Ok(())
+            }
+            Dispatch::Start => self.start_worker(),
         };
-        drop(state);
-        if edge {
-            // After unlocking, so a spinner that sees it finds the lock free.
-            // Bumped only on the edge, so a busy queue leaves the line alone.
-            // ORDERING: Relaxed; the spinner re-checks under the lock.
-            self.pushes.fetch_add(1, Ordering::Relaxed);
-        }
-        match wake {
-            None => {}
-            Some(Wake::Notify) => self.condvar.notify_one(),
-            Some(Wake::Start(name)) => self.start_worker(name),
+        self.leave_gate();
+        if let Err(error) = started {
+            self.worker_not_started(&error);
         }
         Ok(())
     }
 
-    /// Counts a thread about to start, under the lock; returns its name.
-    fn count_new_worker(&self, state: &mut State) -> String {
-        state.threads += 1;
-        let name = format!("{}_{}", self.name_prefix, state.started);
-        state.started += 1;
-        name
-    }
-
-    /// Starts a worker thread already counted by `count_new_worker`.
-    fn start_worker(self: &StdArc<Self>, name: String) {
-        let shared = StdArc::clone(self);
-        match spawn(name, move || shared.work()) {
-            Ok(handle) => {
-                let mut state = self.state.lock();
-                state.handles.push(handle);
-                if state.handles.len() == self.max_workers {
-                    // ORDERING: Relaxed; workers that miss it keep counting.
-                    self.full.store(1, Ordering::Relaxed);
-                }
-            }
-            Err(error) => {
-                let mut state = self.state.lock();
-                state.threads -= 1;
-                if state.threads == 0 {
-                    // Nobody is left to run what is queued: fail it rather
-                    // than leave it pending.
-                    self.break_pool(state, format!("could not start a worker thread: {error}"));
-                }
-            }
-        }
-    }
-
-    /// A worker thread's life: initialize, then take jobs until shutdown.
-    fn work(&self) {
-        if let Some(init) = &self.initializer {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init()));
-            let failure = match outcome {
-                Ok(Ok(())) => None,
-                Ok(Err(cause)) => Some(cause),
-                Err(payload) => Some(format!(
-                    "the initializer panicked: {}",
-                    panic_message(payload.as_ref())
-                )),
-            };
-            if let Some(cause) = failure {
-                let mut state = self.state.lock();
-                state.threads -= 1;
-                self.break_pool(state, cause);
-                return;
-            }
-        }
-        let become_available = || {
-            // ORDERING: Release pairs with the Acquire load in `submit`.
-            self.available.fetch_add(1, Ordering::Release);
-        };
-        // Whether this worker is counted in `available` right now.
-        let available = core::cell::Cell::new(false);
-        let mut spun = false;
-        let mut state = self.state.lock();
+    /// Decides, in one compare-and-swap, who runs the job just queued.
+    fn dispatch(&self, pushed: Pushed) -> Dispatch {
+        // ORDERING: Acquire/AcqRel as in `update_counts`; the load follows
+        // the submit's SeqCst fence.
+        let mut word = self.counts.load(Ordering::Acquire);
         loop {
-            if available.replace(false) {
-                // Back under the lock: no longer available, and any claim on
-                // us is honoured by the queue check just below.
-                // ORDERING: under the lock, like `claimed_available`.
-                self.available.fetch_sub(1, Ordering::Relaxed);
-                state.claimed_available = state.claimed_available.saturating_sub(1);
+            let (what, next) = Counts::from_word(word).dispatch(self.max_workers);
+            let Some(next) = next else { return what };
+            // A worker that found the job before we looked (a spinning one,
+            // or an idle one re-checking) has also stopped searching by the
+            // time we see it gone: nobody is to be woken or started for it.
+            if matches!(what, Dispatch::Wake | Dispatch::Start) && self.queue.taken(pushed) {
+                return Dispatch::Nothing;
             }
-            if let Some(job) = state.queue.pop_front() {
-                drop(state);
-                job.run(&|| {
-                    // Only while the pool can still grow: then this saves a
-                    // thread. At full size it would only add traffic.
-                    // ORDERING: Relaxed read of a hint.
-                    if self.full.load(Ordering::Relaxed) == 0 {
-                        available.set(true);
-                        become_available();
-                    }
-                });
-                spun = false;
-                state = self.state.lock();
-                continue;
-            }
-            if state.shutdown || state.broken.is_some() {
-                break;
-            }
-            if let Some(mut spins) = self.start_spinning(spun) {
-                // Watch for a push for a while before paying for a park and
-                // the submitter's wake-up.
-                spun = true;
-                // ORDERING: Relaxed; only a change of the counter matters.
-                let seen = self.pushes.load(Ordering::Relaxed);
-                available.set(true);
-                become_available();
-                drop(state);
-                while spins > 0 && self.pushes.load(Ordering::Relaxed) == seen {
-                    spins -= 1;
-                    spin_loop();
-                }
-                // ORDERING: Release; pairs with `start_spinning`'s Acquire.
-                self.spinner.store(0, Ordering::Release);
-                state = self.state.lock();
-                continue;
-            }
-            spun = false;
-            state.idle += 1;
-            state = self.condvar.wait(state);
-            if state.notified > 0 {
-                state.notified -= 1;
-            } else {
-                state.idle -= 1;
+            // ORDERING: as above.
+            match self.counts.compare_exchange_weak(
+                word,
+                next.word(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return what,
+                Err(actual) => word = actual,
             }
         }
-        state.threads -= 1;
     }
 
-    /// Becomes the pool's one spinner, unless this worker just spun, spinning
-    /// is off (loom), or another worker is spinning. Returns the spin budget.
-    fn start_spinning(&self, spun: bool) -> Option<u32> {
-        let budget = IDLE_SPINS.filter(|_| !spun)?;
+    /// Why a submit that saw `gate` closed is refused.
+    fn refusal(&self, gate: usize) -> SubmitErrorKind {
+        if gate & BROKEN != 0 {
+            // The cause is stored before the flag is raised, under the lock.
+            if let Some(broken) = &self.state.lock().broken {
+                return SubmitErrorKind::Broken(broken.clone());
+            }
+        }
+        SubmitErrorKind::Shutdown
+    }
+
+    /// A submit is done with the queue and the thread count.
+    fn leave_gate(&self) {
+        // ORDERING: Release: our job (and thread handle) happen before a
+        // shutdown that sees the count drop (its Acquire in `wait_for_submits`).
+        let before = self.gate.fetch_sub(SUBMITTING, Ordering::Release);
+        if before & CLOSED != 0 && before & !CLOSED == SUBMITTING {
+            // The last one out while the pool closes: tell whoever waits.
+            // Locking first means the waiter is either asleep or not yet
+            // checking the count.
+            drop(self.state.lock());
+            self.quiet.notify_all();
+        }
+    }
+
+    /// Waits until no submit is in progress; the pool must be closed (so a
+    /// count seen at zero stays zero).
+    fn wait_for_submits(&self) {
+        // ORDERING: Acquire, as below.
+        if self.gate.load(Ordering::Acquire) < SUBMITTING {
+            return;
+        }
+        let mut state = self.state.lock();
+        // ORDERING: Acquire pairs with `leave_gate`'s Release: every job
+        // queued by a submit that has left is visible to us.
+        while self.gate.load(Ordering::Acquire) >= SUBMITTING {
+            state = self.quiet.wait(state);
+        }
+    }
+
+    /// Posts one wake-up for an idle worker claimed in the counts.
+    fn notify_idle(&self) {
+        // ORDERING: Release; the worker that takes it (Acquire) sees the
+        // claim and the job queued before it.
+        self.wakeups.fetch_add(1, Ordering::Release);
+        DefaultParker::wake_one(&self.wakeups);
+    }
+
+    /// Starts a worker thread already counted by `dispatch`.
+    fn start_worker(self: &StdArc<Self>) -> std::io::Result<()> {
+        // ORDERING: Relaxed; only uniqueness matters.
+        let number = self.started.fetch_add(1, Ordering::Relaxed);
+        let shared = StdArc::clone(self);
+        let handle = spawn(format!("{}_{number}", self.name_prefix), move || {
+            shared.work();
+        })?;
+        self.state.lock().handles.push(handle);
+        Ok(())
+    }
+
+    /// A counted thread could not be started: uncount it, and if no thread
+    /// is left to run what is queued, fail it rather than leave it pending.
+    fn worker_not_started(&self, error: &std::io::Error) {
+        let gone = self.update_counts(|c| Some(c.thread_gone()));
+        if gone.is_some_and(|(_, now)| now.threads() == 0) {
+            self.break_pool(format!("could not start a worker thread: {error}"), false);
+        }
+    }
+
+    /// Runs the initializer; returns the failure that breaks the pool.
+    fn initialize(&self) -> Option<String> {
+        let init = self.initializer.as_ref()?;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init())) {
+            Ok(Ok(())) => None,
+            Ok(Err(cause)) => Some(cause),
+            Err(payload) => Some(format!(
+                "the initializer panicked: {}",
+                panic_message(payload.as_ref())
+            )),
+        }
+    }
+
+    /// A worker thread's life: initialize, then take jobs until the pool
+    /// closes and nothing is left.
+    fn work(&self) {
+        if let Some(cause) = self.initialize() {
+            // Broken first, uncounted after: a submit never sees this thread
+            // gone while the pool still looks healthy (and starts another).
+            self.break_pool(cause, true);
+            return;
+        }
+        // Whether this worker is counted (or was, until claimed) as searching.
+        let mut searching = false;
+        // Whether it has spun since it last ran a task.
+        let mut spun = false;
+        loop {
+            let empty = match self.queue.pop() {
+                Ok(job) => {
+                    if searching {
+                        self.stop_search();
+                    }
+                    spun = false;
+                    searching = self.run(job);
+                    continue;
+                }
+                Err(empty) => empty,
+            };
+            if !searching {
+                self.begin_search();
+                searching = true;
+                // The look at the queue that must follow: nothing claimed
+                // since the pop above means nothing can be ready.
+                if self.queue.changed_since(empty) {
+                    continue;
+                }
+            }
+            if !spun {
+                spun = true;
+                if self.spin(empty) {
+                    continue;
+                }
+            }
+            match self.park(empty) {
+                Parked::Search => spun = false,
+                Parked::Busy => searching = false,
+                Parked::Exit => return,
+            }
+        }
+    }
+
+    /// Runs a job; returns whether this worker now counts as searching.
+    fn run(&self, job: RawJob) -> bool {
+        let finishing = Cell::new(false);
+        job.run(&|| {
+            // While the pool can still grow, count as searching before the
+            // future completes: a submit that follows its result then reuses
+            // this worker instead of starting a thread. At full size it would
+            // only add traffic.
+            if self.may_grow() {
+                self.begin_search();
+                finishing.set(true);
+            }
+        });
+        finishing.get()
+    }
+
+    /// Whether the pool may still start threads.
+    fn may_grow(&self) -> bool {
+        // ORDERING: Relaxed; a stale answer only costs traffic or one claim.
+        Counts::from_word(self.counts.load(Ordering::Relaxed)).threads() < self.max_workers
+    }
+
+    /// A busy worker starts searching; it looks at the queue next.
+    fn begin_search(&self) {
+        // ORDERING: AcqRel, as in `update_counts`.
+        self.counts
+            .fetch_add(Counts::ONE_SEARCHING, Ordering::AcqRel);
+        // ORDERING: SeqCst fence before the next look at the queue (module docs).
+        fence(Ordering::SeqCst);
+    }
+
+    /// A searching worker found a job. If it was the last searcher and more
+    /// work is ready, it wakes an idle worker to look for that work (submits
+    /// at full size count on searchers instead of waking anyone).
+    fn stop_search(&self) {
+        let Some((_, now)) = self.update_counts(Counts::stop_search) else {
+            return; // claimed by a submit: nothing to hand off
+        };
+        if now.searching() == 0 && now.idle() > 0 {
+            // ORDERING: SeqCst fence before looking at the queue (module docs).
+            fence(Ordering::SeqCst);
+            if self.queue.has_ready() && self.update_counts(Counts::wake_idle).is_some() {
+                self.notify_idle();
+            }
+        }
+    }
+
+    /// Watches the queue for a while (see `sync::Spin`) before paying for
+    /// a sleep and the submitter's wake-up. Only one worker spins at a time;
+    /// none under loom. True when something may have been queued since the
+    /// pop that found `empty`.
+    fn spin(&self, empty: Empty) -> bool {
+        let Some(spin) = IDLE_SPIN else {
+            return false;
+        };
         // ORDERING: Acquire/Relaxed; the flag guards no data, only CPU use.
-        self.spinner
-            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| budget)
+        if self
+            .spinner
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        let seen = (0..=spin.steps).any(|step| {
+            (0..1u32 << step).for_each(|_| spin_loop());
+            self.queue.changed_since(empty)
+        }) || (0..spin.yields).any(|_| {
+            yield_now();
+            self.queue.changed_since(empty)
+        });
+        // ORDERING: Release; pairs with the Acquire above.
+        self.spinner.store(false, Ordering::Release);
+        seen
+    }
+
+    /// A searching worker that found nothing (its last pop stopped at
+    /// `empty`) goes idle and sleeps until notified, or until the pool closes.
+    fn park(&self, empty: Empty) -> Parked {
+        if self.update_counts(Counts::go_idle).is_none() {
+            return Parked::Busy;
+        }
+        // ORDERING: SeqCst fence before looking at the queue (module docs).
+        fence(Ordering::SeqCst);
+        // A job queued by a submit that still saw us searching. (Nothing
+        // claimed since `empty`: nothing can be ready, no need to lock.)
+        if self.queue.changed_since(empty)
+            && self.queue.has_ready()
+            && self.update_counts(Counts::leave_idle_to_search).is_some()
+        {
+            return Parked::Search;
+        }
+        // From here on only a claim (with its wake-up) or the pool closing
+        // brings us back: every job queued later has a worker counted for
+        // it (module docs).
+        loop {
+            // ORDERING: Acquire pairs with `notify_idle`'s Release.
+            let word = self.wakeups.load(Ordering::Acquire);
+            if word & WAKE_PENDING > 0 {
+                // ORDERING: Acquire, as above.
+                if self
+                    .wakeups
+                    .compare_exchange(word, word - 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Parked::Search;
+                }
+                continue;
+            }
+            if word & WAKE_CLOSED != 0 {
+                // Help run what is left, or exit; unless claimed (then a
+                // wake-up is on its way).
+                let work = self.queue.changed_since(empty) && self.queue.has_ready();
+                let (leave, how): (fn(Counts) -> Option<Counts>, _) = if work {
+                    (Counts::leave_idle_to_search, Parked::Search)
+                } else {
+                    (Counts::leave_idle_to_exit, Parked::Exit)
+                };
+                if self.update_counts(leave).is_some() {
+                    return how;
+                }
+            }
+            // Returns at once if the word changed since we read it.
+            DefaultParker::wait(&self.wakeups, word, None);
+        }
     }
 
     /// Marks the pool broken (the first cause wins), fails everything queued,
-    /// and wakes idle workers so they exit.
-    fn break_pool(&self, mut state: MutexGuard<'_, State>, cause: String) {
-        let broken = state
-            .broken
-            .get_or_insert_with(|| BrokenThreadPool::new(cause))
-            .clone();
-        let queued = core::mem::take(&mut state.queue);
-        drop(state);
-        self.condvar.notify_all();
-        for job in queued {
+    /// and wakes idle workers so they exit. `uncount`: the caller is a
+    /// worker thread that ends now; it is uncounted once no submit can see it.
+    fn break_pool(&self, cause: String, uncount: bool) {
+        let broken = {
+            let mut state = self.state.lock();
+            let broken = state
+                .broken
+                .get_or_insert_with(|| BrokenThreadPool::new(cause))
+                .clone();
+            // ORDERING: Relaxed; the flag carries no data (a refused submit
+            // reads the cause under this lock, idle workers `wakeups`),
+            // and `wait_for_submits` acquires the count itself.
+            self.gate.fetch_or(BROKEN, Ordering::Relaxed);
+            broken
+        };
+        self.wait_for_submits();
+        if uncount {
+            self.update_counts(|c| Some(c.thread_gone()));
+        }
+        for job in self.queue.take_all() {
             job.fail(&broken);
+        }
+        self.close_for_idle_workers();
+    }
+
+    /// Tells idle workers the pool is closed: they exit (or help with what
+    /// is left). Wakes them only if the counts show one: a worker that goes
+    /// idle afterwards sees the flag before it sleeps.
+    fn close_for_idle_workers(&self) {
+        // ORDERING: Release, so a worker that sees the flag sees the queue
+        // as the closer left it.
+        self.wakeups.fetch_or(WAKE_CLOSED, Ordering::Release);
+        // ORDERING: SeqCst fence against the one a worker issues after going
+        // idle (before it reads `wakeups`): it sees the flag, or we see it idle.
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed after the fence.
+        if Counts::from_word(self.counts.load(Ordering::Relaxed)).idle() > 0 {
+            DefaultParker::wake_all(&self.wakeups);
         }
     }
 
     /// Refuses new work; optionally cancels what is queued and joins the
     /// workers. Harmless to repeat.
     pub(crate) fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        let (cancelled, handles) = {
-            let mut state = self.state.lock();
-            state.shutdown = true;
-            let cancelled = if cancel_futures {
-                core::mem::take(&mut state.queue)
-            } else {
-                VecDeque::new()
-            };
-            let handles = if wait {
-                core::mem::take(&mut state.handles)
-            } else {
-                Vec::new()
-            };
-            (cancelled, handles)
-        };
-        self.condvar.notify_all();
-        for job in cancelled {
-            job.cancel();
+        // ORDERING: Relaxed, as in `break_pool`.
+        self.gate.fetch_or(SHUTDOWN, Ordering::Relaxed);
+        if wait || cancel_futures {
+            self.wait_for_submits();
         }
+        if cancel_futures {
+            for job in self.queue.take_all() {
+                job.cancel();
+            }
+        }
+        self.close_for_idle_workers();
+        let handles = if wait {
+            core::mem::take(&mut self.state.lock().handles)
+        } else {
+            Vec::new()
+        };
         let me = current().id();
         for handle in handles {
             // A task that shuts down its own pool cannot join itself; its

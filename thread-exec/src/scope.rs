@@ -7,7 +7,7 @@ use crate::{
     executor::submit_job,
     pool::Shared,
     sync::{Condvar, Mutex},
-    task::{BoxJob, Job, Task},
+    task::{Job, RawJob, Task},
 };
 use future_core::Future;
 use std::{
@@ -36,32 +36,32 @@ impl Outstanding {
 
 /// A job submitted through a scope: reports itself done only after the task
 /// (and everything it borrows) has been dropped.
-struct ScopedJob<'scope> {
-    inner: Option<BoxJob<'scope>>,
+struct ScopedJob<J> {
+    inner: Option<J>,
     outstanding: Arc<Outstanding>,
 }
 
-impl Job for ScopedJob<'_> {
-    fn run(mut self: Box<Self>, finishing: &dyn Fn()) {
+impl<J: Job> Job for ScopedJob<J> {
+    fn run(mut self, finishing: &dyn Fn()) {
         if let Some(job) = self.inner.take() {
             job.run(finishing);
         }
     }
 
-    fn cancel(mut self: Box<Self>) {
+    fn cancel(mut self) {
         if let Some(job) = self.inner.take() {
             job.cancel();
         }
     }
 
-    fn fail(mut self: Box<Self>, broken: &BrokenThreadPool) {
+    fn fail(mut self, broken: &BrokenThreadPool) {
         if let Some(job) = self.inner.take() {
             job.fail(broken);
         }
     }
 }
 
-impl Drop for ScopedJob<'_> {
+impl<J> Drop for ScopedJob<J> {
     fn drop(&mut self) {
         drop(self.inner.take());
         self.outstanding.done_one();
@@ -124,20 +124,20 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         let outstanding = &self.outstanding;
         submit_job(self.shared, f, |f, completer| {
             *outstanding.count.lock() += 1;
-            let job: BoxJob<'scope> = Box::new(ScopedJob {
-                inner: Some(Box::new(Task::new(f, completer))),
+            let job = ScopedJob {
+                inner: Some(Task::new(f, completer)),
                 outstanding: Arc::clone(outstanding),
-            });
-            // Only the trait object's lifetime changes. The job
-            // borrows data that lives for 'scope, and `Scope::run` does not
-            // return (it waits for the count to reach zero, even when the
-            // body panics) until this job has been dropped: `ScopedJob`'s
-            // drop lowers the count after dropping the task. Every queued job
-            // is eventually run, cancelled or failed, and so dropped: workers
-            // drain the queue before they exit, and shutdown and a broken pool
-            // drop what they take out of it.
+            };
+            // The job borrows data that lives for 'scope, and `Scope::run`
+            // does not return (it waits for the count to reach zero, even
+            // when the body panics) until this job has been dropped:
+            // `ScopedJob`'s drop lowers the count after dropping the task.
+            // Every queued job is eventually run, cancelled or failed, and so
+            // dropped: workers drain the queue before they exit, shutdown and
+            // a broken pool drop what they take out of it, and the queue drops
+            // what is left in it.
             // SAFETY: (as above) the scope outlives every use of the job.
-            unsafe { std::mem::transmute::<BoxJob<'scope>, BoxJob<'static>>(job) }
+            unsafe { RawJob::erase(job) }
         })
     }
 }

@@ -1,17 +1,56 @@
 //! The one place in this crate that knows about loom.
 //!
 //! Locks and condition variables come from future-core, which switches them
-//! itself. Here: the pool's one atomic counter, and thread spawning and
+//! itself. Here: the pool's atomics, fence and cell, and thread spawning and
 //! joining, which must be loom's threads under `--cfg exec_loom`. The pool's
 //! state is shared through std's `Arc`: its reference count guards no data
 //! the models need to see.
 
-pub(crate) use future_core::{Condvar, Mutex, MutexGuard};
+pub(crate) use future_core::{
+    Condvar, Mutex,
+    park::{DefaultParker, Park},
+};
+
+// `AtomicU32` is the word future-core's parker sleeps on (loom's under loom).
+#[cfg(exec_loom)]
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
+};
+#[cfg(not(exec_loom))]
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
+};
 
 #[cfg(exec_loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::cell::UnsafeCell;
+
+/// `core::cell::UnsafeCell` with loom's `with`/`with_mut` shape, so each
+/// access is written once and loom checks it.
 #[cfg(not(exec_loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(exec_loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(core::cell::UnsafeCell::new(value))
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+/// Slots per block of the job queue: 31 plus the block's link fill about
+/// three quarters of a kilobyte. Two under loom, so a model with three jobs
+/// already crosses into a second block.
+#[cfg(not(exec_loom))]
+pub(crate) const BLOCK_CAP: usize = 31;
+#[cfg(exec_loom)]
+pub(crate) const BLOCK_CAP: usize = 2;
 
 #[cfg(exec_loom)]
 pub(crate) use loom::hint::spin_loop;
@@ -20,13 +59,30 @@ pub(crate) use loom::thread::{JoinHandle, current};
 #[cfg(not(exec_loom))]
 pub(crate) use std::hint::spin_loop;
 
-/// How long an idle worker spins, watching for new work, before it parks:
-/// long enough to bridge a cross-CPU wake-up (tens of microseconds here), so
-/// a stream of small tasks costs no futex calls. Zero under loom.
+/// How an idle worker watches for new work before it parks: it looks, then
+/// pauses 1, 2, 4, ... up to 2^`steps` spin hints between looks (a few
+/// microseconds in all), then yields its CPU `yields` times, looking after
+/// each. Long enough to catch the next submit of a caller that is
+/// collecting results one at a time, short enough not to hold a CPU that a
+/// submitter may need (the yields hand it over on a busy machine). `None`
+/// under loom, where every spin is a branch to explore.
+pub(crate) struct Spin {
+    pub(crate) steps: u32,
+    pub(crate) yields: u32,
+}
+
 #[cfg(not(exec_loom))]
-pub(crate) const IDLE_SPINS: Option<u32> = Some(4_000);
+pub(crate) const IDLE_SPIN: Option<Spin> = Some(Spin {
+    steps: 6,
+    yields: 4,
+});
 #[cfg(exec_loom)]
-pub(crate) const IDLE_SPINS: Option<u32> = None;
+pub(crate) const IDLE_SPIN: Option<Spin> = None;
+
+#[cfg(exec_loom)]
+pub(crate) use loom::thread::yield_now;
+#[cfg(not(exec_loom))]
+pub(crate) use std::thread::yield_now;
 
 #[cfg(not(exec_loom))]
 pub(crate) use std::thread::{JoinHandle, current};
