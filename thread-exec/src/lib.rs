@@ -48,6 +48,7 @@ mod counts;
 mod error;
 mod executor;
 mod map;
+mod padded;
 mod pool;
 mod queue;
 mod scope;

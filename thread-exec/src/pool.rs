@@ -44,6 +44,7 @@ use crate::{
     BrokenThreadPool, SubmitErrorKind,
     counts::{Counts, Dispatch},
     error::panic_message,
+    padded::Padded,
     queue::{Empty, Pushed, Queue},
     sync::{
         AtomicBool, AtomicU32, AtomicUsize, Condvar, DefaultParker, IDLE_SPIN, JoinHandle, Mutex,
@@ -94,8 +95,10 @@ pub(crate) struct Shared {
     queue: Queue<RawJob>,
     /// `threads`, `searching`, `idle` (see the `counts` module).
     counts: AtomicUsize,
-    /// `SHUTDOWN`, `BROKEN`, and the submits in progress.
-    gate: AtomicUsize,
+    /// `SHUTDOWN`, `BROKEN`, and the submits in progress. Written twice by
+    /// every submit, so kept off the line of `counts`, which every worker
+    /// reads after each task.
+    gate: Padded<AtomicUsize>,
     /// At most one worker spins at a time, so spinning never takes both CPUs
     /// of a small machine away from the submitter.
     spinner: AtomicBool,
@@ -121,7 +124,7 @@ impl Shared {
         Self {
             queue: Queue::new(),
             counts: AtomicUsize::new(Counts::ZERO.word()),
-            gate: AtomicUsize::new(0),
+            gate: Padded(AtomicUsize::new(0)),
             spinner: AtomicBool::new(false),
             started: AtomicUsize::new(0),
             state: Mutex::new(State {
