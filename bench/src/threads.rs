@@ -18,7 +18,7 @@ use thread_exec::ThreadPoolExecutor;
 const WORKERS: usize = 2;
 
 /// Rounds of the batch measurement per implementation (the median is shown).
-const BATCH_ROUNDS: usize = 7;
+const BATCH_ROUNDS: usize = 15;
 
 /// One implementation's batch: submit this many tasks, then gather them all.
 type Batch = Box<dyn FnMut(usize)>;
