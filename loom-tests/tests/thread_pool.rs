@@ -126,13 +126,19 @@ fn initializer_failure_against_submits() {
 /// While the pool may still grow, a worker counts itself as searching before
 /// it completes a future, so the submit that follows the result claims it
 /// instead of starting a thread: in every interleaving of the worker's
-/// remaining steps with that submit, one thread does both tasks.
+/// remaining steps with the submits, one thread does all three tasks. The
+/// third submit catches a claim that the second made after its job had
+/// already run (the claim then takes the worker's next search, and the
+/// third submit finds nobody counted): the pool checks that the job was
+/// not taken before it claims, and the counts' tag fails a claim decided
+/// before the job was taken.
 #[test]
 fn submits_in_a_row_reuse_the_finished_worker() {
     loom::model(|| {
         let p = pool(2);
         assert_eq!(p.submit(|| 1).unwrap().into_result(), Ok(1));
         assert_eq!(p.submit(|| 2).unwrap().into_result(), Ok(2));
+        assert_eq!(p.submit(|| 3).unwrap().into_result(), Ok(3));
         assert_eq!(p.num_threads(), 1, "a second thread was started");
     });
 }

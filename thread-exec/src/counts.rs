@@ -27,19 +27,38 @@
 //!   searching worker that stops, and by a submit that claims a searcher;
 //! - `idle`: raised by a searcher that goes to sleep; lowered by whoever
 //!   claims it, and by the idle worker itself when it leaves unclaimed.
+//!
+//! # The tag
+//!
+//! The top quarter of the word is a tag, moved on whenever `searching` is
+//! raised. Without it, a submit could decide on an old word and still win
+//! its compare-and-swap after the word came back to the same counts: it saw
+//! a searcher, was preempted, the searcher took the submit's job, ran it and
+//! started searching again, and the submit's claim then took that new
+//! search, leaving the worker uncounted for a moment for no job at all (a
+//! submit in that moment starts a needless thread). The pool checks that
+//! its job was not taken before it claims anyone; the tag covers a job
+//! taken between that check and the swap. Every return of the counts to earlier values
+//! passes through a raise of `searching` (the other changes only lower
+//! `searching` or `idle`, or move `threads`, whose decision needs no
+//! history), so a claim decided on an old word fails and looks again. The
+//! tag wraps after 2^16 raises (2^8 on 32-bit targets) within one
+//! submit's load-to-swap window; at worst that costs the one needless
+//! thread, never a job without a worker.
 
-/// Bits per count: a third of the word.
-const BITS: u32 = usize::BITS / 3;
+/// Bits per count, and of the tag: a quarter of the word each.
+const BITS: u32 = usize::BITS / 4;
 const MASK: usize = (1 << BITS) - 1;
 const THREAD: usize = 1;
 const SEARCHING: usize = 1 << BITS;
 const IDLE: usize = 1 << (2 * BITS);
+const TAG: usize = 1 << (3 * BITS);
 
-/// The most threads the word can count: 2^21 - 1 on 64-bit targets, 1023 on
+/// The most threads the word can count: 65,535 on 64-bit targets, 255 on
 /// 32-bit ones.
 pub(crate) const MAX_THREADS: usize = MASK;
 
-/// `threads`, `searching` and `idle`, packed in one `usize`.
+/// `threads`, `searching`, `idle` and the tag, packed in one `usize`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Counts(usize);
 
@@ -62,8 +81,10 @@ pub(crate) enum Dispatch {
 impl Counts {
     pub(crate) const ZERO: Self = Self(0);
     /// What a busy worker that starts searching adds (one `fetch_add`: it
-    /// never fails, and a worker is counted at most once).
-    pub(crate) const ONE_SEARCHING: usize = SEARCHING;
+    /// never fails, and a worker is counted at most once): a searcher, and a
+    /// move of the tag (it wraps within its bits: atomic adds wrap, and the
+    /// tag is the top of the word).
+    pub(crate) const ONE_SEARCHING: usize = SEARCHING + TAG;
 
     pub(crate) fn from_word(word: usize) -> Self {
         Self(word)
@@ -118,7 +139,7 @@ impl Counts {
 
     /// Claims an idle worker for a job: it will search once notified.
     pub(crate) fn wake_idle(self) -> Option<Self> {
-        (self.idle() > 0).then(|| Self(self.0 - IDLE + SEARCHING))
+        (self.idle() > 0).then(|| Self((self.0 - IDLE + SEARCHING).wrapping_add(TAG)))
     }
 
     /// An idle worker leaves by itself to search; `None` when it had been
@@ -147,31 +168,41 @@ mod tests {
         Counts(threads * THREAD + searching * SEARCHING + idle * IDLE)
     }
 
+    /// The three counts, without the tag.
+    fn fields(c: Counts) -> (usize, usize, usize) {
+        (c.threads(), c.searching(), c.idle())
+    }
+
+    /// A dispatch's decision and the counts it leaves.
+    fn decide(c: Counts, max_workers: usize) -> (Dispatch, Option<(usize, usize, usize)>) {
+        let (what, next) = c.dispatch(max_workers);
+        (what, next.map(fields))
+    }
+
     #[test]
     fn fields_are_independent() {
         let c = counts(MAX_THREADS, MAX_THREADS, MAX_THREADS);
-        assert_eq!((c.threads(), c.searching(), c.idle()), (MASK, MASK, MASK));
-        let c = counts(3, 1, 2);
-        assert_eq!((c.threads(), c.searching(), c.idle()), (3, 1, 2));
+        assert_eq!(fields(c), (MASK, MASK, MASK));
+        assert_eq!(fields(counts(3, 1, 2)), (3, 1, 2));
     }
 
     #[test]
     fn a_submit_prefers_a_searcher_then_an_idle_worker_then_a_new_thread() {
         assert_eq!(
-            counts(2, 1, 1).dispatch(4),
-            (Dispatch::Claimed, Some(counts(2, 0, 1)))
+            decide(counts(2, 1, 1), 4),
+            (Dispatch::Claimed, Some((2, 0, 1)))
         );
         assert_eq!(
-            counts(2, 0, 1).dispatch(4),
-            (Dispatch::Wake, Some(counts(2, 1, 0)))
+            decide(counts(2, 0, 1), 4),
+            (Dispatch::Wake, Some((2, 1, 0)))
         );
         assert_eq!(
-            counts(2, 0, 0).dispatch(4),
-            (Dispatch::Start, Some(counts(3, 0, 0)))
+            decide(counts(2, 0, 0), 4),
+            (Dispatch::Start, Some((3, 0, 0)))
         );
         assert_eq!(
-            counts(0, 0, 0).dispatch(1),
-            (Dispatch::Start, Some(counts(1, 0, 0)))
+            decide(counts(0, 0, 0), 1),
+            (Dispatch::Start, Some((1, 0, 0)))
         );
     }
 
@@ -181,8 +212,8 @@ mod tests {
         assert_eq!(counts(4, 0, 0).dispatch(4), (Dispatch::Nothing, None));
         // ...but a sleeping worker is still woken when nobody searches.
         assert_eq!(
-            counts(4, 0, 2).dispatch(4),
-            (Dispatch::Wake, Some(counts(4, 1, 1)))
+            decide(counts(4, 0, 2), 4),
+            (Dispatch::Wake, Some((4, 1, 1)))
         );
     }
 
@@ -201,15 +232,36 @@ mod tests {
     }
 
     #[test]
-    fn a_worker_round_trip_restores_the_word() {
+    fn a_worker_round_trip_restores_the_counts() {
         let busy = counts(1, 0, 0);
         let searching = Counts(busy.0 + Counts::ONE_SEARCHING);
         let idle = searching.go_idle().unwrap();
-        assert_eq!(idle, counts(1, 0, 1));
-        assert_eq!(
-            idle.leave_idle_to_search().unwrap().stop_search(),
-            Some(busy)
-        );
-        assert_eq!(idle.leave_idle_to_exit(), Some(Counts::ZERO));
+        assert_eq!(fields(idle), (1, 0, 1));
+        let back = idle.leave_idle_to_search().unwrap().stop_search().unwrap();
+        assert_eq!(fields(back), fields(busy));
+        assert_eq!(fields(idle.leave_idle_to_exit().unwrap()), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_new_search_never_brings_back_an_old_word() {
+        // What a submit loaded: one worker, searching.
+        let seen = Counts(counts(1, 0, 0).0 + Counts::ONE_SEARCHING);
+        // The worker takes the job, runs it, and searches again.
+        let stopped = seen.stop_search().unwrap();
+        let again = Counts(stopped.0.wrapping_add(Counts::ONE_SEARCHING));
+        assert_eq!(fields(again), fields(seen));
+        assert_ne!(again, seen, "the submit's claim must fail and look again");
+        // Through idle and a wake-up, too.
+        let woken = seen.go_idle().unwrap().wake_idle().unwrap();
+        assert_eq!(fields(woken), fields(seen));
+        assert_ne!(woken, seen);
+    }
+
+    #[test]
+    fn the_tag_wraps_without_touching_the_counts() {
+        let top = Counts(counts(3, 0, 2).0 | (MASK * TAG));
+        let raised = Counts(top.0.wrapping_add(Counts::ONE_SEARCHING));
+        assert_eq!(fields(raised), (3, 1, 2));
+        assert_eq!(fields(top.wake_idle().unwrap()), (3, 1, 1));
     }
 }

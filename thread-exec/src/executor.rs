@@ -247,7 +247,7 @@ pub struct Builder {
 impl Builder {
     /// The most threads to start. Default: `min(32, available_parallelism + 4)`.
     /// Zero is a [`BuildError`]. Values above what the pool can count
-    /// (2<sup>21</sup> - 1 threads on 64-bit targets, 1023 on 32-bit ones)
+    /// (65,535 threads on 64-bit targets, 255 on 32-bit ones)
     /// are lowered to that.
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);

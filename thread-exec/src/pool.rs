@@ -219,8 +219,13 @@ impl Shared {
             let Some(next) = next else { return what };
             // A worker that found the job before we looked (a spinning one,
             // or an idle one re-checking) has also stopped searching by the
-            // time we see it gone: nobody is to be woken or started for it.
-            if matches!(what, Dispatch::Wake | Dispatch::Start) && self.queue.taken(pushed) {
+            // time we see it gone: nobody is to be claimed, woken or started
+            // for it. A claim would be worse than useless: the job may even
+            // have run already and its worker be searching again, and
+            // claiming that new search leaves the worker uncounted for
+            // nothing, so that the next submit starts a needless thread.
+            // (The counts' tag covers the job being taken after this look.)
+            if self.queue.taken(pushed) {
                 return Dispatch::Nothing;
             }
             // ORDERING: as above.

@@ -27,6 +27,21 @@ fn zero_workers_is_an_error_and_the_default_is_pythons() {
 }
 
 #[test]
+fn max_workers_beyond_what_the_pool_counts_is_lowered() {
+    let most = if cfg!(target_pointer_width = "64") {
+        65_535
+    } else {
+        255
+    };
+    let p = ThreadPoolExecutor::builder()
+        .max_workers(usize::MAX)
+        .build()
+        .unwrap();
+    assert_eq!(p.max_workers(), most);
+    assert_eq!(p.submit(|| 7).unwrap().into_result(), Ok(7));
+}
+
+#[test]
 fn no_thread_starts_before_the_first_submit() {
     let p = pool(4);
     assert_eq!(p.num_threads(), 0);
