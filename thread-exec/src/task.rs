@@ -79,6 +79,21 @@ where
     }
 }
 
+/// A job too big for a slot travels boxed: the box is the job stored inline.
+impl<J: Job> Job for Box<J> {
+    fn run(self, finishing: &dyn Fn()) {
+        (*self).run(finishing);
+    }
+
+    fn cancel(self) {
+        (*self).cancel();
+    }
+
+    fn fail(self, broken: &BrokenThreadPool) {
+        (*self).fail(broken);
+    }
+}
+
 /// Words a job may take to be stored inline.
 const INLINE_WORDS: usize = 3;
 
@@ -126,9 +141,10 @@ impl RawJob {
             unsafe { data.as_mut_ptr().cast::<J>().write(job) };
             &Inline::<J>::VTABLE
         } else {
-            // SAFETY: a box pointer is one word, word-aligned.
+            const { assert!(fits::<Box<J>>()) };
+            // SAFETY: a box pointer is one word, word-aligned (asserted above).
             unsafe { data.as_mut_ptr().cast::<Box<J>>().write(Box::new(job)) };
-            &Boxed::<J>::VTABLE
+            &Inline::<Box<J>>::VTABLE
         };
         Self {
             vtable,
@@ -170,7 +186,7 @@ impl Drop for RawJob {
     }
 }
 
-/// The table of a job stored in the `RawJob`'s words.
+/// The table of a job stored in the `RawJob`'s words (a big job's box, too).
 struct Inline<J>(PhantomData<J>);
 
 impl<J: Job> Inline<J> {
@@ -211,53 +227,6 @@ impl<J: Job> Inline<J> {
     unsafe fn drop(p: *mut u8) {
         // SAFETY: the caller's contract.
         unsafe { p.cast::<J>().drop_in_place() }
-    }
-}
-
-/// The table of a job kept in a box whose pointer is in the `RawJob`'s words.
-struct Boxed<J>(PhantomData<J>);
-
-impl<J: Job> Boxed<J> {
-    const VTABLE: Vtable = Vtable {
-        run: Self::run,
-        cancel: Self::cancel,
-        fail: Self::fail,
-        drop: Self::drop,
-    };
-
-    /// # Safety
-    ///
-    /// - `p` points at a `Box<J>` that nobody reads again.
-    unsafe fn run(p: *mut u8, finishing: &dyn Fn()) {
-        // SAFETY: the caller's contract.
-        let job: Box<J> = unsafe { p.cast::<Box<J>>().read() };
-        (*job).run(finishing);
-    }
-
-    /// # Safety
-    ///
-    /// - as for `run`.
-    unsafe fn cancel(p: *mut u8) {
-        // SAFETY: the caller's contract.
-        let job: Box<J> = unsafe { p.cast::<Box<J>>().read() };
-        (*job).cancel();
-    }
-
-    /// # Safety
-    ///
-    /// - as for `run`.
-    unsafe fn fail(p: *mut u8, broken: &BrokenThreadPool) {
-        // SAFETY: the caller's contract.
-        let job: Box<J> = unsafe { p.cast::<Box<J>>().read() };
-        (*job).fail(broken);
-    }
-
-    /// # Safety
-    ///
-    /// - as for `run`.
-    unsafe fn drop(p: *mut u8) {
-        // SAFETY: the caller's contract.
-        unsafe { p.cast::<Box<J>>().drop_in_place() }
     }
 }
 
