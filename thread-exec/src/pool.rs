@@ -456,8 +456,7 @@ impl Shared {
         fence(Ordering::SeqCst);
         // A job queued by a submit that still saw us searching. (Nothing
         // claimed since `empty`: nothing can be ready, no need to lock.)
-        if self.queue.changed_since(empty)
-            && self.queue.has_ready()
+        if self.queue.ready_since(empty)
             && self.update_counts(Counts::leave_idle_to_search).is_some()
         {
             return Parked::Search;
@@ -482,7 +481,7 @@ impl Shared {
             if word & WAKE_CLOSED != 0 {
                 // Help run what is left, or exit; unless claimed (then a
                 // wake-up is on its way).
-                let work = self.queue.changed_since(empty) && self.queue.has_ready();
+                let work = self.queue.ready_since(empty);
                 let (leave, how): (fn(Counts) -> Option<Counts>, _) = if work {
                     (Counts::leave_idle_to_search, Parked::Search)
                 } else {

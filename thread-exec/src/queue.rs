@@ -287,6 +287,12 @@ impl<T> Queue<T> {
         self.tail.0.index.load(Ordering::Relaxed) != empty.0
     }
 
+    /// Whether a job is ready that was queued after a pop found `empty`:
+    /// the lock-free look first, the consumers' lock only if it says yes.
+    pub(crate) fn ready_since(&self, empty: Empty) -> bool {
+        self.changed_since(empty) && self.has_ready()
+    }
+
     /// A block for the tail: the spare one if there is one.
     fn fresh_block(&self) -> Box<Block<T>> {
         // ORDERING: Acquire pairs with `keep_spare`'s Release: the reset
@@ -364,7 +370,7 @@ mod tests {
         let empty = q.pop().unwrap_err();
         assert!(!q.has_ready());
         q.push(7);
-        assert!(q.changed_since(empty) && q.has_ready());
+        assert!(q.ready_since(empty));
         assert_eq!(q.pop(), Ok(7));
     }
 
