@@ -378,3 +378,39 @@ pub fn spin(micros: u64) -> u64 {
     }
     micros
 }
+
+/// A hang guard for a whole stretch of a test: if it is not dropped within
+/// its limit, it prints what hung and ends the test process with exit code
+/// 101 (libtest's own for a failure), so a hang fails the run instead of
+/// stalling it. Never a synchronisation: dropped in time, it does nothing.
+#[derive(Debug)]
+pub struct Watchdog {
+    disarm: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Arms a [`Watchdog`] for `what`, which must finish within `limit`.
+pub fn watchdog(what: impl Into<String>, limit: Duration) -> Watchdog {
+    let what = what.into();
+    let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
+            eprintln!("watchdog: {what} did not finish within {limit:?}: a hang");
+            std::process::exit(101);
+        }
+    });
+    Watchdog {
+        disarm: Some(disarm),
+        thread: Some(thread),
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Disconnecting the channel wakes the watchdog thread, which returns.
+        drop(self.disarm.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
