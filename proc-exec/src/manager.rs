@@ -367,10 +367,10 @@ impl Manager {
             // Our own child: its pidfd said it ended, so it can be reaped.
             Ok(None) => match io.child.wait(None) {
                 Ok(Some(status)) => status,
-                _ => LOST,
+                _ => ExitStatus::Unknown,
             },
-            // The fork server is gone, and with it (by PDEATHSIG) its workers.
-            Err(_) => LOST,
+            // Only `poll` itself failed: the status cannot be learned.
+            Err(_) => ExitStatus::Unknown,
         };
         let Some(io) = self.workers.remove(&id) else {
             return;
@@ -382,13 +382,6 @@ impl Manager {
         self.shared.exited(id, status);
     }
 }
-
-/// The status reported for a worker whose status cannot be learned: its fork
-/// server died, and the server's death killed it (PDEATHSIG).
-const LOST: ExitStatus = ExitStatus::Signaled {
-    signal: 9,
-    core_dumped: false,
-};
 
 /// Writes as much of `io.out` as the pipe takes now.
 fn flush(io: &mut WorkerIo) {

@@ -246,9 +246,11 @@ impl Shared {
         self.inner.lock().state.malformed(worker, detail);
     }
 
-    /// `worker` was reaped.
+    /// `worker` was reaped. A status collected elsewhere (the application's
+    /// `SIGCHLD`) counts as clean: a worker asked to exit that leaves nothing
+    /// in flight has not died, however it ended.
     pub(crate) fn exited(&self, worker: WorkerId, status: ExitStatus) {
-        let clean = status.code() == Some(0);
+        let clean = status.success() || status.is_unknown();
         self.inner.lock().state.exited(worker, status, clean);
     }
 

@@ -5,6 +5,8 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+pub mod sigchld;
+
 /// A hang guard, never a synchronisation.
 pub const GUARD: Option<Duration> = Some(Duration::from_secs(60));
 
@@ -377,4 +379,36 @@ pub fn spin(micros: u64) -> u64 {
         std::hint::spin_loop();
     }
     micros
+}
+
+/// Runs `body` on a thread of its own and returns what it returns; if it has
+/// not returned within [`GUARD`], reports `what` and ends the whole test
+/// binary with a failure, so a hang is a failed run, never a stuck one (the
+/// hung thread may hold the [`clean`] lock, so the other tests could not run
+/// on anyway). A panic in `body` is the caller's panic.
+pub fn watchdog<T: Send + 'static>(what: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = tx.send(body());
+    });
+    match rx.recv_timeout(GUARD.unwrap()) {
+        Ok(value) => {
+            let _ = thread.join();
+            value
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the body returned without sending its value"),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            // Not `eprintln!`: the test harness captures that, and the
+            // capture is lost with the process.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "watchdog: {what} did not finish within {GUARD:?}: a hang"
+            );
+            std::process::exit(101);
+        }
+    }
 }
