@@ -92,10 +92,18 @@ struct Manager {
 impl Manager {
     fn run(&mut self) {
         loop {
-            self.shared
-                .take_actions(&mut self.actions, &mut self.fronts);
-            if self.execute() {
-                return;
+            // Carrying out actions reports to the state (a spawn that failed
+            // breaks the pool), which may queue more: they are taken in this
+            // same turn, as nothing would wake the poll below for them.
+            loop {
+                self.shared
+                    .take_actions(&mut self.actions, &mut self.fronts);
+                if self.actions.is_empty() {
+                    break;
+                }
+                if self.execute() {
+                    return;
+                }
             }
             self.track_deadlines();
             self.flush_all();

@@ -412,3 +412,43 @@ pub fn watchdog<T: Send + 'static>(what: &str, body: impl FnOnce() -> T + Send +
         }
     }
 }
+
+/// Every file descriptor this process may open is taken (see
+/// [`exhaust_fds`]); dropping it closes them and puts the limit back.
+#[derive(Debug)]
+pub struct Exhausted {
+    fillers: Vec<std::os::fd::OwnedFd>,
+    limit: rustix::process::Rlimit,
+}
+
+/// Lowers `RLIMIT_NOFILE` to `limit` and opens descriptors until no more
+/// can be opened, so the next `pipe` or `socketpair` fails with `EMFILE`.
+/// Process-wide: only in a test binary of its own, under [`clean`].
+pub fn exhaust_fds(limit: u64) -> Exhausted {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let old = getrlimit(Resource::Nofile);
+    let lowered = Rlimit {
+        current: Some(limit),
+        maximum: old.maximum,
+    };
+    setrlimit(Resource::Nofile, lowered).unwrap();
+    let mut fillers = Vec::new();
+    loop {
+        match rustix::io::fcntl_dupfd_cloexec(std::io::stderr(), 0) {
+            Ok(fd) => fillers.push(fd),
+            Err(rustix::io::Errno::MFILE) => break,
+            Err(other) => panic!("filling the descriptor table: {other}"),
+        }
+    }
+    Exhausted {
+        fillers,
+        limit: old,
+    }
+}
+
+impl Drop for Exhausted {
+    fn drop(&mut self) {
+        self.fillers.clear();
+        let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, self.limit.clone());
+    }
+}
