@@ -449,6 +449,6 @@ pub fn exhaust_fds(limit: u64) -> Exhausted {
 impl Drop for Exhausted {
     fn drop(&mut self) {
         self.fillers.clear();
-        let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, self.limit.clone());
+        let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, self.limit);
     }
 }
