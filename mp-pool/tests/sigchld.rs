@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::sigchld::DISPOSITIONS;
+use common::signals::DISPOSITIONS;
 use common::{GUARD, clean, square, watchdog};
 use mp_pool::{Pool, PoolError};
 use proc_exec::{ExitStatus, StartMethod, TaskError};

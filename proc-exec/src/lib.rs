@@ -133,7 +133,7 @@ pub mod loom_model;
 pub use bytes::Bytes;
 pub use chunk::{ChunkFuture, ChunkResults};
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
-pub use executor::{Builder, ProcessPoolExecutor, TaskOptions};
+pub use executor::{Builder, DEFAULT_TERMINATE_GRACE, ProcessPoolExecutor, TaskOptions};
 pub use function::Function;
 pub use map::{Map, MapError, MapOptions, MapUnordered};
 pub use os::ExitStatus;

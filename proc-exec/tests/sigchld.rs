@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::sigchld::{DISPOSITIONS, Disposition};
+use common::signals::{DISPOSITIONS, Disposition};
 use common::{GUARD, clean, watchdog};
 use future_core::ResultError;
 use proc_exec::{ExitStatus, ProcessPoolExecutor, StartMethod, TaskError};

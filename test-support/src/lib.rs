@@ -5,7 +5,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-pub mod sigchld;
+pub mod signals;
 
 /// A hang guard, never a synchronisation.
 pub const GUARD: Option<Duration> = Some(Duration::from_secs(60));

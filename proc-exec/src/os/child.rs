@@ -45,8 +45,9 @@ use super::status::ExitStatus;
 pub(crate) struct Child {
     /// The process id, for display and for callers that need the number.
     pid: Pid,
-    /// Names this very process; readable once it has exited.
-    pidfd: OwnedFd,
+    /// Names this very process; readable once it has exited. Shared with
+    /// the [`Signaller`]s handed out.
+    pidfd: Arc<OwnedFd>,
     /// Set once the process has been reaped (here or by the fork server).
     status: Option<ExitStatus>,
     /// Who reaps the process.
@@ -97,7 +98,7 @@ impl Child {
     pub(crate) fn from_pidfd(pid: Pid, pidfd: OwnedFd) -> Self {
         Self {
             pid,
-            pidfd,
+            pidfd: Arc::new(pidfd),
             status: None,
             reaper: Reaper::Us,
         }
@@ -107,7 +108,7 @@ impl Child {
     pub(super) fn from_server(pid: Pid, pidfd: OwnedFd, link: Arc<Link>, id: u32) -> Self {
         Self {
             pid,
-            pidfd,
+            pidfd: Arc::new(pidfd),
             status: None,
             reaper: Reaper::Server { link, id },
         }
@@ -124,6 +125,12 @@ impl Child {
     /// the status arrives on the server's socket a moment later.
     pub(crate) fn pidfd(&self) -> BorrowedFd<'_> {
         self.pidfd.as_fd()
+    }
+
+    /// A handle through which another thread can signal this process
+    /// without touching the `Child`.
+    pub(crate) fn signaller(&self) -> Signaller {
+        Signaller(Arc::clone(&self.pidfd))
     }
 
     /// Whether the exit status is known (the process has been reaped).
@@ -213,10 +220,7 @@ impl Child {
         if self.status.is_some() {
             return Ok(());
         }
-        match pidfd_send_signal(&self.pidfd, sig) {
-            Ok(()) | Err(Errno::SRCH) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        send_signal(&self.pidfd, sig)
     }
 
     /// `waitid(P_PIDFD, pidfd, WEXITED | WNOHANG)`, retrying `EINTR`.
@@ -256,6 +260,34 @@ impl Child {
             return Ok(None);
         }
         Ok(Some(self.reap()?.unwrap_or(ExitStatus::Unknown)))
+    }
+}
+
+/// Signals one [`Child`] from any thread; from [`Child::signaller`].
+///
+/// It holds the child's pidfd, so a signal reaches that process or, once it
+/// has ended (even reaped and its pid reused), no process at all.
+#[derive(Debug, Clone)]
+pub(crate) struct Signaller(Arc<OwnedFd>);
+
+impl Signaller {
+    /// `pidfd_send_signal(pidfd, sig, NULL, 0)`—Sends `sig` to the process;
+    /// nothing if it has ended (`ESRCH`).
+    ///
+    /// # References
+    ///  - [Linux]
+    ///
+    /// [Linux]: https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html
+    pub(crate) fn signal(&self, sig: Signal) -> io::Result<()> {
+        send_signal(&self.0, sig)
+    }
+}
+
+/// `pidfd_send_signal`, with an ended process (`ESRCH`) no error.
+fn send_signal(pidfd: &OwnedFd, sig: Signal) -> io::Result<()> {
+    match pidfd_send_signal(pidfd, sig) {
+        Ok(()) | Err(Errno::SRCH) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

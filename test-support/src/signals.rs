@@ -1,6 +1,8 @@
-//! The `SIGCHLD` dispositions an application may choose, for the tests that
-//! check the pools work whatever it is. They change process-wide state: use
-//! them only in a test binary of their own, under [`clean`](crate::clean).
+//! Signal dispositions set by the application or by user code: the
+//! `SIGCHLD` dispositions an application may choose, for the tests that
+//! check the pools work whatever it is (process-wide state: use them only in
+//! a test binary of their own, under [`clean`](crate::clean)), and a task's
+//! way to ignore `SIGTERM` in its worker.
 #![allow(unsafe_code)]
 
 /// What the application does with `SIGCHLD`.
@@ -75,4 +77,12 @@ fn set_sigchld(handler: libc::sighandler_t) {
     // SAFETY: a valid action for a catchable signal; the handler makes only async-signal-safe calls.
     let set = unsafe { libc::sigaction(libc::SIGCHLD, &action, std::ptr::null_mut()) };
     assert_eq!(set, 0, "sigaction(SIGCHLD)");
+}
+
+/// Sets `SIGTERM` to `SIG_IGN` in the calling process: what a task does in
+/// its worker to play a worker that will not stop when asked.
+pub fn ignore_sigterm() {
+    // SAFETY: `SIG_IGN` for a catchable signal; no handler runs.
+    let old = unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+    assert_ne!(old, libc::SIG_ERR, "signal(SIGTERM)");
 }
