@@ -60,7 +60,9 @@
 //! [`close`](Pool::close) refuses new work and lets the submitted work run;
 //! [`join`](Pool::join) (after `close` or `terminate`) waits for it and for
 //! every worker to exit. [`terminate`](Pool::terminate) sends SIGTERM to the
-//! workers and fails every unfinished job with [`PoolError::Terminated`].
+//! workers (SIGKILL to those still alive after
+//! [`Builder::terminate_grace`], 1 s by default) and fails every unfinished
+//! job with [`PoolError::Terminated`].
 //! **Dropping the pool terminates it**, as Python's `with` block does: call
 //! `close` and `join` first to let the work finish.
 //!

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use future_core::Future;
 use proc_exec::{Function, OnWorkerDeath, ProcessPoolExecutor, StartMethod};
@@ -137,6 +138,15 @@ impl Builder {
     /// proc-exec's docs on forking a process that has threads).
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.exec = self.exec.start_method(method);
+        self
+    }
+
+    /// How long [`terminate`](Pool::terminate) (and so `Drop`) lets a worker
+    /// react to SIGTERM before it sends SIGKILL (default
+    /// [`DEFAULT_TERMINATE_GRACE`](proc_exec::DEFAULT_TERMINATE_GRACE), 1 s):
+    /// a worker that ignores SIGTERM cannot make `terminate` wait longer.
+    pub fn terminate_grace(mut self, grace: Duration) -> Self {
+        self.exec = self.exec.terminate_grace(grace);
         self
     }
 
@@ -495,8 +505,9 @@ impl Pool {
         }
     }
 
-    /// Stops at once (Python's `terminate`): workers get SIGTERM, every job
-    /// not finished (running or queued) fails with
+    /// Stops at once (Python's `terminate`): workers get SIGTERM (and
+    /// SIGKILL if still alive after [`Builder::terminate_grace`], 1 s by
+    /// default), every job not finished (running or queued) fails with
     /// [`PoolError::Terminated`], and this returns once every worker has
     /// been reaped and every job is ready. Harmless to call again. Dropping
     /// the pool does this.

@@ -29,6 +29,11 @@ use crate::{ExitStatus, StartMethod};
 /// 3.5, 4: 2.3, 16: 1.9.
 const DEFAULT_MAX_IN_FLIGHT: usize = 4;
 
+/// How long a worker told to stop with SIGTERM has before SIGKILL, by
+/// default: ample for a worker that only needs to die, short enough that a
+/// worker ignoring SIGTERM holds nothing up for long.
+pub const DEFAULT_TERMINATE_GRACE: Duration = Duration::from_secs(1);
+
 /// Python's `concurrent.futures.ProcessPoolExecutor`: runs `fn(A) -> R` in
 /// forked worker processes and hands back [`Future`]s.
 ///
@@ -50,6 +55,7 @@ pub struct Builder {
     on_death: OnWorkerDeath,
     worker_limits: WorkerLimits,
     init: Option<Result<Vec<u8>, String>>,
+    terminate_grace: Duration,
 }
 
 impl Default for Builder {
@@ -63,6 +69,7 @@ impl Default for Builder {
             on_death: OnWorkerDeath::default(),
             worker_limits: WorkerLimits::default(),
             init: None,
+            terminate_grace: DEFAULT_TERMINATE_GRACE,
         }
     }
 }
@@ -139,6 +146,30 @@ impl Builder {
         self
     }
 
+    /// How long a worker sent SIGTERM (by
+    /// [`terminate_workers`](ProcessPoolExecutor::terminate_workers), or
+    /// because the pool broke) has to exit before the pool sends it SIGKILL
+    /// (default [`DEFAULT_TERMINATE_GRACE`], 1 s). A worker that ignores,
+    /// handles or blocks SIGTERM therefore never keeps `shutdown(wait)` or
+    /// `Drop` waiting longer than this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use proc_exec::ProcessPoolExecutor;
+    ///
+    /// let pool = ProcessPoolExecutor::builder()
+    ///     .terminate_grace(Duration::from_millis(200))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
+    pub fn terminate_grace(mut self, grace: Duration) -> Self {
+        self.terminate_grace = grace;
+        self
+    }
+
     /// Runs `f(arg)` in every worker before its first task. A panic breaks
     /// the pool, as in CPython: pending futures fail with
     /// [`BrokenProcessPool`](crate::BrokenProcessPool) carrying the panic message.
@@ -194,6 +225,7 @@ impl Builder {
             start_method: self.start_method,
             init_frame,
             worker_limits: self.worker_limits,
+            terminate_grace: self.terminate_grace,
         };
         let shared = Arc::new(Shared::new(config).map_err(BuildError::Io)?);
         let for_manager = shared.clone();
@@ -498,8 +530,12 @@ impl ProcessPoolExecutor {
     }
 
     /// Python 3.14's `terminate_workers()`: `shutdown(wait=false,
-    /// cancel_futures=true)`, then SIGTERM to every live worker. Items that
-    /// were running fail with [`BrokenProcessPool`](crate::BrokenProcessPool). Does not wait.
+    /// cancel_futures=true)`, then SIGTERM to every live worker, sent from
+    /// this thread before this returns (a worker still being started gets it
+    /// as soon as it runs). Items that were running fail with
+    /// [`BrokenProcessPool`](crate::BrokenProcessPool). Does not wait; a
+    /// worker still alive after the grace period
+    /// ([`Builder::terminate_grace`], 1 s by default) is sent SIGKILL.
     pub fn terminate_workers(&self) {
         self.shared.terminate(Signal::Terminate);
     }

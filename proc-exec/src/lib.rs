@@ -88,6 +88,21 @@
 //! through its pidfd (no polling), and results the worker sent before dying
 //! are kept. An argument that does not serialize fails only its `submit`; a
 //! result that does not serialize (or decode) fails only its future.
+//!
+//! A worker that cannot be started (no file descriptor or process left)
+//! breaks the pool at once: the futures waiting for it fail, and the workers
+//! still running are terminated. A worker told to stop with SIGTERM (by
+//! `terminate_workers` or a broken pool) that is still alive after
+//! [`Builder::terminate_grace`] (1 s by default) gets SIGKILL, so a worker
+//! that ignores SIGTERM cannot hold up `shutdown` or `Drop`.
+//!
+//! Signal dispositions are the application's: the pool works with `SIGCHLD`
+//! ignored or handled by a handler that reaps every child. The fork server
+//! takes its own `SIGCHLD` (its workers get the application's back); with
+//! [`StartMethod::Fork`] the application may collect a worker's status
+//! first, and the pool then reports [`ExitStatus::Unknown`], never a status
+//! it made up. A worker that exits when asked to (`max_tasks_per_child`,
+//! shutdown) never counts as a death, whatever its status.
 #![cfg(target_os = "linux")]
 #![deny(unsafe_code)]
 // Under loom the I/O manager is replaced by a model, leaving parts unused.
@@ -133,7 +148,7 @@ pub mod loom_model;
 pub use bytes::Bytes;
 pub use chunk::{ChunkFuture, ChunkResults};
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
-pub use executor::{Builder, ProcessPoolExecutor, TaskOptions};
+pub use executor::{Builder, DEFAULT_TERMINATE_GRACE, ProcessPoolExecutor, TaskOptions};
 pub use function::Function;
 pub use map::{Map, MapError, MapOptions, MapUnordered};
 pub use os::ExitStatus;

@@ -111,7 +111,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
                             ..FakeWorker::default()
                         },
                     );
-                    shared.spawned(worker, Ok(1000 + worker));
+                    shared.spawned(worker, Ok((1000 + worker, None)));
                     if ready {
                         let _ = shared.ready(worker);
                     }

@@ -34,7 +34,7 @@ use crate::os::fd;
 use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
 use crate::pool_state::{Action, Signal, WorkId, WorkerId};
-use crate::shared::{Real, Shared};
+use crate::shared::{Real, Shared, os_signal};
 use crate::spawn::{Spawned, server_entry, spawn_worker};
 use crate::wire::{self, Direction, FrameDecoder, Kind};
 
@@ -73,6 +73,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         actions: Vec::new(),
         fronts: Vec::new(),
         deadlines: BTreeMap::new(),
+        kill_at: None,
     };
     manager.run();
 }
@@ -87,17 +88,37 @@ struct Manager {
     /// For each worker whose current item has a timeout: the item and when
     /// it runs out.
     deadlines: BTreeMap<WorkerId, (WorkId, Instant)>,
+    /// Once the workers were told to stop (SIGTERM after a break or
+    /// `terminate_workers`): when those still alive get SIGKILL, and whether
+    /// they have.
+    kill_at: Option<(Instant, bool)>,
 }
 
 impl Manager {
     fn run(&mut self) {
         loop {
-            self.shared
-                .take_actions(&mut self.actions, &mut self.fronts);
-            if self.execute() {
-                return;
+            // Carrying out actions reports to the state (a spawn that failed
+            // breaks the pool), which may queue more: they are taken in this
+            // same turn, as nothing would wake the poll below for them.
+            loop {
+                let stopping = self
+                    .shared
+                    .take_actions(&mut self.actions, &mut self.fronts);
+                if stopping && self.kill_at.is_none() {
+                    let grace = self.shared.config.terminate_grace;
+                    let now = Instant::now();
+                    let at = now.checked_add(grace).unwrap_or(now + FOREVER);
+                    self.kill_at = Some((at, false));
+                }
+                if self.actions.is_empty() {
+                    break;
+                }
+                if self.execute() {
+                    return;
+                }
             }
             self.track_deadlines();
+            self.kill_stragglers();
             self.flush_all();
             if let Err(error) = self.wait() {
                 // poll itself failed (ENOMEM): nothing sensible is left but
@@ -139,12 +160,8 @@ impl Manager {
                     // The pidfd names the process; the pid only double-checks.
                     let io = io.filter(|io| io.child.pid().as_raw_nonzero().get() as u32 == pid);
                     if let Some(io) = io {
-                        let signal = match signal {
-                            Signal::Terminate => rustix::process::Signal::TERM,
-                            Signal::Kill => rustix::process::Signal::KILL,
-                        };
                         // It may have died meanwhile; its pidfd tells us.
-                        let _ = io.child.signal(signal);
+                        let _ = io.child.signal(os_signal(signal));
                     }
                 }
                 Action::Resolve {
@@ -166,9 +183,7 @@ impl Manager {
             let Some(timeout) = timeout else { continue };
             let deadline = match self.deadlines.get(&worker) {
                 Some(&(same, deadline)) if same == work => deadline,
-                _ => now
-                    .checked_add(timeout)
-                    .unwrap_or(now + Duration::from_secs(1 << 40)),
+                _ => now.checked_add(timeout).unwrap_or(now + FOREVER),
             };
             current.insert(worker, (work, deadline));
         }
@@ -180,13 +195,34 @@ impl Manager {
         }
     }
 
+    /// Once the grace period after SIGTERM has passed, kills every worker
+    /// still alive (one that ignores or blocks SIGTERM), once.
+    fn kill_stragglers(&mut self) {
+        let Some((at, false)) = self.kill_at else {
+            return;
+        };
+        if at > Instant::now() {
+            return;
+        }
+        self.kill_at = Some((at, true));
+        for io in self.workers.values() {
+            // It may have died meanwhile; its pidfd tells us.
+            let _ = io.child.signal(rustix::process::Signal::KILL);
+        }
+    }
+
     /// How long `poll` may sleep: until the nearest deadline not yet acted
     /// on (`None`: no limit).
     fn poll_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
+        let kill_at = match self.kill_at {
+            Some((at, false)) => Some(at),
+            _ => None,
+        };
         self.deadlines
             .values()
             .map(|&(_, deadline)| deadline)
+            .chain(kill_at)
             .filter(|&deadline| deadline > now)
             .min()
             .map(|deadline| deadline - now)
@@ -196,7 +232,8 @@ impl Manager {
         match self.fork_worker() {
             Ok(mut io) => {
                 let pid = io.child.pid().as_raw_nonzero().get() as u32;
-                self.shared.spawned(worker, Ok(pid));
+                let signaller = io.child.signaller();
+                self.shared.spawned(worker, Ok((pid, Some(signaller))));
                 let max = self.shared.config.max_frame_size;
                 let mut writer = wire::FrameWriter::begin(&mut io.out, Kind::Hello, 0);
                 // A two-number body always fits.
@@ -367,10 +404,10 @@ impl Manager {
             // Our own child: its pidfd said it ended, so it can be reaped.
             Ok(None) => match io.child.wait(None) {
                 Ok(Some(status)) => status,
-                _ => LOST,
+                _ => ExitStatus::Unknown,
             },
-            // The fork server is gone, and with it (by PDEATHSIG) its workers.
-            Err(_) => LOST,
+            // Only `poll` itself failed: the status cannot be learned.
+            Err(_) => ExitStatus::Unknown,
         };
         let Some(io) = self.workers.remove(&id) else {
             return;
@@ -383,12 +420,8 @@ impl Manager {
     }
 }
 
-/// The status reported for a worker whose status cannot be learned: its fork
-/// server died, and the server's death killed it (PDEATHSIG).
-const LOST: ExitStatus = ExitStatus::Signaled {
-    signal: 9,
-    core_dumped: false,
-};
+/// A deadline this far off is never reached.
+const FOREVER: Duration = Duration::from_secs(1 << 40);
 
 /// Writes as much of `io.out` as the pipe takes now.
 fn flush(io: &mut WorkerIo) {

@@ -379,6 +379,23 @@ impl<S: Spec> PoolState<S> {
         !self.actions.is_empty()
     }
 
+    /// Offers each queued [`Action::Signal`] to `sent`, which returns true
+    /// if it sent that signal itself (from the thread that asked for it);
+    /// those actions are dropped, the others stay queued in their order.
+    pub(crate) fn signals_sent(&mut self, mut sent: impl FnMut(WorkerId, Signal) -> bool) {
+        self.actions.retain(|action| match *action {
+            Action::Signal { worker, signal, .. } => !sent(worker, signal),
+            _ => true,
+        });
+    }
+
+    /// True once the workers have been told to stop at once: the pool broke
+    /// or `terminate` was called. A worker that ignores the signal is then
+    /// the driver's to kill after a grace period.
+    pub(crate) fn stopping(&self) -> bool {
+        self.forced || matches!(self.phase, Phase::Broken(_))
+    }
+
     /// The record of an unresolved item.
     pub(crate) fn record(&self, work: WorkId) -> Option<&S::Record> {
         self.items.get(&work).map(|item| &item.record)

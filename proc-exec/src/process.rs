@@ -218,10 +218,12 @@ impl<R: DeserializeOwned, E> Process<R, E> {
 
     /// Python's `exitcode`: `None` while running (or never started), the
     /// exit code once it exited, minus the signal number if a signal killed
-    /// it.
+    /// it. Also `None` for a process that ended with a status that could not
+    /// be collected ([`ExitStatus::Unknown`](crate::ExitStatus::Unknown):
+    /// then [`is_alive`](Self::is_alive) is false).
     pub fn exitcode(&mut self) -> Option<i32> {
         let _ = self.wait(Some(Duration::ZERO));
-        self.status.map(|s| s.exitcode())
+        self.status.and_then(|s| s.exitcode())
     }
 
     /// Waits until the child has ended (at most `timeout`), then returns its

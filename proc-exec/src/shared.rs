@@ -8,6 +8,7 @@
 //! and reports what happened. No OS call and no user callback runs under the
 //! lock.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ crate::sync::cfg_loom! {
 use crate::ExitStatus;
 use crate::StartMethod;
 use crate::error::{BrokenProcessPool, SubmitError};
+use crate::os::child::Signaller;
 use crate::os::limits::WorkerLimits;
 use crate::pool_state::{
     Action, Failure, Kill, Limits, PoolState, Refused, Signal, Spec, WorkId, WorkerId,
@@ -70,6 +72,16 @@ pub(crate) struct Config {
     pub(crate) init_frame: Option<Vec<u8>>,
     /// Applied to each worker before its first frame.
     pub(crate) worker_limits: WorkerLimits,
+    /// How long a worker told to stop with SIGTERM may take before SIGKILL.
+    pub(crate) terminate_grace: Duration,
+}
+
+/// The OS signal for the state's [`Signal`].
+pub(crate) fn os_signal(signal: Signal) -> rustix::process::Signal {
+    match signal {
+        Signal::Terminate => rustix::process::Signal::TERM,
+        Signal::Kill => rustix::process::Signal::KILL,
+    }
 }
 
 /// What submitters and the manager share.
@@ -86,6 +98,8 @@ struct Inner {
     timed: bool,
     /// The eventfd was written and the manager has not taken the actions yet.
     wake_pending: bool,
+    /// How to signal each live worker from any thread (none under loom).
+    signallers: BTreeMap<WorkerId, Signaller>,
 }
 
 impl Shared {
@@ -95,6 +109,7 @@ impl Shared {
                 state: PoolState::new(config.limits),
                 timed: false,
                 wake_pending: false,
+                signallers: BTreeMap::new(),
             }),
             wakeup: Wakeup::new()?,
             config,
@@ -131,11 +146,29 @@ impl Shared {
     }
 
     /// `terminate_workers` / `kill_workers`: as `shutdown(cancel_futures)`,
-    /// then every worker is signalled.
+    /// then every worker is signalled, from this thread, before this
+    /// returns (the manager may be busy in a done callback). A worker still
+    /// being started gets its signal from the manager once it runs.
     pub(crate) fn terminate(&self, signal: Signal) {
         let mut inner = self.inner.lock();
         let cancelled = inner.state.terminate(signal);
-        self.wake(inner);
+        let mut targets = Vec::new();
+        let Inner {
+            state, signallers, ..
+        } = &mut *inner;
+        state.signals_sent(|worker, signal| match signallers.get(&worker) {
+            Some(signaller) => {
+                targets.push((signaller.clone(), signal));
+                true
+            }
+            None => false,
+        });
+        // Even with no action left: the manager starts the grace period.
+        self.wake_if(inner, true);
+        for (signaller, signal) in targets {
+            // It may have ended meanwhile; its pidfd tells the manager.
+            let _ = signaller.signal(os_signal(signal));
+        }
         cancelled.into_iter().for_each(|pending| pending.cancel());
     }
 
@@ -160,8 +193,14 @@ impl Shared {
     }
 
     /// Wakes the manager if the state has work for it and no wake is pending.
-    fn wake(&self, mut inner: MutexGuard<'_, Inner>) {
-        let wake = inner.state.has_actions() && !inner.wake_pending;
+    fn wake(&self, inner: MutexGuard<'_, Inner>) {
+        let needed = inner.state.has_actions();
+        self.wake_if(inner, needed);
+    }
+
+    /// Wakes the manager if `needed` and no wake is pending.
+    fn wake_if(&self, mut inner: MutexGuard<'_, Inner>, needed: bool) {
+        let wake = needed && !inner.wake_pending;
         inner.wake_pending |= wake;
         drop(inner);
         if wake {
@@ -175,12 +214,14 @@ impl Shared {
     /// Takes the state's actions into `out`. Items whose future was cancelled
     /// meanwhile are withdrawn here rather than sent. Once a task with a
     /// timeout was submitted, `fronts` gets every worker's current item and
-    /// its timeout (see [`kill_expired`](Self::kill_expired)).
+    /// its timeout (see [`kill_expired`](Self::kill_expired)). Returns
+    /// whether the workers have been told to stop at once (the pool broke or
+    /// was terminated): the manager kills those left after the grace period.
     pub(crate) fn take_actions(
         &self,
         out: &mut Vec<Action<Real>>,
         fronts: &mut Vec<(WorkerId, WorkId, Option<Duration>)>,
-    ) {
+    ) -> bool {
         let mut inner = self.inner.lock();
         inner.wake_pending = false;
         fronts.clear();
@@ -203,6 +244,7 @@ impl Shared {
             }
             out.push(action);
         }
+        inner.state.stopping()
     }
 
     /// `work`, which `worker` has been running since before its timeout,
@@ -216,11 +258,21 @@ impl Shared {
         self.wake(inner);
     }
 
-    /// The manager started `worker` (with this pid) or could not.
-    pub(crate) fn spawned(&self, worker: WorkerId, pid: Result<u32, String>) {
+    /// The manager started `worker` (with this pid, and a way to signal it
+    /// from other threads) or could not.
+    pub(crate) fn spawned(
+        &self,
+        worker: WorkerId,
+        started: Result<(u32, Option<Signaller>), String>,
+    ) {
         let mut inner = self.inner.lock();
-        match pid {
-            Ok(pid) => inner.state.spawned(worker, pid),
+        match started {
+            Ok((pid, signaller)) => {
+                inner.state.spawned(worker, pid);
+                if let Some(signaller) = signaller {
+                    inner.signallers.insert(worker, signaller);
+                }
+            }
             Err(message) => inner.state.spawn_failed(worker, message),
         }
     }
@@ -246,10 +298,14 @@ impl Shared {
         self.inner.lock().state.malformed(worker, detail);
     }
 
-    /// `worker` was reaped.
+    /// `worker` was reaped. A status collected elsewhere (the application's
+    /// `SIGCHLD`) counts as clean: a worker asked to exit that leaves nothing
+    /// in flight has not died, however it ended.
     pub(crate) fn exited(&self, worker: WorkerId, status: ExitStatus) {
-        let clean = status.code() == Some(0);
-        self.inner.lock().state.exited(worker, status, clean);
+        let clean = status.success() || status.is_unknown();
+        let mut inner = self.inner.lock();
+        inner.signallers.remove(&worker);
+        inner.state.exited(worker, status, clean);
     }
 
     /// The wake-up the manager waits on.

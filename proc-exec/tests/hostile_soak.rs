@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{Rng, chaos, clean, quiet_panics, soak_rounds, soak_seed, watchdog};
+use common::{Rng, Watchdog, chaos, clean, quiet_panics, soak_rounds, soak_seed};
 use future_core::{Future, ResultError};
 use proc_exec::{
     ChunkFuture, Function, OnWorkerDeath, ProcessPoolExecutor, StartMethod, TaskError,
@@ -427,7 +427,7 @@ fn soak_with_hostile_user_code_and_sigchld_dispositions() {
     let totals = Totals::default();
     for r in 0..rounds {
         let seed = seed.wrapping_add(r);
-        let _hang_guard = watchdog(format!("round {r} (SOAK_SEED={seed})"), ROUND_GUARD);
+        let _hang_guard = Watchdog::arm(format!("round {r} (SOAK_SEED={seed})"), ROUND_GUARD);
         round(seed, &totals);
         clean.check();
     }

@@ -5,6 +5,8 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+pub mod signals;
+
 /// A hang guard, never a synchronisation.
 pub const GUARD: Option<Duration> = Some(Duration::from_secs(60));
 
@@ -379,29 +381,39 @@ pub fn spin(micros: u64) -> u64 {
     micros
 }
 
-/// A hang guard for a whole stretch of a test: if it is not dropped within
-/// its limit, it prints what hung and ends the test process with exit code
-/// 101 (libtest's own for a failure), so a hang fails the run instead of
-/// stalling it. Never a synchronisation: dropped in time, it does nothing.
+/// A hang guard for a stretch of a test: if it is not dropped within its
+/// limit, it reports what hung and ends the whole test binary with a failure
+/// (exit code 101, libtest's own), so a hang is a failed run, never a stuck
+/// one (the hung thread may hold the [`clean`] lock, so the other tests could
+/// not run on anyway). Never a synchronisation: dropped in time, it does
+/// nothing.
 #[derive(Debug)]
 pub struct Watchdog {
     disarm: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Arms a [`Watchdog`] for `what`, which must finish within `limit`.
-pub fn watchdog(what: impl Into<String>, limit: Duration) -> Watchdog {
-    let what = what.into();
-    let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
-            eprintln!("watchdog: {what} did not finish within {limit:?}: a hang");
-            std::process::exit(101);
+impl Watchdog {
+    /// Arms a watchdog for `what`, which must finish within `limit`.
+    pub fn arm(what: impl Into<String>, limit: Duration) -> Self {
+        let what = what.into();
+        let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
+                // Not `eprintln!`: the test harness captures that, and the
+                // capture is lost with the process.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "watchdog: {what} did not finish within {limit:?}: a hang"
+                );
+                std::process::exit(101);
+            }
+        });
+        Self {
+            disarm: Some(disarm),
+            thread: Some(thread),
         }
-    });
-    Watchdog {
-        disarm: Some(disarm),
-        thread: Some(thread),
     }
 }
 
@@ -412,5 +424,52 @@ impl Drop for Watchdog {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Runs `body` under a [`Watchdog`] of [`GUARD`] and returns what it returns.
+/// A panic in `body` is the caller's panic.
+pub fn watchdog<T>(what: &str, body: impl FnOnce() -> T) -> T {
+    let _guard = Watchdog::arm(what, GUARD.unwrap());
+    body()
+}
+
+/// Every file descriptor this process may open is taken (see
+/// [`exhaust_fds`]); dropping it closes them and puts the limit back.
+#[derive(Debug)]
+pub struct Exhausted {
+    fillers: Vec<std::os::fd::OwnedFd>,
+    limit: rustix::process::Rlimit,
+}
+
+/// Lowers `RLIMIT_NOFILE` to `limit` and opens descriptors until no more
+/// can be opened, so the next `pipe` or `socketpair` fails with `EMFILE`.
+/// Process-wide: only in a test binary of its own, under [`clean`].
+pub fn exhaust_fds(limit: u64) -> Exhausted {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let old = getrlimit(Resource::Nofile);
+    let lowered = Rlimit {
+        current: Some(limit),
+        maximum: old.maximum,
+    };
+    setrlimit(Resource::Nofile, lowered).unwrap();
+    let mut fillers = Vec::new();
+    loop {
+        match rustix::io::fcntl_dupfd_cloexec(std::io::stderr(), 0) {
+            Ok(fd) => fillers.push(fd),
+            Err(rustix::io::Errno::MFILE) => break,
+            Err(other) => panic!("filling the descriptor table: {other}"),
+        }
+    }
+    Exhausted {
+        fillers,
+        limit: old,
+    }
+}
+
+impl Drop for Exhausted {
+    fn drop(&mut self) {
+        self.fillers.clear();
+        let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, self.limit);
     }
 }

@@ -33,12 +33,21 @@ use super::status::ExitStatus;
 /// and waits for it to end (reaping it, or for a server's child receiving its
 /// notice), so a dropped `Child` never leaves a zombie or a stray process.
 /// That wait blocks until the kernel has ended the process.
+///
+/// # Statuses collected elsewhere
+///
+/// The application owns `SIGCHLD`: with it ignored, the kernel reaps our
+/// children itself; a handler calling `waitpid(-1, ...)` may reap them
+/// before we do. Either way `waitid` then fails with `ECHILD` for a process
+/// that has ended; its status is reported as [`ExitStatus::Unknown`], and
+/// kept like any other, so nothing waits for it again.
 #[derive(Debug)]
 pub(crate) struct Child {
     /// The process id, for display and for callers that need the number.
     pid: Pid,
-    /// Names this very process; readable once it has exited.
-    pidfd: OwnedFd,
+    /// Names this very process; readable once it has exited. Shared with
+    /// the [`Signaller`]s handed out.
+    pidfd: Arc<OwnedFd>,
     /// Set once the process has been reaped (here or by the fork server).
     status: Option<ExitStatus>,
     /// Who reaps the process.
@@ -89,7 +98,7 @@ impl Child {
     pub(crate) fn from_pidfd(pid: Pid, pidfd: OwnedFd) -> Self {
         Self {
             pid,
-            pidfd,
+            pidfd: Arc::new(pidfd),
             status: None,
             reaper: Reaper::Us,
         }
@@ -99,7 +108,7 @@ impl Child {
     pub(super) fn from_server(pid: Pid, pidfd: OwnedFd, link: Arc<Link>, id: u32) -> Self {
         Self {
             pid,
-            pidfd,
+            pidfd: Arc::new(pidfd),
             status: None,
             reaper: Reaper::Server { link, id },
         }
@@ -118,6 +127,12 @@ impl Child {
         self.pidfd.as_fd()
     }
 
+    /// A handle through which another thread can signal this process
+    /// without touching the `Child`.
+    pub(crate) fn signaller(&self) -> Signaller {
+        Signaller(Arc::clone(&self.pidfd))
+    }
+
     /// Whether the exit status is known (the process has been reaped).
     #[cfg(test)]
     pub(crate) fn is_reaped(&self) -> bool {
@@ -132,8 +147,8 @@ impl Child {
     /// For a fork server's worker this reads the server's pending notices
     /// instead. If the server has gone (it was killed, or its handle dropped
     /// while the worker ran), the status is lost: once the worker has ended
-    /// this returns an error, unless this process is its subreaper, in which
-    /// case the worker is reaped here.
+    /// it is [`ExitStatus::Unknown`], unless this process is its subreaper, in
+    /// which case the worker is reaped here.
     ///
     /// # References
     ///  - [Linux]
@@ -144,8 +159,8 @@ impl Child {
             return Ok(self.status);
         }
         let status = match &self.reaper {
-            Reaper::Us => self.reap(WaitIdOptions::NOHANG)?,
-            Reaper::Server { link, id } => match link.try_take(*id)? {
+            Reaper::Us => self.reap()?,
+            Reaper::Server { link, id } => match link.try_take(*id) {
                 Notice::Status(status) => Some(status),
                 Notice::Pending => None,
                 Notice::ServerGone => self.orphan_wait(Some(Instant::now()))?,
@@ -174,7 +189,7 @@ impl Child {
         let deadline = deadline(timeout);
         let status = match &self.reaper {
             Reaper::Us => loop {
-                if let Some(status) = self.reap(WaitIdOptions::NOHANG)? {
+                if let Some(status) = self.reap()? {
                     break Some(status);
                 }
                 if !self.poll_exited(deadline)? {
@@ -205,19 +220,25 @@ impl Child {
         if self.status.is_some() {
             return Ok(());
         }
-        match pidfd_send_signal(&self.pidfd, sig) {
-            Ok(()) | Err(Errno::SRCH) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        send_signal(&self.pidfd, sig)
     }
 
-    /// `waitid(P_PIDFD, pidfd, WEXITED | options)`, retrying `EINTR`.
-    fn reap(&self, options: WaitIdOptions) -> io::Result<Option<ExitStatus>> {
+    /// `waitid(P_PIDFD, pidfd, WEXITED | WNOHANG)`, retrying `EINTR`.
+    ///
+    /// `ECHILD` for a process that has ended means its status was collected
+    /// elsewhere (see [`Child`]): [`ExitStatus::Unknown`]. For one still
+    /// running (an orphan not yet re-parented to us) it is `None`, as for
+    /// any running process.
+    fn reap(&self) -> io::Result<Option<ExitStatus>> {
         loop {
             let id = WaitId::PidFd(self.pidfd.as_fd());
-            match waitid(id, WaitIdOptions::EXITED | options) {
+            match waitid(id, WaitIdOptions::EXITED | WaitIdOptions::NOHANG) {
                 Ok(status) => return Ok(status.as_ref().and_then(ExitStatus::from_waitid)),
                 Err(Errno::INTR) => continue,
+                Err(Errno::CHILD) => {
+                    let ended = self.poll_exited(Some(Instant::now()))?;
+                    return Ok(ended.then_some(ExitStatus::Unknown));
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -232,18 +253,41 @@ impl Child {
 
     /// A fork server's worker whose server has gone: waits until `deadline`
     /// for the worker to end, then reaps it if it has become our child (this
-    /// process is a subreaper), or reports its status as lost.
+    /// process is a subreaper), or reports its status as
+    /// [`ExitStatus::Unknown`].
     fn orphan_wait(&self, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
         if !self.poll_exited(deadline)? {
             return Ok(None);
         }
-        match self.reap(WaitIdOptions::NOHANG) {
-            Ok(Some(status)) => Ok(Some(status)),
-            Ok(None) | Err(_) => Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the fork server exited before reporting this worker's exit status",
-            )),
-        }
+        Ok(Some(self.reap()?.unwrap_or(ExitStatus::Unknown)))
+    }
+}
+
+/// Signals one [`Child`] from any thread; from [`Child::signaller`].
+///
+/// It holds the child's pidfd, so a signal reaches that process or, once it
+/// has ended (even reaped and its pid reused), no process at all.
+#[derive(Debug, Clone)]
+pub(crate) struct Signaller(Arc<OwnedFd>);
+
+impl Signaller {
+    /// `pidfd_send_signal(pidfd, sig, NULL, 0)`—Sends `sig` to the process;
+    /// nothing if it has ended (`ESRCH`).
+    ///
+    /// # References
+    ///  - [Linux]
+    ///
+    /// [Linux]: https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html
+    pub(crate) fn signal(&self, sig: Signal) -> io::Result<()> {
+        send_signal(&self.0, sig)
+    }
+}
+
+/// `pidfd_send_signal`, with an ended process (`ESRCH`) no error.
+fn send_signal(pidfd: &OwnedFd, sig: Signal) -> io::Result<()> {
+    match pidfd_send_signal(pidfd, sig) {
+        Ok(()) | Err(Errno::SRCH) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -255,14 +299,9 @@ impl Drop for Child {
             return;
         }
         let _ = self.signal(Signal::KILL);
-        match self.reaper {
-            Reaper::Us => {
-                let _ = self.reap(WaitIdOptions::empty());
-            }
-            Reaper::Server { .. } => {
-                let _ = self.wait(None);
-            }
-        }
+        // Waits for the end and the status (or its notice), neither of which
+        // has been taken yet: a taken status is kept in `self.status`.
+        let _ = self.wait(None);
     }
 }
 
@@ -298,7 +337,7 @@ mod tests {
         assert_eq!(read_to_end(r.as_fd()), b"hello");
         let status = child.wait(LONG).unwrap().unwrap();
         assert_eq!(status, ExitStatus::Exited(7));
-        assert_eq!(status.exitcode(), 7);
+        assert_eq!(status.exitcode(), Some(7));
         assert_eq!(status.to_string(), "exited with code 7");
         assert!(child.is_reaped());
         assert_eq!(child.try_wait().unwrap(), Some(status), "kept once reaped");
@@ -327,7 +366,7 @@ mod tests {
                 core_dumped: false
             }
         );
-        assert_eq!(status.exitcode(), -9);
+        assert_eq!(status.exitcode(), Some(-9));
         assert_eq!(status.to_string(), "killed by signal 9 (SIGKILL)");
         child.signal(Signal::KILL).unwrap();
         drop((hold_r, hold_w));

@@ -13,13 +13,15 @@
 //!
 //! - [`ForkServer::start`] makes a `socketpair(AF_UNIX, SOCK_SEQPACKET)` and
 //!   forks the server. The server asks for `SIGKILL` on its parent's death
-//!   ([`die_with_parent`]), closes every inherited descriptor but its socket,
-//!   and loops in `poll` over its socket and its workers' pidfds.
+//!   ([`die_with_parent`]), takes `SIGCHLD` and its signal mask back from
+//!   the application ([`signals`]), closes every inherited descriptor but
+//!   its socket, and loops in `poll` over its socket and its workers' pidfds.
 //! - [`ForkServer::spawn`] sends a request (bytes plus descriptors). The
 //!   server forks a worker, which asks for `SIGKILL` on the server's death,
-//!   closes every descriptor but the ones it was sent (and 0, 1, 2), and
-//!   calls the `entry` function given to `start` with the request; `entry`
-//!   never returns. The server closes its copies of the sent descriptors and
+//!   gets the application's `SIGCHLD` action and signal mask back, closes
+//!   every descriptor but the ones it was sent (and 0, 1, 2), and calls the
+//!   `entry` function given to `start` with the request; `entry` never
+//!   returns. The server closes its copies of the sent descriptors and
 //!   replies with the worker's pid and a pidfd for it.
 //! - When a worker exits the server reaps it and sends a notice with its
 //!   status. The parent files notices in a table shared by the
@@ -65,6 +67,7 @@
 //! wakes a blocked reader through an eventfd, so no message is missed.
 //!
 //! [`die_with_parent`]: super::fork::die_with_parent
+//! [`signals`]: super::signals
 #![allow(unsafe_code)]
 
 use std::collections::{HashMap, VecDeque};
@@ -92,6 +95,7 @@ use super::child::Child;
 use super::fd::Wakeup;
 use super::fork::{Forked, close_fds_except, die_with_parent, fork, run_child};
 use super::poll::{PollFd, PollFlags, poll, remaining};
+use super::signals::Inherited;
 use super::status::ExitStatus;
 
 /// What a worker runs: the request bytes and the descriptors sent with them
@@ -122,8 +126,8 @@ const REQUEST_HEADER: usize = 5;
 /// The size of every server-to-parent message.
 const MESSAGE_LEN: usize = 13;
 /// The `value` of a notice for a worker the server could not reap: decodes
-/// to no status.
-const STATUS_UNKNOWN: i32 = -1;
+/// to [`ExitStatus::Unknown`].
+const STATUS_UNKNOWN: i32 = ExitStatus::RAW_UNKNOWN;
 
 /// A server-to-parent message (see the module docs for the layout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,21 +424,21 @@ impl Link {
     }
 
     /// The notice for worker `id`, after reading what is pending. Never
-    /// blocks.
-    pub(super) fn try_take(&self, id: u32) -> io::Result<Notice> {
+    /// blocks. A notice is taken once: the caller keeps the status.
+    pub(super) fn try_take(&self, id: u32) -> Notice {
         let mut state = self.lock();
         self.read_and_notify(&mut state);
         match state.notices.remove(&id) {
-            Some(raw) => decode_status(raw).map(Notice::Status),
-            None if state.gone => Ok(Notice::ServerGone),
-            None => Ok(Notice::Pending),
+            Some(raw) => Notice::Status(decode_status(raw)),
+            None if state.gone => Notice::ServerGone,
+            None => Notice::Pending,
         }
     }
 
     /// Waits until `deadline` for the notice for worker `id`.
     pub(super) fn wait_notice(&self, id: u32, deadline: Option<Instant>) -> io::Result<Notice> {
         match self.wait_until(deadline, |state| state.notices.remove(&id))? {
-            Waited::Done(raw) => decode_status(raw).map(Notice::Status),
+            Waited::Done(raw) => Ok(Notice::Status(decode_status(raw))),
             Waited::TimedOut => Ok(Notice::Pending),
             Waited::Gone => Ok(Notice::ServerGone),
         }
@@ -562,14 +566,10 @@ impl Link {
     }
 }
 
-/// Decodes a notice's status; an error for [`STATUS_UNKNOWN`].
-fn decode_status(raw: i32) -> io::Result<ExitStatus> {
-    ExitStatus::from_raw(raw).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the fork server could not reap this worker",
-        )
-    })
+/// Decodes a notice's status: [`ExitStatus::Unknown`] for
+/// [`STATUS_UNKNOWN`] (and for a word that is no exit status at all).
+fn decode_status(raw: i32) -> ExitStatus {
+    ExitStatus::from_raw(raw).unwrap_or(ExitStatus::Unknown)
 }
 
 /// Takes the first descriptor a message carried; closes any others.
@@ -615,17 +615,23 @@ fn server_main(parent: Pid, sock: OwnedFd, entry: Entry) -> i32 {
     if die_with_parent(parent).is_err() {
         return EX_OSERR;
     }
+    // The server reaps its workers itself, whatever the application does
+    // with SIGCHLD (see `signals`).
+    let Ok(inherited) = Inherited::take_over() else {
+        return EX_OSERR;
+    };
     // SAFETY: this process is a forked child that ends in `run_child`'s `_exit` and never returns to the frames of `ForkServer::start`: the descriptors closed here are owned by the parent's frames and objects, none of which runs or drops again in this process. The server's own descriptors are all opened afterwards.
     if unsafe { close_fds_except(&[sock.as_fd()]) }.is_err() {
         return EX_OSERR;
     }
-    serve(&sock, entry);
+    serve(&sock, entry, &inherited);
     0
 }
 
 /// The server's loop; returns once the parent's end is closed, after killing
 /// and reporting every worker.
-fn serve(sock: &OwnedFd, entry: Entry) {
+/// `inherited` is what each worker gets back before it runs `entry`.
+fn serve(sock: &OwnedFd, entry: Entry, inherited: &Inherited) {
     let me = getpid();
     let mut workers: Vec<Worker> = Vec::new();
     let mut outbox: VecDeque<Outgoing> = VecDeque::new();
@@ -664,7 +670,8 @@ fn serve(sock: &OwnedFd, entry: Entry) {
                 Received::Bad { id, errno } => outbox.push_back(failed(id, errno)),
                 Received::Request { id, len, fds } => {
                     let request = &buf[REQUEST_HEADER..len];
-                    let reply = spawn_worker(me, id, request, fds, entry, &mut workers);
+                    let worker = Request { id, request, fds };
+                    let reply = spawn_worker(me, worker, entry, inherited, &mut workers);
                     outbox.push_back(reply);
                 }
             }
@@ -752,18 +759,27 @@ fn receive(sock: &OwnedFd, buf: &mut [u8]) -> Received {
     }
 }
 
-/// Forks the worker for request `id`; returns the reply to send.
+/// A spawn request as the server received it.
+struct Request<'a> {
+    /// The id the parent chose.
+    id: u32,
+    /// The bytes for `entry`.
+    request: &'a [u8],
+    /// The descriptors sent with it.
+    fds: Vec<OwnedFd>,
+}
+
+/// Forks the worker for a request; returns the reply to send.
 fn spawn_worker(
     server: Pid,
-    id: u32,
-    request: &[u8],
-    fds: Vec<OwnedFd>,
+    Request { id, request, fds }: Request<'_>,
     entry: Entry,
+    inherited: &Inherited,
     workers: &mut Vec<Worker>,
 ) -> Outgoing {
     // SAFETY: the server has a single thread (it is a forked child that starts none), so no lock is held by a thread missing from the worker. The worker runs only `worker_main` under `run_child`, which ends it with `_exit`.
     let pid = match unsafe { fork() } {
-        Ok(Forked::Child) => run_child(move || worker_main(server, request, fds, entry)),
+        Ok(Forked::Child) => run_child(move || worker_main(server, request, fds, entry, inherited)),
         Ok(Forked::Parent(pid)) => pid,
         Err(e) => return failed(id, errno_of(&e)),
     };
@@ -797,8 +813,14 @@ fn spawn_worker(
 
 /// The worker process's `main`: sets up, then runs `entry`, which never
 /// returns; returns an exit code only if the setup fails.
-fn worker_main(server: Pid, request: &[u8], fds: Vec<OwnedFd>, entry: Entry) -> i32 {
-    if die_with_parent(server).is_err() {
+fn worker_main(
+    server: Pid,
+    request: &[u8],
+    fds: Vec<OwnedFd>,
+    entry: Entry,
+    inherited: &Inherited,
+) -> i32 {
+    if die_with_parent(server).is_err() || inherited.restore().is_err() {
         return EX_OSERR;
     }
     let keep: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
@@ -1000,7 +1022,7 @@ mod tests {
                 core_dumped: false
             }
         );
-        assert_eq!(status.exitcode(), -9);
+        assert_eq!(status.exitcode(), Some(-9));
         drop((child, hold));
 
         // An outside poller: the socket turns readable, `pump` files the

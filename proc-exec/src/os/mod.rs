@@ -17,10 +17,12 @@
 //! | [`child`]        | `pidfd_open`, `waitid(P_PIDFD)`, `pidfd_send_signal`         |
 //! | [`fork_server`]  | a single-threaded process that forks workers on request      |
 //! | [`limits`]       | `prlimit(RLIMIT_AS)`, `setpriority` on a worker              |
+//! | [`signals`]      | `sigaction(SIGCHLD)`, `sigprocmask` in the fork server       |
 //!
 //! Unsafe code is denied here and allowed per file: only [`fork`] (which
-//! forks and makes raw syscalls) and [`fork_server`] (which calls `fork`) opt
-//! in, each with its reasons, plus the tests that fork children.
+//! forks and makes raw syscalls), [`fork_server`] (which calls `fork`) and
+//! [`signals`] (libc's signal calls) opt in, each with its reasons, plus the
+//! tests that fork children.
 #![deny(unsafe_code)]
 
 pub(crate) mod child;
@@ -29,6 +31,7 @@ pub(crate) mod fork;
 pub(crate) mod fork_server;
 pub(crate) mod limits;
 pub(crate) mod poll;
+pub(crate) mod signals;
 pub(crate) mod status;
 
 pub use status::ExitStatus;

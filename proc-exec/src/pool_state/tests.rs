@@ -309,6 +309,31 @@ fn terminate_signals_every_worker_and_running_items_fail() {
     assert!(h.closed);
 }
 
+/// The caller of `terminate` sends the signals it can itself: those leave
+/// the queue, the others stay in order; the pool counts as stopping.
+#[test]
+fn signals_sent_by_the_caller_leave_the_queue() {
+    let mut h = Harness::new(limits(2, 1, None));
+    for n in 0..2 {
+        h.submit(n);
+    }
+    assert!(!h.state.stopping());
+    assert!(h.state.terminate(Signal::Terminate).is_empty());
+    assert!(h.state.stopping());
+    let mut offered = Vec::new();
+    h.state.signals_sent(|worker, signal| {
+        offered.push((worker, signal));
+        worker == 0
+    });
+    assert_eq!(offered, [(0, Signal::Terminate), (1, Signal::Terminate)]);
+    h.pump();
+    assert_eq!(
+        h.signals,
+        [(1001, Signal::Terminate)],
+        "only worker 1's is left"
+    );
+}
+
 #[test]
 fn a_signal_for_a_worker_still_spawning_waits_for_its_pid() {
     let mut state = PoolState::<T>::new(limits(1, 1, None));
