@@ -1,5 +1,7 @@
 //! Values in and out of postcard, for arguments and results.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use postcard::ser_flavors::Flavor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -54,12 +56,24 @@ impl Flavor for Append<'_> {
 }
 
 /// Decodes exactly one value from `bytes` (trailing bytes are an error).
+///
+/// `T`'s `Deserialize` is user code, run here on whichever thread decodes
+/// (the pool's manager thread, for a single task's result): a panic in it is
+/// caught and becomes the error, naming the panic.
 #[inline]
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    match postcard::take_from_bytes::<T>(bytes) {
-        Ok((value, [])) => Ok(value),
-        Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
-        Err(error) => Err(error.to_string()),
+    let decoded = catch_unwind(AssertUnwindSafe(|| postcard::take_from_bytes::<T>(bytes)));
+    match decoded {
+        Ok(Ok((value, []))) => Ok(value),
+        Ok(Ok((value, rest))) => {
+            crate::panic::contain(|| drop(value));
+            Err(format!("{} bytes left over after the value", rest.len()))
+        }
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(payload) => Err(format!(
+            "its Deserialize panicked: {}",
+            crate::panic::into_message(payload)
+        )),
     }
 }
 
