@@ -154,21 +154,33 @@ fn write_value<T: Serialize>(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, value
 /// What ends a text cut short to fit its frame.
 const CUT: &str = "...";
 
+/// Bytes a text outcome leaves free for each item after it, beyond the
+/// empty item the writer keeps for it anyway: a text is only a diagnostic,
+/// and should not take the room a later item's value needs.
+const TEXT_SPARE: usize = 64;
+
 /// Writes a text outcome, cut to the room the frame has left (a panic
 /// message of any length, under any frame limit): the writer keeps room for
 /// every item still to come, so this item always gets at least an empty
 /// text, and the item count always matches the arguments.
 pub(crate) fn text_item(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, text: &str) {
-    let room = out.room();
+    let later = out.expected().saturating_sub(out.count().saturating_add(1));
+    let spare = usize::try_from(later)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(TEXT_SPARE);
+    let room = out.room().saturating_sub(spare);
     let cut;
     let text = if text.len() <= room {
         text
+    } else if room < CUT.len() {
+        // Nothing fits; the parent says so in its own words.
+        ""
     } else {
-        let mut end = room.saturating_sub(CUT.len());
+        let mut end = room - CUT.len();
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        cut = format!("{}{}", &text[..end], &CUT[..room.min(CUT.len())]);
+        cut = format!("{}{CUT}", &text[..end]);
         &cut
     };
     // Fits by construction; a writer without `expect` may still refuse it,

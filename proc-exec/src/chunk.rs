@@ -34,7 +34,7 @@ pub type ChunkFuture<R, E = Infallible> = Future<ChunkResults<R, E>, TaskError<E
 /// so decoding a large map runs beside the manager instead of inside it.
 pub struct ChunkResults<R, E = Infallible> {
     items: OwnedOutcomes,
-    /// Items still to yield (the worker may have answered fewer).
+    /// Items still to yield (as many as the worker answered: checked).
     left: usize,
     raised: RaisedDecoder<E>,
     _values: PhantomData<fn() -> R>,
@@ -47,8 +47,8 @@ impl<R: DeserializeOwned, E> Iterator for ChunkResults<R, E> {
         self.left = self.left.checked_sub(1)?;
         Some(match self.items.next_item() {
             Some(outcome) => codec::decode_outcome(outcome, self.raised),
-            // A worker stops at an argument it cannot decode: the ones after
-            // it cannot be found.
+            // Not reached: the manager checked the count (one outcome per
+            // argument) before completing the chunk.
             None => Err(TaskError::ArgDecode(
                 "an earlier argument of its chunk could not be deserialized".to_owned(),
             )),

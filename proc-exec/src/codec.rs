@@ -110,7 +110,11 @@ pub(crate) fn decode_outcome<R: DeserializeOwned, E>(
     outcome: Outcome<'_>,
     raised: RaisedDecoder<E>,
 ) -> Result<R, TaskError<E>> {
-    let text = || String::from_utf8_lossy(outcome.bytes).into_owned();
+    // A worker cuts its texts to fit the frame, down to nothing if need be.
+    let text = || match String::from_utf8_lossy(outcome.bytes).into_owned() {
+        text if text.is_empty() => default_text(outcome.tag).to_owned(),
+        text => text,
+    };
     match outcome.tag {
         OutcomeTag::Returned => decode_exact::<R>(outcome.bytes).map_err(TaskError::ResultDecode),
         OutcomeTag::Raised => match raised(outcome.bytes) {
@@ -121,6 +125,16 @@ pub(crate) fn decode_outcome<R: DeserializeOwned, E>(
         OutcomeTag::ResultEncode => Err(TaskError::ResultEncode(text())),
         OutcomeTag::ArgDecode => Err(TaskError::ArgDecode(text())),
         OutcomeTag::TooLarge => Err(TaskError::ResultTooLarge(text())),
+    }
+}
+
+/// What an error outcome says when the worker had no room left for its text.
+fn default_text(tag: OutcomeTag) -> &'static str {
+    match tag {
+        OutcomeTag::TooLarge => "the encoded result was above the frame limit (no room to say more)",
+        OutcomeTag::ResultEncode => "the result could not be serialized (no room to say why)",
+        OutcomeTag::ArgDecode => "the argument could not be deserialized (no room to say why)",
+        _ => "(the worker had no room left in the frame for the message)",
     }
 }
 

@@ -454,6 +454,12 @@ impl<'a> OutcomeWriter<'a> {
         self.expected = total;
     }
 
+    /// The items the list will hold, as said by [`expect`](Self::expect)
+    /// (0 if it was not).
+    pub fn expected(&self) -> u32 {
+        self.expected
+    }
+
     /// Bytes of an item head (the tag and the length), which is also the
     /// size of an empty item.
     pub const ITEM_HEAD_LEN: usize = ITEM_HEAD_LEN;
