@@ -255,7 +255,9 @@ where
         // The argument's `Deserialize` is the task's code: a panic in it is
         // this argument's error.
         let decoded = catch_unwind(AssertUnwindSafe(|| postcard::take_from_bytes::<A>(args)))
-            .map_err(|payload| format!("its Deserialize panicked: {}", panic::into_message(payload)));
+            .map_err(|payload| {
+                format!("its Deserialize panicked: {}", panic::into_message(payload))
+            });
         let arg = match decoded {
             Ok(Ok((arg, rest))) => {
                 args = rest;

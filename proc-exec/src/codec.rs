@@ -131,7 +131,9 @@ pub(crate) fn decode_outcome<R: DeserializeOwned, E>(
 /// What an error outcome says when the worker had no room left for its text.
 fn default_text(tag: OutcomeTag) -> &'static str {
     match tag {
-        OutcomeTag::TooLarge => "the encoded result was above the frame limit (no room to say more)",
+        OutcomeTag::TooLarge => {
+            "the encoded result was above the frame limit (no room to say more)"
+        }
         OutcomeTag::ResultEncode => "the result could not be serialized (no room to say why)",
         OutcomeTag::ArgDecode => "the argument could not be deserialized (no room to say why)",
         _ => "(the worker had no room left in the frame for the message)",

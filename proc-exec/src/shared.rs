@@ -247,7 +247,8 @@ impl Shared {
         let mut inner = self.inner.lock();
         let items = inner.state.record(work).map(|pending| pending.items());
         if let Some(items) = items.filter(|&items| items != outcomes) {
-            let detail = format!("a Done frame with {outcomes} outcomes for a Run of {items} items");
+            let detail =
+                format!("a Done frame with {outcomes} outcomes for a Run of {items} items");
             inner.state.malformed(worker, detail);
             return None;
         }

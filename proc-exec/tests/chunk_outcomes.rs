@@ -52,9 +52,7 @@ fn a_result_too_large_for_the_frame_fails_its_own_item_only() {
     let clean = clean();
     guarded(|| {
         let pool = pool(StartMethod::ForkServer, 1024);
-        let too_large = |item: &Result<String, TaskError>| {
-            matches!(item, Err(TaskError::ResultTooLarge(m)) if !m.is_empty())
-        };
+        let too_large = |item: &Result<String, TaskError>| matches!(item, Err(TaskError::ResultTooLarge(m)) if !m.is_empty());
         // 4 (count) + 5 + 1002 = 1011 bytes hold the first result. The
         // second does not fit, and takes 5 bytes as an error; "xx" (8 bytes)
         // still fits in the 8 left, "xxx" (9) does not.
@@ -113,10 +111,7 @@ fn a_chunk_no_frame_could_answer_is_refused_and_one_that_just_fits_runs() {
         assert_eq!(fits.len(), 204);
         assert!(fits.iter().all(|item| item.is_ok()));
         match pool.submit_chunk(Function::new(unit), &[(); 205]) {
-            Err(error) => assert!(
-                error.to_string().contains("cannot be answered"),
-                "{error}"
-            ),
+            Err(error) => assert!(error.to_string().contains("cannot be answered"), "{error}"),
             Ok(_) => panic!("a chunk no Done frame can answer was accepted"),
         }
         assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
@@ -191,12 +186,14 @@ fn check(plans: &[Plan], i: usize, outcome: Result<Hostile, TaskError<u32>>) {
         (Err(TaskError::Panicked(message)), Act::Panic) => {
             begins(message, &format!("item {id} panicked on purpose"))
         }
-        (Err(TaskError::Panicked(message)), Act::DropPanics) => {
-            begins(message, "dropping the result panicked: Drop panicked on purpose")
-        }
-        (Err(TaskError::ResultEncode(message)), Act::SerializePanics) => {
-            begins(message, "the result's Serialize panicked: Serialize panicked")
-        }
+        (Err(TaskError::Panicked(message)), Act::DropPanics) => begins(
+            message,
+            "dropping the result panicked: Drop panicked on purpose",
+        ),
+        (Err(TaskError::ResultEncode(message)), Act::SerializePanics) => begins(
+            message,
+            "the result's Serialize panicked: Serialize panicked",
+        ),
         _ => false,
     };
     assert!(fine, "item {i} of {plans:?}: {outcome:?}");

@@ -78,7 +78,10 @@ fn a_result_whose_deserialize_panics_fails_its_future_and_the_pool_goes_on() {
                 .unwrap();
             match failure(future) {
                 TaskError::ResultDecode(message) => {
-                    assert!(message.contains("Deserialize panicked on purpose"), "{message}")
+                    assert!(
+                        message.contains("Deserialize panicked on purpose"),
+                        "{message}"
+                    )
                 }
                 other => panic!("{method:?}: {other:?}"),
             }
@@ -145,7 +148,10 @@ fn panics_in_the_workers_serde_and_drops_fail_only_their_item() {
             let serialize = pool.submit(make, ("x".to_owned(), Bomb::SerializeInWorker));
             match failure(serialize.unwrap()) {
                 TaskError::ResultEncode(message) => {
-                    assert!(message.contains("Serialize panicked on purpose"), "{message}")
+                    assert!(
+                        message.contains("Serialize panicked on purpose"),
+                        "{message}"
+                    )
                 }
                 other => panic!("{method:?}: {other:?}"),
             }
@@ -159,7 +165,10 @@ fn panics_in_the_workers_serde_and_drops_fail_only_their_item() {
             let decode_arg = pool.submit(consume, Hostile::new("x", Bomb::DeserializeInWorker));
             match failure(decode_arg.unwrap()) {
                 TaskError::ArgDecode(message) => {
-                    assert!(message.contains("Deserialize panicked on purpose"), "{message}")
+                    assert!(
+                        message.contains("Deserialize panicked on purpose"),
+                        "{message}"
+                    )
                 }
                 other => panic!("{method:?}: {other:?}"),
             }
