@@ -62,7 +62,7 @@ impl<T, E> Callback<T, E> {
                 self.call(completion);
             }));
             if let Err(payload) = outcome {
-                report_panic(payload.as_ref());
+                report_callback_panic(payload);
             }
         }
         #[cfg(not(feature = "std"))]
@@ -79,11 +79,12 @@ impl<T, E> Callback<T, E> {
 }
 
 #[cfg(feature = "std")]
-pub use hook::{CallbackPanic, set_callback_panic_hook};
+pub use hook::{CallbackPanic, drop_panic_payload, report_callback_panic, set_callback_panic_hook};
 
 #[cfg(feature = "std")]
 mod hook {
     use crate::sync::StdRwLock;
+    use alloc::boxed::Box;
     use core::any::Any;
 
     /// A done callback that panicked, as reported to the hook.
@@ -124,7 +125,30 @@ mod hook {
         *HOOK.write().unwrap_or_else(|e| e.into_inner()) = hook;
     }
 
-    pub(super) fn report_panic(payload: &(dyn Any + Send)) {
+    /// Reports a panic caught on a thread that runs other people's code (a
+    /// done callback, or an executor's own thread dropping a user's value)
+    /// through the hook of [`set_callback_panic_hook`], then drops the payload
+    /// as [`drop_panic_payload`] does.
+    ///
+    /// Executors call it for panics that have no future left to fail: the
+    /// thread goes on, and the panic is reported rather than lost.
+    pub fn report_callback_panic(payload: Box<dyn Any + Send>) {
+        report(payload.as_ref());
+        drop_panic_payload(payload);
+    }
+
+    /// Drops a caught panic's payload, which is user code too: a payload
+    /// whose own `Drop` panics is caught again, and that second payload is
+    /// forgotten (leaked) rather than dropped, so the thread goes on whatever
+    /// the payload does.
+    pub fn drop_panic_payload(payload: Box<dyn Any + Send>) {
+        let dropped = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| drop(payload)));
+        if let Err(second) = dropped {
+            core::mem::forget(second);
+        }
+    }
+
+    fn report(payload: &(dyn Any + Send)) {
         let message = payload
             .downcast_ref::<&str>()
             .copied()
@@ -142,6 +166,3 @@ mod hook {
         }
     }
 }
-
-#[cfg(feature = "std")]
-use hook::report_panic;

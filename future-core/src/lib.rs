@@ -106,7 +106,9 @@ mod fuzzing;
 pub use awaiting::DoneFuture;
 pub use callback::Completion;
 #[cfg(feature = "std")]
-pub use callback::{CallbackPanic, set_callback_panic_hook};
+pub use callback::{
+    CallbackPanic, drop_panic_payload, report_callback_panic, set_callback_panic_hook,
+};
 pub use cell::FutureCell;
 #[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
 pub use clock::DefaultClock;

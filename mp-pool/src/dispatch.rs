@@ -144,7 +144,12 @@ fn run(queue: &Queue) {
 }
 
 /// Runs a job. Jobs catch their callbacks' panics themselves; this is the
-/// backstop that keeps the thread alive whatever a job does.
+/// backstop that keeps the thread alive whatever a job does (a user value
+/// whose `Drop` panics, dropped here because its result was dropped first):
+/// such a panic has no job left to fail, so it goes to future-core's
+/// callback-panic hook.
 fn run_job(job: Job) {
-    let _ = catch_unwind(AssertUnwindSafe(job));
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
+        future_core::report_callback_panic(payload);
+    }
 }

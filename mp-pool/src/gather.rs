@@ -7,10 +7,11 @@
 //! first failing chunk in arrival order: the same input gives the same error
 //! every run.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use future_core::{Completer, Future};
-use proc_exec::{ChunkFuture, Function, ProcessPoolExecutor};
+use proc_exec::{ChunkFuture, Function, ProcessPoolExecutor, TaskError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -102,8 +103,19 @@ impl<R: DeserializeOwned> Gather<R> {
     /// Chunk `index` finished: its items are decoded now, as the others
     /// still run; the last chunk to finish ends the job.
     fn arrive(&mut self, index: usize, chunk: ChunkFuture<R>) {
-        let values = task_outcome(chunk.into_result())
-            .and_then(|items| items.map(|item| item.map_err(PoolError::from)).collect());
+        // Decoding catches `Deserialize`'s panics; a failing item drops the
+        // values decoded before it, and a panic in their `Drop` must still
+        // count this chunk as arrived, or the job would never be ready.
+        let values = catch_unwind(AssertUnwindSafe(|| {
+            task_outcome(chunk.into_result())
+                .and_then(|items| items.map(|item| item.map_err(PoolError::from)).collect())
+        }))
+        .unwrap_or_else(|payload| {
+            let message = crate::result::panic_message(&*payload);
+            future_core::drop_panic_payload(payload);
+            let message = format!("dropping a result panicked: {message}");
+            Err(PoolError::Task(TaskError::Panicked(message)))
+        });
         self.arrived[index] = Some(values);
         self.left -= 1;
         if self.left > 0 {
@@ -128,7 +140,6 @@ fn flatten<R>(chunks: Vec<Option<ChunkOutcome<R>>>) -> Result<Vec<R>, PoolError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proc_exec::TaskError;
 
     #[test]
     fn the_default_chunksize_is_pythons() {

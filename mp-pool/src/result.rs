@@ -78,18 +78,34 @@ impl<T> Callbacks<T> {
     }
 
     /// Runs the callback that fits `outcome`; a panic replaces the outcome.
+    /// The other callback is dropped unrun, and its captures are user values
+    /// too: a panic dropping it is caught as well.
     fn run(self, outcome: Result<T, PoolError>) -> Result<T, PoolError> {
+        let Self {
+            on_success,
+            on_error,
+        } = self;
         let ran = match &outcome {
-            Ok(value) => self
-                .on_success
-                .map(|f| catch_unwind(AssertUnwindSafe(|| f(value)))),
-            Err(error) => self
-                .on_error
-                .map(|f| catch_unwind(AssertUnwindSafe(|| f(error)))),
+            Ok(value) => catch_unwind(AssertUnwindSafe(move || {
+                drop(on_error);
+                if let Some(f) = on_success {
+                    f(value);
+                }
+            })),
+            Err(error) => catch_unwind(AssertUnwindSafe(move || {
+                drop(on_success);
+                if let Some(f) = on_error {
+                    f(error);
+                }
+            })),
         };
         match ran {
-            Some(Err(payload)) => Err(PoolError::Callback(panic_message(&*payload))),
-            Some(Ok(())) | None => outcome,
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                future_core::drop_panic_payload(payload);
+                Err(PoolError::Callback(message))
+            }
+            Ok(()) => outcome,
         }
     }
 }
@@ -103,7 +119,7 @@ impl<T> fmt::Debug for Callbacks<T> {
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

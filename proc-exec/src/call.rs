@@ -17,6 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::panic;
 use crate::wire::{CallRef, ItemError, OutcomeTag, OutcomeWriter};
 
 /// The signature every trampoline has: the function's address, the encoded
@@ -83,48 +84,108 @@ pub(crate) struct Plain<R>(pub(crate) R);
 
 impl<R: Serialize> Output for Plain<R> {
     fn write(self, out: &mut OutcomeWriter<'_>) {
-        write_value(out, OutcomeTag::Returned, &self.0);
+        write_value(out, OutcomeTag::Returned, self.0);
     }
 }
 
 impl<R: Serialize, E: Serialize> Output for Fallible<R, E> {
     fn write(self, out: &mut OutcomeWriter<'_>) {
         match self.0 {
-            Ok(value) => write_value(out, OutcomeTag::Returned, &value),
-            Err(error) => write_value(out, OutcomeTag::Raised, &error),
+            Ok(value) => write_value(out, OutcomeTag::Returned, value),
+            Err(error) => write_value(out, OutcomeTag::Raised, error),
         }
     }
 }
 
-fn write_value<T: Serialize>(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, value: &T) {
-    match out.item(tag, |buf| crate::codec::encode_into(value, buf)) {
-        Ok(()) => {}
-        Err(ItemError::TooLarge { len, max }) => {
-            let text =
-                format!("the encoded result is {len} bytes, above the {max}-byte frame limit");
-            text_item(out, OutcomeTag::TooLarge, &text);
-        }
-        Err(ItemError::Write(error)) => {
-            let text = format!("the result could not be serialized: {error}");
-            text_item(out, OutcomeTag::ResultEncode, &text);
-        }
-        Err(other) => {
-            let text = format!("the result could not be written: {other}");
-            text_item(out, OutcomeTag::ResultEncode, &text);
-        }
-    }
+/// Why a value did not become its item: user code of its own that failed.
+enum Unwritten {
+    /// `Serialize` returned an error.
+    Encode(postcard::Error),
+    /// `Serialize` panicked.
+    EncodePanicked(String),
+    /// The value was written, then its `Drop` panicked.
+    DropPanicked(String),
 }
 
-/// Writes a text outcome. A text too long for the frame (a huge panic
-/// message) is cut to what fits.
+/// Writes `value` as one item and drops it. The value's `Serialize` and
+/// `Drop` are the task's code: a panic in either is caught and becomes this
+/// item's error (the item's partial bytes are removed), never the worker's
+/// end.
+fn write_value<T: Serialize>(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, value: T) {
+    let written = out.item(tag, |buf| {
+        let encoded = catch_unwind(AssertUnwindSafe(|| crate::codec::encode_into(&value, buf)));
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(value)));
+        match (encoded, dropped) {
+            (Ok(Ok(())), Ok(())) => Ok(()),
+            (Ok(Err(error)), _) => Err(Unwritten::Encode(error)),
+            (Err(payload), _) => Err(Unwritten::EncodePanicked(panic::into_message(payload))),
+            (Ok(Ok(())), Err(payload)) => {
+                Err(Unwritten::DropPanicked(panic::into_message(payload)))
+            }
+        }
+    });
+    let (tag, text) = match written {
+        Ok(()) => return,
+        Err(ItemError::TooLarge { len, max }) => (
+            OutcomeTag::TooLarge,
+            format!("the encoded result is {len} bytes, above the {max}-byte frame limit"),
+        ),
+        Err(ItemError::Write(Unwritten::Encode(error))) => (
+            OutcomeTag::ResultEncode,
+            format!("the result could not be serialized: {error}"),
+        ),
+        Err(ItemError::Write(Unwritten::EncodePanicked(message))) => (
+            OutcomeTag::ResultEncode,
+            format!("the result's Serialize panicked: {message}"),
+        ),
+        Err(ItemError::Write(Unwritten::DropPanicked(message))) => (
+            OutcomeTag::Panicked,
+            format!("dropping the result panicked: {message}"),
+        ),
+        // Only text items are checked for UTF-8.
+        Err(ItemError::BadUtf8 { valid_up_to }) => (
+            OutcomeTag::ResultEncode,
+            format!("the result could not be written: not UTF-8 after {valid_up_to} bytes"),
+        ),
+    };
+    text_item(out, tag, &text);
+}
+
+/// What ends a text cut short to fit its frame.
+const CUT: &str = "...";
+
+/// Bytes a text outcome leaves free for each item after it, beyond the
+/// empty item the writer keeps for it anyway: a text is only a diagnostic,
+/// and should not take the room a later item's value needs.
+const TEXT_SPARE: usize = 64;
+
+/// Writes a text outcome, cut to the room the frame has left (a panic
+/// message of any length, under any frame limit): the writer keeps room for
+/// every item still to come, so this item always gets at least an empty
+/// text, and the item count always matches the arguments.
 pub(crate) fn text_item(out: &mut OutcomeWriter<'_>, tag: OutcomeTag, text: &str) {
-    if out.item_bytes(tag, text.as_bytes()).is_err() {
-        let mut cut = text.len().min(4096);
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
+    let later = out.expected().saturating_sub(out.count().saturating_add(1));
+    let spare = usize::try_from(later)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(TEXT_SPARE);
+    let room = out.room().saturating_sub(spare);
+    let cut;
+    let text = if text.len() <= room {
+        text
+    } else if room < CUT.len() {
+        // Nothing fits; the parent says so in its own words.
+        ""
+    } else {
+        let mut end = room - CUT.len();
+        while !text.is_char_boundary(end) {
+            end -= 1;
         }
-        let _ = out.item_bytes(tag, &text.as_bytes()[..cut]);
-    }
+        cut = format!("{}{CUT}", &text[..end]);
+        &cut
+    };
+    // Fits by construction; a writer without `expect` may still refuse it,
+    // which the count check of the parent then reports.
+    let _ = out.item_bytes(tag, text.as_bytes());
 }
 
 /// A function pointer type a trampoline can call with one decoded argument:
@@ -188,23 +249,39 @@ where
             return;
         }
     };
-    for _ in 0..count {
-        let arg = match postcard::take_from_bytes::<A>(args) {
-            Ok((arg, rest)) => {
+    // One outcome per argument, always: the parent matches them by position.
+    out.expect(count);
+    for index in 0..count {
+        // The argument's `Deserialize` is the task's code: a panic in it is
+        // this argument's error.
+        let decoded = catch_unwind(AssertUnwindSafe(|| postcard::take_from_bytes::<A>(args)))
+            .map_err(|payload| {
+                format!("its Deserialize panicked: {}", panic::into_message(payload))
+            });
+        let arg = match decoded {
+            Ok(Ok((arg, rest))) => {
                 args = rest;
                 arg
             }
-            Err(error) => {
-                // The rest of the arguments cannot be found without this one.
-                let text = format!("the argument could not be deserialized: {error}");
-                text_item(out, OutcomeTag::ArgDecode, &text);
-                return;
-            }
+            Ok(Err(error)) => return arg_failed(out, index, count, &error.to_string()),
+            Err(text) => return arg_failed(out, index, count, &text),
         };
+        // The argument is moved into the call: its `Drop` runs in there.
         match catch_unwind(AssertUnwindSafe(|| function.call(arg))) {
             Ok(value) => O::from(value).write(out),
-            Err(payload) => text_item(out, OutcomeTag::Panicked, &crate::panic::message(&*payload)),
+            Err(payload) => text_item(out, OutcomeTag::Panicked, &panic::into_message(payload)),
         }
+    }
+}
+
+/// Argument `index` of `count` could not be decoded: it and every argument
+/// after it (which cannot be found without it) get an `ArgDecode` outcome.
+fn arg_failed(out: &mut OutcomeWriter<'_>, index: u32, count: u32, why: &str) {
+    let text = format!("the argument could not be deserialized: {why}");
+    text_item(out, OutcomeTag::ArgDecode, &text);
+    for _ in index + 1..count {
+        let text = "an earlier argument of its chunk could not be deserialized";
+        text_item(out, OutcomeTag::ArgDecode, text);
     }
 }
 
@@ -295,21 +372,23 @@ where
 {
     // SAFETY: `run`'s contract: `function` is a `fn(A) -> T` of this binary, paired with this trampoline by `initializer`/`try_initializer`.
     let function = unsafe { std::mem::transmute::<usize, fn(A) -> T>(function) };
-    let one = postcard::take_from_bytes::<u32>(args).map_err(|e| e.to_string());
-    let arg = match one.and_then(|(_, rest)| crate::codec::decode_exact::<A>(rest)) {
-        Ok(arg) => arg,
-        Err(error) => {
+    out.expect(1);
+    // Everything of the user's runs caught: the argument's `Deserialize`,
+    // the initializer (which drops the argument), and its error's `Display`
+    // and `Drop`.
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        let one = postcard::take_from_bytes::<u32>(args).map_err(|e| e.to_string());
+        let arg = one.and_then(|(_, rest)| crate::codec::decode_exact::<A>(rest))?;
+        Ok::<_, String>(function(arg).into_text())
+    }));
+    match ran {
+        Ok(Ok(Ok(()))) => text_item(out, OutcomeTag::Returned, ""),
+        Ok(Ok(Err(text))) => text_item(out, OutcomeTag::Raised, &text),
+        Ok(Err(error)) => {
             let text = format!("the initializer's argument could not be deserialized: {error}");
             text_item(out, OutcomeTag::ArgDecode, &text);
-            return;
         }
-    };
-    match catch_unwind(AssertUnwindSafe(|| function(arg))) {
-        Ok(output) => match output.into_text() {
-            Ok(()) => text_item(out, OutcomeTag::Returned, ""),
-            Err(text) => text_item(out, OutcomeTag::Raised, &text),
-        },
-        Err(payload) => text_item(out, OutcomeTag::Panicked, &crate::panic::message(&*payload)),
+        Err(payload) => text_item(out, OutcomeTag::Panicked, &panic::into_message(payload)),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::error::{SubmitError, TaskError};
 use crate::executor::{encode_chunk_frame, start};
 use crate::pool_state::Failure;
 use crate::shared::{Pending, Shared};
-use crate::wire::{Kind, Outcomes, OwnedOutcomes};
+use crate::wire::{self, Kind, Outcomes, OwnedOutcomes};
 
 /// A chunk's future: one result per argument, in argument order, or the
 /// error that lost the whole chunk (its worker died, the pool broke).
@@ -34,7 +34,7 @@ pub type ChunkFuture<R, E = Infallible> = Future<ChunkResults<R, E>, TaskError<E
 /// so decoding a large map runs beside the manager instead of inside it.
 pub struct ChunkResults<R, E = Infallible> {
     items: OwnedOutcomes,
-    /// Items still to yield (the worker may have answered fewer).
+    /// Items still to yield (as many as the worker answered: checked).
     left: usize,
     raised: RaisedDecoder<E>,
     _values: PhantomData<fn() -> R>,
@@ -47,8 +47,8 @@ impl<R: DeserializeOwned, E> Iterator for ChunkResults<R, E> {
         self.left = self.left.checked_sub(1)?;
         Some(match self.items.next_item() {
             Some(outcome) => codec::decode_outcome(outcome, self.raised),
-            // A worker stops at an argument it cannot decode: the ones after
-            // it cannot be found.
+            // Not reached: the manager checked the count (one outcome per
+            // argument) before completing the chunk.
             None => Err(TaskError::ArgDecode(
                 "an earlier argument of its chunk could not be deserialized".to_owned(),
             )),
@@ -87,7 +87,12 @@ where
     R: DeserializeOwned + Send + Sync + 'static,
     E: Send + Sync + 'static,
 {
-    let frame = encode_chunk_frame(Kind::Run, function.call, args, shared.config.max_frame_size)?;
+    let max = shared.config.max_frame_size;
+    if wire::min_outcomes_len(args.len()) > max as usize {
+        let (items, max) = (args.len(), max as usize);
+        return Err(SubmitError::ChunkTooLarge { items, max });
+    }
+    let frame = encode_chunk_frame(Kind::Run, function.call, args, max)?;
     let future = Future::new();
     let chunk = Chunk::<R, E> {
         completer: future.completer(),
@@ -136,6 +141,10 @@ where
 
     fn timeout(&self) -> Option<Duration> {
         None
+    }
+
+    fn items(&self) -> usize {
+        self.len
     }
 
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {

@@ -1,5 +1,7 @@
 //! Values in and out of postcard, for arguments and results.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use postcard::ser_flavors::Flavor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -54,12 +56,24 @@ impl Flavor for Append<'_> {
 }
 
 /// Decodes exactly one value from `bytes` (trailing bytes are an error).
+///
+/// `T`'s `Deserialize` is user code, run here on whichever thread decodes
+/// (the pool's manager thread, for a single task's result): a panic in it is
+/// caught and becomes the error, naming the panic.
 #[inline]
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    match postcard::take_from_bytes::<T>(bytes) {
-        Ok((value, [])) => Ok(value),
-        Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
-        Err(error) => Err(error.to_string()),
+    let decoded = catch_unwind(AssertUnwindSafe(|| postcard::take_from_bytes::<T>(bytes)));
+    match decoded {
+        Ok(Ok((value, []))) => Ok(value),
+        Ok(Ok((value, rest))) => {
+            crate::panic::contain(|| drop(value));
+            Err(format!("{} bytes left over after the value", rest.len()))
+        }
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(payload) => Err(format!(
+            "its Deserialize panicked: {}",
+            crate::panic::into_message(payload)
+        )),
     }
 }
 
@@ -96,7 +110,11 @@ pub(crate) fn decode_outcome<R: DeserializeOwned, E>(
     outcome: Outcome<'_>,
     raised: RaisedDecoder<E>,
 ) -> Result<R, TaskError<E>> {
-    let text = || String::from_utf8_lossy(outcome.bytes).into_owned();
+    // A worker cuts its texts to fit the frame, down to nothing if need be.
+    let text = || match String::from_utf8_lossy(outcome.bytes).into_owned() {
+        text if text.is_empty() => default_text(outcome.tag).to_owned(),
+        text => text,
+    };
     match outcome.tag {
         OutcomeTag::Returned => decode_exact::<R>(outcome.bytes).map_err(TaskError::ResultDecode),
         OutcomeTag::Raised => match raised(outcome.bytes) {
@@ -107,6 +125,18 @@ pub(crate) fn decode_outcome<R: DeserializeOwned, E>(
         OutcomeTag::ResultEncode => Err(TaskError::ResultEncode(text())),
         OutcomeTag::ArgDecode => Err(TaskError::ArgDecode(text())),
         OutcomeTag::TooLarge => Err(TaskError::ResultTooLarge(text())),
+    }
+}
+
+/// What an error outcome says when the worker had no room left for its text.
+fn default_text(tag: OutcomeTag) -> &'static str {
+    match tag {
+        OutcomeTag::TooLarge => {
+            "the encoded result was above the frame limit (no room to say more)"
+        }
+        OutcomeTag::ResultEncode => "the result could not be serialized (no room to say why)",
+        OutcomeTag::ArgDecode => "the argument could not be deserialized (no room to say why)",
+        _ => "(the worker had no room left in the frame for the message)",
     }
 }
 

@@ -156,7 +156,7 @@ impl BrokenProcessPool {
             BreakCause::WorkerDied { pid, .. }
             | BreakCause::InitializerFailed { pid, .. }
             | BreakCause::Protocol { pid, .. } => *pid,
-            BreakCause::SpawnFailed { .. } => None,
+            BreakCause::SpawnFailed { .. } | BreakCause::ManagerPanicked { .. } => None,
         }
     }
 
@@ -234,6 +234,15 @@ pub enum SubmitError {
         /// The limit.
         max: usize,
     },
+    /// A chunk of so many items that even an answer of one empty outcome
+    /// per item would be larger than the pool's maximum frame size (5 bytes
+    /// an item): its worker could not answer, so it is not sent.
+    ChunkTooLarge {
+        /// The chunk's items.
+        items: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl fmt::Display for SubmitError {
@@ -247,6 +256,10 @@ impl fmt::Display for SubmitError {
             Self::ArgTooLarge { len, max } => write!(
                 f,
                 "the encoded argument is {len} bytes, above the {max}-byte frame limit"
+            ),
+            Self::ChunkTooLarge { items, max } => write!(
+                f,
+                "a chunk of {items} items cannot be answered within the {max}-byte frame limit"
             ),
         }
     }

@@ -656,6 +656,10 @@ where
         self.timeout
     }
 
+    fn items(&self) -> usize {
+        1
+    }
+
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {
         // A future completed otherwise meanwhile keeps its outcome.
         match codec::decode_single::<R, E>(outcomes, self.raised) {

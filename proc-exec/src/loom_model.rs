@@ -201,11 +201,12 @@ fn run_frame(
     // SAFETY: the frame was built by `submit` in this process, pairing the function with its trampoline.
     unsafe { call::run(call_ref, args, &mut outcomes) };
     let _ = outcomes.finish();
-    if let Some(pending) = shared.done(id, work) {
+    let Ok(outcomes) = wire::parse_outcomes(&list) else {
+        return false;
+    };
+    if let Some(pending) = shared.done(id, work, outcomes.len()) {
         checks.resolved(work);
-        if let Ok(outcomes) = wire::parse_outcomes(&list) {
-            pending.complete(outcomes);
-        }
+        pending.complete(outcomes);
     }
     true
 }

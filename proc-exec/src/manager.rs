@@ -67,7 +67,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
             .map_err(|error| format!("the fork server could not be started: {error}")),
     };
     let mut manager = Manager {
-        shared,
+        shared: Arc::clone(&shared),
         server,
         workers: BTreeMap::new(),
         actions: Vec::new(),
@@ -75,7 +75,15 @@ pub(crate) fn run(shared: Arc<Shared>) {
         deadlines: BTreeMap::new(),
         kill_at: None,
     };
-    manager.run();
+    // User code on this thread is caught where it runs; this is the
+    // backstop for a panic of our own. The pool must not go on accepting
+    // work nobody runs: its workers are killed (dropping the manager drops
+    // them) and the pool breaks, failing every pending future.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| manager.run()));
+    if let Err(payload) = ran {
+        crate::panic::contain(|| drop(manager));
+        shared.manager_died(crate::panic::into_message(payload));
+    }
 }
 
 struct Manager {
@@ -166,7 +174,7 @@ impl Manager {
                 }
                 Action::Resolve {
                     record, failure, ..
-                } => record.fail(failure),
+                } => crate::panic::contain(|| record.fail(failure)),
                 Action::Closed => closed = true,
             }
         }
@@ -469,8 +477,12 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
                         return Err(());
                     }
                 };
-                // Outside the lock: completing runs the future's callbacks.
-                shared.done(id, frame.work_id).ok_or(())?.complete(outcomes);
+                let pending = shared.done(id, frame.work_id, outcomes.len()).ok_or(())?;
+                // Outside the lock: completing runs the future's callbacks,
+                // and may drop a user's value (its future was dropped).
+                // Decoding catches its own panics and fails the future; a
+                // panic after it has nothing left to fail, and is reported.
+                crate::panic::contain(|| pending.complete(outcomes));
             }
             Kind::InitFailed => {
                 let message = match wire::parse_init_failed(frame.body) {

@@ -199,7 +199,9 @@ where
                     // that does not serialize spoils only its own chunk.
                     let spoilt_chunk = matches!(
                         error,
-                        SubmitError::ArgEncode(_) | SubmitError::ArgTooLarge { .. }
+                        SubmitError::ArgEncode(_)
+                            | SubmitError::ArgTooLarge { .. }
+                            | SubmitError::ChunkTooLarge { .. }
                     );
                     if !(spoilt_chunk && self.keep_going) {
                         self.input = None;

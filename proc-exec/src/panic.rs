@@ -19,6 +19,23 @@ pub(crate) fn install_worker_hook() {
     }));
 }
 
+/// The message of a caught panic, as [`message`]; the payload is dropped
+/// without letting a panicking `Drop` of it escape (it is user code too).
+pub(crate) fn into_message(payload: Box<dyn Any + Send>) -> String {
+    let text = message(&*payload);
+    future_core::drop_panic_payload(payload);
+    text
+}
+
+/// Runs `f`, user code on one of the pool's own threads (dropping a user's
+/// value, say): a panic is reported through future-core's callback-panic
+/// hook and goes no further, so the thread lives.
+pub(crate) fn contain(f: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        future_core::report_callback_panic(payload);
+    }
+}
+
 /// The panic's message (`&str` or `String` payloads; others get a fixed
 /// text), followed by where it happened when the worker hook recorded it.
 pub(crate) fn message(payload: &(dyn Any + Send)) -> String {

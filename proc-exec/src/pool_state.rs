@@ -203,6 +203,12 @@ pub(crate) enum BreakCause<St> {
         /// The OS error.
         message: String,
     },
+    /// The pool's manager thread ended by a panic (a bug of ours: every
+    /// user code it runs is caught), so nothing would run the work any more.
+    ManagerPanicked {
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// How an item the driver did not complete itself ended.
@@ -574,6 +580,23 @@ impl<S: Spec> PoolState<S> {
         self.break_pool(BreakCause::Protocol { pid, detail }, None);
         self.maybe_close();
         self.debug_check();
+    }
+
+    /// The driver is gone (its thread panicked) and its workers with it:
+    /// the pool breaks, and the records of every queued and in-flight item
+    /// are returned with their failure, for the caller to resolve (nothing
+    /// else will). Every other action is dropped: nobody carries it out.
+    pub(crate) fn abandon(&mut self, message: String) -> Vec<(S::Record, Failure<S::Status>)> {
+        self.break_pool(BreakCause::ManagerPanicked { message }, None);
+        self.actions
+            .drain(..)
+            .filter_map(|action| match action {
+                Action::Resolve {
+                    record, failure, ..
+                } => Some((record, failure)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// `worker`'s process ended with `status`; `clean` says whether it exited
@@ -1021,6 +1044,9 @@ impl<St: fmt::Display> fmt::Display for BreakCause<St> {
                 write!(f, "{} broke the protocol: {detail}", pid(p))
             }
             Self::SpawnFailed { message } => write!(f, "a worker could not be started: {message}"),
+            Self::ManagerPanicked { message } => {
+                write!(f, "the pool's manager thread panicked: {message}")
+            }
         }
     }
 }

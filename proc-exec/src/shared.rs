@@ -55,6 +55,9 @@ pub(crate) trait Pending: Send {
     fn identity(&self) -> *const ();
     /// How long the task may run once its worker starts it.
     fn timeout(&self) -> Option<Duration>;
+    /// The items its `Run` frame carries: the worker answers exactly this
+    /// many outcomes.
+    fn items(&self) -> usize;
     /// Completes the future from the worker's outcome list.
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>);
     /// Fails the future (the pool broke).
@@ -282,10 +285,26 @@ impl Shared {
         self.inner.lock().state.ready(worker).map_err(drop)
     }
 
-    /// `worker` sent the result of `work`: the future to complete, unless
-    /// the worker broke the protocol (the pool is then broken).
-    pub(crate) fn done(&self, worker: WorkerId, work: WorkId) -> Option<Box<dyn Pending>> {
-        self.inner.lock().state.done(worker, work).ok()
+    /// `worker` sent the result of `work`, `outcomes` items: the future to
+    /// complete, unless the worker broke the protocol (the pool is then
+    /// broken). Outcomes are matched to items by position, so a count other
+    /// than the item's is such a break, never a shift of one item's result
+    /// onto another.
+    pub(crate) fn done(
+        &self,
+        worker: WorkerId,
+        work: WorkId,
+        outcomes: usize,
+    ) -> Option<Box<dyn Pending>> {
+        let mut inner = self.inner.lock();
+        let items = inner.state.record(work).map(|pending| pending.items());
+        if let Some(items) = items.filter(|&items| items != outcomes) {
+            let detail =
+                format!("a Done frame with {outcomes} outcomes for a Run of {items} items");
+            inner.state.malformed(worker, detail);
+            return None;
+        }
+        inner.state.done(worker, work).ok()
     }
 
     /// `worker`'s initializer failed.
@@ -306,6 +325,16 @@ impl Shared {
         let mut inner = self.inner.lock();
         inner.signallers.remove(&worker);
         inner.state.exited(worker, status, clean);
+    }
+
+    /// The manager thread panicked and its workers are gone: the pool
+    /// breaks, so later submits are refused, and every pending future fails
+    /// here, on the manager's thread as it ends, rather than hang.
+    pub(crate) fn manager_died(&self, message: String) {
+        let failed = self.inner.lock().state.abandon(message);
+        for (pending, failure) in failed {
+            crate::panic::contain(|| pending.fail(failure));
+        }
     }
 
     /// The wake-up the manager waits on.

@@ -30,20 +30,35 @@ impl std::error::Error for TaskError {
     }
 }
 
-/// A worker's initializer failed, so the pool can no longer be used
-/// (Python: `BrokenThreadPool`). Carries the initializer's error (or panic
-/// message). Every pending task gets its own copy.
+/// The pool can no longer be used (Python: `BrokenThreadPool`): a worker's
+/// initializer failed (carrying its error or panic message), no worker
+/// thread could be started, or a worker thread ended by a panic of the
+/// pool's own (never a task's: those are caught). Every pending task gets
+/// its own copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokenThreadPool {
     cause: String,
+    initializer: bool,
 }
 
 impl BrokenThreadPool {
+    /// An initializer failed with `cause`.
     pub(crate) fn new(cause: String) -> Self {
-        Self { cause }
+        Self {
+            cause,
+            initializer: true,
+        }
     }
 
-    /// What the initializer reported.
+    /// Something other than an initializer broke the pool; `cause` says what.
+    pub(crate) fn other(cause: String) -> Self {
+        Self {
+            cause,
+            initializer: false,
+        }
+    }
+
+    /// What broke it: the initializer's error, or what else happened.
     pub fn cause(&self) -> &str {
         &self.cause
     }
@@ -51,11 +66,10 @@ impl BrokenThreadPool {
 
 impl fmt::Display for BrokenThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "a thread initializer failed, the thread pool is not usable anymore: {}",
-            self.cause
-        )
+        if self.initializer {
+            f.write_str("a thread initializer failed, ")?;
+        }
+        write!(f, "the thread pool is not usable anymore: {}", self.cause)
     }
 }
 

@@ -295,7 +295,16 @@ impl Shared {
         let number = self.started.fetch_add(1, Ordering::Relaxed);
         let shared = StdArc::clone(self);
         let handle = spawn(format!("{}_{number}", self.name_prefix), move || {
-            shared.work();
+            // User code is caught where it runs; a panic that still ends the
+            // loop (a bug of ours) must not leave the pool counting on a
+            // thread that is gone: it breaks, loudly, failing what is queued.
+            let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.work()));
+            if let Err(payload) = worked {
+                let message = panic_message(payload.as_ref());
+                future_core::drop_panic_payload(payload);
+                let cause = format!("a worker thread panicked: {message}");
+                shared.break_pool(BrokenThreadPool::other(cause), true);
+            }
         })?;
         self.state.lock().handles.push(handle);
         Ok(())
@@ -306,7 +315,8 @@ impl Shared {
     fn worker_not_started(&self, error: &std::io::Error) {
         let gone = self.update_counts(|c| Some(c.thread_gone()));
         if gone.is_some_and(|(_, now)| now.threads() == 0) {
-            self.break_pool(format!("could not start a worker thread: {error}"), false);
+            let cause = format!("could not start a worker thread: {error}");
+            self.break_pool(BrokenThreadPool::other(cause), false);
         }
     }
 
@@ -316,10 +326,11 @@ impl Shared {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init())) {
             Ok(Ok(())) => None,
             Ok(Err(cause)) => Some(cause),
-            Err(payload) => Some(format!(
-                "the initializer panicked: {}",
-                panic_message(payload.as_ref())
-            )),
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                future_core::drop_panic_payload(payload);
+                Some(format!("the initializer panicked: {message}"))
+            }
         }
     }
 
@@ -329,7 +340,7 @@ impl Shared {
         if let Some(cause) = self.initialize() {
             // Broken first, uncounted after: a submit never sees this thread
             // gone while the pool still looks healthy (and starts another).
-            self.break_pool(cause, true);
+            self.break_pool(BrokenThreadPool::new(cause), true);
             return;
         }
         // Whether this worker is counted (or was, until claimed) as searching.
@@ -499,13 +510,10 @@ impl Shared {
     /// Marks the pool broken (the first cause wins), fails everything queued,
     /// and wakes idle workers so they exit. `uncount`: the caller is a
     /// worker thread that ends now; it is uncounted once no submit can see it.
-    fn break_pool(&self, cause: String, uncount: bool) {
+    fn break_pool(&self, cause: BrokenThreadPool, uncount: bool) {
         let broken = {
             let mut state = self.state.lock();
-            let broken = state
-                .broken
-                .get_or_insert_with(|| BrokenThreadPool::new(cause))
-                .clone();
+            let broken = state.broken.get_or_insert(cause).clone();
             // ORDERING: Relaxed; the flag carries no data (a refused submit
             // reads the cause under this lock, idle workers `wakeups`),
             // and `wait_for_submits` acquires the count itself.
@@ -567,5 +575,50 @@ impl Shared {
                 let _ = handle.join();
             }
         }
+    }
+}
+
+#[cfg(all(test, not(exec_loom)))]
+mod tests {
+    use super::*;
+    use crate::TaskError;
+    use crate::task::{Job, Task};
+    use future_core::{Future, ResultError};
+    use std::time::Duration;
+
+    /// A job that panics outside any task's catch: a bug of the pool's own,
+    /// the one way left for a worker thread to die.
+    struct Explodes;
+
+    impl Job for Explodes {
+        fn run(self, _: &dyn Fn()) {
+            panic!("a bug of the pool's own, on purpose");
+        }
+        fn cancel(self) {}
+        fn fail(self, _: &BrokenThreadPool) {}
+    }
+
+    #[test]
+    fn a_worker_thread_that_dies_breaks_the_pool_rather_than_strand_work() {
+        let shared = StdArc::new(Shared::new(1, "explodes".into(), None));
+        assert!(shared.submit(|| RawJob::new(Explodes)).is_ok());
+        let future = Future::new();
+        let task = Task::new(|| 7, future.completer());
+        let is_the_panic = |broken: &BrokenThreadPool| {
+            broken.cause().contains("a worker thread panicked")
+                && !broken.to_string().contains("initializer")
+        };
+        match shared.submit(|| RawJob::new(task)) {
+            Err(SubmitErrorKind::Broken(broken)) => assert!(is_the_panic(&broken), "{broken}"),
+            Err(other) => panic!("{other:?}"),
+            // Queued before the pool broke: failed when it broke.
+            Ok(()) => match future.result(Some(Duration::from_secs(60))) {
+                Err(ResultError::Failed(TaskError::Broken(broken))) => {
+                    assert!(is_the_panic(broken), "{broken}")
+                }
+                other => panic!("{other:?}"),
+            },
+        }
+        shared.shutdown(true, false);
     }
 }

@@ -57,15 +57,28 @@ where
         if completer.set_running_or_notify_cancel() != Ok(true) {
             return;
         }
-        let outcome = catch_unwind(AssertUnwindSafe(f));
+        let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+            let message = panic_message(payload.as_ref());
+            // The payload is the task's too: its `Drop` may panic.
+            future_core::drop_panic_payload(payload);
+            TaskError::Panicked(message)
+        });
         finishing();
-        // Only this job completes its future, so these cannot be refused.
-        let _ = match outcome {
-            Ok(value) => completer.set_result(value).map_err(drop),
-            Err(payload) => completer
-                .set_exception(TaskError::Panicked(panic_message(payload.as_ref())))
-                .map_err(drop),
+        // Completing may drop the value on this thread (its future was
+        // dropped), and the value's `Drop` is the task's code: a panic there
+        // has no future left to fail, so it goes to the callback-panic hook,
+        // and the worker lives.
+        let complete = move || {
+            // Only this job completes its future, so these cannot be refused.
+            let _ = match outcome {
+                Ok(value) => completer.set_result(value).map_err(drop),
+                Err(error) => completer.set_exception(error).map_err(drop),
+            };
+            drop(completer);
         };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(complete)) {
+            future_core::report_callback_panic(payload);
+        }
     }
 
     fn cancel(self) {

@@ -61,7 +61,7 @@ pub use error::{DecodeError, EncodeError, ItemError};
 pub use header::{Direction, HEADER_LEN, Header, Kind};
 pub use outcome::{
     Outcome, OutcomeTag, OutcomeWriter, Outcomes, OwnedOutcomes, encode_init_failed,
-    parse_init_failed, parse_outcomes,
+    min_outcomes_len, parse_init_failed, parse_outcomes,
 };
 
 /// The version of this wire format, carried by `Hello` and `Ready`. Any

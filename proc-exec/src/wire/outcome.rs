@@ -225,6 +225,17 @@ impl fmt::Debug for OwnedOutcomes {
     }
 }
 
+/// The smallest outcome list of `items` items, in bytes: the count and an
+/// empty item each. A `Run` of more items than a `Done` of the maximum frame
+/// size can answer this way cannot be answered at all, so it is not sent.
+///
+/// ```
+/// assert_eq!(proc_exec::wire::min_outcomes_len(3), 19);
+/// ```
+pub const fn min_outcomes_len(items: usize) -> usize {
+    COUNT_LEN.saturating_add(items.saturating_mul(ITEM_HEAD_LEN))
+}
+
 /// Validates a whole `Done` body and returns its items.
 ///
 /// Everything is checked before the first item is returned: the count (at
@@ -396,6 +407,9 @@ pub struct OutcomeWriter<'a> {
     start: usize,
     count: u32,
     max_len: u32,
+    /// The items the list will hold once finished (see
+    /// [`expect`](Self::expect)); 0 when not said.
+    expected: u32,
 }
 
 impl<'a> OutcomeWriter<'a> {
@@ -409,7 +423,63 @@ impl<'a> OutcomeWriter<'a> {
             start,
             count: 0,
             max_len,
+            expected: 0,
         }
+    }
+
+    /// Says the list will hold `total` items. From then on an item is
+    /// refused unless it leaves room for the items still to come, at
+    /// [`ITEM_HEAD_LEN`](Self::ITEM_HEAD_LEN) bytes each (an empty text
+    /// item): however large one result is, every later item can still be
+    /// answered, if only by an empty [`TooLarge`](OutcomeTag::TooLarge).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proc_exec::wire::{OutcomeTag, OutcomeWriter};
+    ///
+    /// let mut body = Vec::new();
+    /// let mut list = OutcomeWriter::begin(&mut body, 24);
+    /// list.expect(2);
+    /// // 4 (count) + 5 + 11 = 20 would fit alone, but not with the 5 bytes
+    /// // the second item needs.
+    /// assert!(list.item_bytes(OutcomeTag::Returned, &[0; 11]).is_err());
+    /// assert_eq!(list.room(), 10);
+    /// list.item_bytes(OutcomeTag::Returned, &[0; 10]).unwrap();
+    /// assert_eq!(list.room(), 0);
+    /// list.item_bytes(OutcomeTag::TooLarge, b"").unwrap();
+    /// assert_eq!(list.finish(), Ok(2));
+    /// ```
+    pub fn expect(&mut self, total: u32) {
+        self.expected = total;
+    }
+
+    /// The items the list will hold, as said by [`expect`](Self::expect)
+    /// (0 if it was not).
+    pub fn expected(&self) -> u32 {
+        self.expected
+    }
+
+    /// Bytes of an item head (the tag and the length), which is also the
+    /// size of an empty item.
+    pub const ITEM_HEAD_LEN: usize = ITEM_HEAD_LEN;
+
+    /// The most bytes the next item may carry (after its head) and still be
+    /// accepted, keeping room for the items still to come.
+    pub fn room(&self) -> usize {
+        let limit = usize::try_from(self.max_len).unwrap_or(usize::MAX);
+        limit
+            .saturating_sub(self.reserved_after_next())
+            .saturating_sub(self.encoded_len())
+            .saturating_sub(ITEM_HEAD_LEN)
+    }
+
+    /// Bytes kept for the items expected after the next one.
+    fn reserved_after_next(&self) -> usize {
+        let later = self.expected.saturating_sub(self.count.saturating_add(1));
+        usize::try_from(later)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(ITEM_HEAD_LEN)
     }
 
     /// Appends one item whose bytes `write` appends to the buffer it is
@@ -500,7 +570,8 @@ impl<'a> OutcomeWriter<'a> {
         }
         let (len, max) = (self.encoded_len(), self.max_len);
         let too_large = || ItemError::TooLarge { len, max };
-        if !u32::try_from(len).is_ok_and(|len| len <= max) {
+        let needed = len.saturating_add(self.reserved_after_next());
+        if !u32::try_from(needed).is_ok_and(|needed| needed <= max) {
             return Err(too_large());
         }
         // The list is within `max_len`, so the item length and the count fit.
@@ -534,6 +605,7 @@ impl fmt::Debug for OutcomeWriter<'_> {
             .field("count", &self.count)
             .field("encoded_len", &self.encoded_len())
             .field("max_len", &self.max_len)
+            .field("expected", &self.expected)
             .finish()
     }
 }
