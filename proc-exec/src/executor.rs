@@ -205,6 +205,8 @@ impl Builder {
     /// initializer argument that does not serialize, or a thread or eventfd
     /// that cannot be created.
     pub fn build(self) -> Result<ProcessPoolExecutor, BuildError> {
+        // Here, on the caller's thread: a worker must not install it itself.
+        crate::panic::install_worker_hook();
         let max_workers = match self.max_workers {
             Some(n) => NonZeroUsize::new(n).ok_or(BuildError::ZeroWorkers)?,
             None => std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),

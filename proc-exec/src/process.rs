@@ -179,6 +179,8 @@ impl<R: DeserializeOwned, E> Process<R, E> {
         let Some(frames) = self.frames.take() else {
             return Err(ProcessError::AlreadyStarted);
         };
+        // Here, in the parent: the child must not install it itself.
+        crate::panic::install_worker_hook();
         let max = wire::DEFAULT_MAX_FRAME_SIZE;
         let server = match self.start_method {
             StartMethod::ForkServer => Some(ForkServer::start(server_entry)?),

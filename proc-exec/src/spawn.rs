@@ -46,7 +46,7 @@ pub(crate) fn spawn_worker(
         }
         None => {
             let parent = rustix::process::getpid();
-            // SAFETY: the child runs only the worker loop over its two pipe ends and leaves through `exit_child` (inside `run_child` and `worker::main`); it takes no lock another thread could hold except the allocator's, which the C library's at-fork handlers keep usable. See `os/fork.rs` and `StartMethod::Fork`.
+            // SAFETY: the child runs only the worker loop over its two pipe ends and leaves through `exit_child` (inside `run_child` and `worker::main`). The loop itself takes no lock another thread could hold except the allocator's, which the C library's at-fork handlers keep usable, and (when a task panics) std's panic-hook lock for reading, which is held for writing only while some thread runs `set_hook` (the worker never does; see `panic.rs`). The tasks' own locks are the user's: see `StartMethod::Fork`.
             match unsafe { fork::fork() }? {
                 Forked::Child => fork::run_child(|| {
                     let _ = fork::die_with_parent(parent);

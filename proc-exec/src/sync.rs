@@ -5,6 +5,11 @@
 
 pub(crate) use future_core::{Condvar, Mutex, MutexGuard};
 
+/// The worker panic hook is installed once per process (see `panic.rs`):
+/// process-wide set-up, outside every modelled race, so std's `Once` in
+/// loom models too.
+pub(crate) use std::sync::Once;
+
 /// How submitters wake the manager: an eventfd it polls with its pipes.
 #[cfg(not(exec_loom))]
 pub(crate) use crate::os::fd::Wakeup;

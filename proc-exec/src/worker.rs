@@ -41,7 +41,7 @@ enum Stop {
 /// Serves the parent on `input`/`output` until told to exit, then exits the
 /// process. Call only in a freshly forked child.
 pub(crate) fn main(input: OwnedFd, output: OwnedFd, max_frame_size: u32) -> ! {
-    crate::panic::install_worker_hook();
+    crate::panic::enter_worker();
     let code = match serve(&input, &output, max_frame_size) {
         Stop::Exit => EXIT_OK,
         Stop::InitFailed => EXIT_INIT_FAILED,

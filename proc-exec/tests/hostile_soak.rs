@@ -15,193 +15,115 @@
 //!
 //! A binary of its own: it changes the process's `SIGCHLD` disposition,
 //! which no other test may see.
-#![allow(unsafe_code)] // installing and removing the SIGCHLD handlers
 
 mod common;
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::hostile::{Bomb, Hostile, mark_parent};
+use common::signals::Disposition;
 use common::{Rng, Watchdog, chaos, clean, quiet_panics, soak_rounds, soak_seed};
-use future_core::{Future, ResultError};
+use future_core::ResultError;
 use proc_exec::{
     ChunkFuture, Function, OnWorkerDeath, ProcessPoolExecutor, StartMethod, TaskError,
 };
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// A round that has not ended after this long hangs (a round takes about a
 /// second when all is well).
 const ROUND_GUARD: Duration = Duration::from_secs(180);
 
 /// Every panic this test causes on purpose says this (kept out of the output).
-const MARKER: &str = "hostile soak";
+const MARKER: &str = "on purpose";
 
-thread_local! {
-    /// Set on the test's own thread: the hostile impls misbehave only on
-    /// threads and in processes the pool owns, where the pool must cope.
-    static TEST_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-fn on_pool_side() -> bool {
-    !TEST_THREAD.with(Cell::get)
-}
-
-/// How a value misbehaves on the pool's side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-enum Fault {
-    None,
-    Serialize,
-    Deserialize,
-    Drop,
-    /// Carries a payload larger than the small frame limit some rounds use.
-    Huge,
-}
-
-impl Fault {
-    fn pick(rng: &mut Rng) -> Self {
-        match rng.below(10) {
-            0 => Self::Serialize,
-            1 => Self::Deserialize,
-            2 => Self::Drop,
-            3 => Self::Huge,
-            _ => Self::None,
-        }
-    }
-}
-
-/// A value whose serde impls and `Drop` panic on the pool's side when its
-/// fault says so.
-#[derive(Debug)]
-struct Hostile {
-    n: u64,
-    fault: Fault,
-    pad: Vec<u8>,
-}
-
-/// Bytes of a [`Fault::Huge`] payload: over [`SMALL_FRAME`].
+/// Bytes of padding in a result too large for [`SMALL_FRAME`].
 const HUGE: usize = 8 << 10;
 /// The frame limit of the rounds that test oversized results.
 const SMALL_FRAME: u32 = 4 << 10;
 
-impl Hostile {
-    fn new(n: u64, fault: Fault) -> Self {
-        let pad = if fault == Fault::Huge {
-            vec![7; HUGE]
+/// How an item misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Plan {
+    n: u64,
+    bomb: Bomb,
+    huge: bool,
+}
+
+impl Plan {
+    /// A random plan for item `n`, from the bombs that may go off where
+    /// this item's values live (`Bomb::None` half the time).
+    fn pick(rng: &mut Rng, n: u64, bombs: &[Bomb]) -> Self {
+        let bomb = if rng.chance(50) {
+            Bomb::None
         } else {
-            Vec::new()
+            bombs[rng.below(bombs.len() as u64) as usize]
         };
-        Self { n, fault, pad }
+        let huge = bomb == Bomb::None && rng.chance(10);
+        Self { n, bomb, huge }
     }
-}
 
-impl Serialize for Hostile {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.fault == Fault::Serialize && on_pool_side() {
-            panic!("{MARKER}: Serialize of {}", self.n);
-        }
-        (self.n, self.fault, &self.pad).serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Hostile {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (n, fault, pad) = <(u64, Fault, Vec<u8>)>::deserialize(deserializer)?;
-        if fault == Fault::Deserialize && on_pool_side() {
-            panic!("{MARKER}: Deserialize of {n}");
-        }
-        Ok(Self { n, fault, pad })
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        if self.fault == Fault::Drop && on_pool_side() && !std::thread::panicking() {
-            panic!("{MARKER}: Drop of {}", self.n);
+    /// Whether the item can come back `Ok` at all.
+    fn may_succeed(&self, small_frame: bool) -> bool {
+        match self.bomb {
+            Bomb::SerializeInWorker | Bomb::DeserializeInWorker | Bomb::DeserializeInParent => {
+                false
+            }
+            _ => !(self.huge && small_frame),
         }
     }
 }
+
+/// Result bombs for a future the test keeps and reads (and finally drops,
+/// on its own thread: so no `DropInParent`).
+const KEPT_RESULT: &[Bomb] = &[
+    Bomb::SerializeInWorker,
+    Bomb::DropInWorker,
+    Bomb::DeserializeInParent,
+];
+/// Result bombs for a future dropped at once: its value is dropped on the
+/// manager thread.
+const DROPPED_RESULT: &[Bomb] = &[Bomb::SerializeInWorker, Bomb::DropInParent];
+/// Argument bombs (the argument is encoded and dropped on the test's thread
+/// first, where only worker bombs are safe).
+const ARG: &[Bomb] = &[Bomb::DeserializeInWorker, Bomb::DropInWorker];
 
 /// The answer every item expects for its number.
 fn answer(n: u64) -> u64 {
     n.wrapping_mul(3).wrapping_add(1)
 }
 
+/// The number a result carries (its text is the answer, then padding).
+fn carried(value: &Hostile) -> u64 {
+    let digits = value.text.split(':').next().unwrap_or_default();
+    digits
+        .parse()
+        .expect("a result's text starts with its number")
+}
+
 /// A task whose result misbehaves: in the worker (Serialize, Drop after
-/// encoding, too large) or in the parent (Deserialize on the manager thread,
-/// Drop there when its future was dropped first).
-fn hostile_result(plan: (u64, Fault)) -> Hostile {
-    Hostile::new(answer(plan.0), plan.1)
+/// encoding, too large) or in the parent (Deserialize, Drop on the manager
+/// thread when its future was dropped first).
+fn hostile_result(plan: Plan) -> Hostile {
+    let pad = if plan.huge {
+        "#".repeat(HUGE)
+    } else {
+        String::new()
+    };
+    Hostile::new(format!("{}:{pad}", answer(plan.n)), plan.bomb)
 }
 
 /// A task whose argument misbehaves in the worker (Deserialize, Drop after
 /// the call).
 fn hostile_arg(arg: Hostile) -> u64 {
-    answer(arg.n)
-}
-
-/// Whether an item with this fault can come back `Ok` at all.
-fn may_succeed(fault: Fault, small_frame: bool, decoded_here: bool) -> bool {
-    match fault {
-        Fault::None | Fault::Drop => true,
-        Fault::Serialize => false,
-        // A chunk's results are decoded by the thread that takes them: the
-        // test's own, where the value behaves.
-        Fault::Deserialize => decoded_here,
-        Fault::Huge => !small_frame,
-    }
-}
-
-/// The SIGCHLD disposition a round runs under.
-#[derive(Debug, Clone, Copy)]
-enum Sigchld {
-    Default,
-    Ignore,
-    /// A handler that reaps every child, installed before the pool starts.
-    ReaperBefore,
-    /// The same handler, installed after a third of the submissions.
-    ReaperDuring,
-}
-
-/// Reaps every child that has ended, as servers with their own children do.
-extern "C" fn reap_every_child(_: libc::c_int) {
-    // SAFETY: `errno` is thread-local; the handler saves and restores it so
-    // the interrupted code sees its own value. `waitpid` is
-    // async-signal-safe.
-    unsafe {
-        let errno = *libc::__errno_location();
-        while libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) > 0 {}
-        *libc::__errno_location() = errno;
-    }
-}
-
-/// Sets the process's SIGCHLD action: `SIG_DFL`, `SIG_IGN`, or the reaper.
-fn set_sigchld(handler: libc::sighandler_t) {
-    // SAFETY: a zeroed `sigaction` is a valid "no flags, empty mask" value;
-    // the handler is either a constant disposition or an
-    // async-signal-safe function that lives for the whole program.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = handler;
-        action.sa_flags = libc::SA_RESTART | libc::SA_NOCLDSTOP;
-        libc::sigemptyset(&mut action.sa_mask);
-        assert_eq!(
-            libc::sigaction(libc::SIGCHLD, &action, std::ptr::null_mut()),
-            0
-        );
-    }
-}
-
-fn reaper() -> libc::sighandler_t {
-    reap_every_child as extern "C" fn(libc::c_int) as libc::sighandler_t
+    answer(carried(&arg))
 }
 
 /// One kept submission and what its item may give back.
 struct Kept<F> {
     future: F,
-    n: u64,
-    fault: Fault,
+    plan: Plan,
 }
 
 /// The tallies of one round.
@@ -221,14 +143,18 @@ impl Tally {
     fn item<E: std::fmt::Debug>(
         &mut self,
         outcome: Result<u64, ResultError<E>>,
-        n: u64,
-        can_succeed: bool,
+        plan: &Plan,
+        small_frame: bool,
     ) {
         self.items += 1;
+        let n = plan.n;
         match outcome {
             Ok(value) => {
                 assert_eq!(value, answer(n), "item {n} got another item's value");
-                assert!(can_succeed, "item {n}, whose value cannot cross, succeeded");
+                assert!(
+                    plan.may_succeed(small_frame),
+                    "item {n} ({plan:?}), whose value cannot cross, succeeded"
+                );
                 self.ok += 1;
             }
             Err(ResultError::Failed(_)) => self.failed += 1,
@@ -246,10 +172,10 @@ fn round(seed: u64, totals: &Totals) {
         StartMethod::ForkServer
     };
     let sigchld = match rng.below(4) {
-        0 => Sigchld::Default,
-        1 => Sigchld::Ignore,
-        2 => Sigchld::ReaperBefore,
-        _ => Sigchld::ReaperDuring,
+        0 => None,
+        1 => Some(Disposition::Ignore),
+        2 => Some(Disposition::ReapBefore),
+        _ => Some(Disposition::ReapWhileRunning),
     };
     let small_frame = rng.chance(50);
     let policy = if rng.chance(80) {
@@ -257,11 +183,7 @@ fn round(seed: u64, totals: &Totals) {
     } else {
         OnWorkerDeath::BreakPool
     };
-    match sigchld {
-        Sigchld::Ignore => set_sigchld(libc::SIG_IGN),
-        Sigchld::ReaperBefore => set_sigchld(reaper()),
-        Sigchld::Default | Sigchld::ReaperDuring => {}
-    }
+    let _restore = sigchld.map(Disposition::before_pool);
     let mut builder = ProcessPoolExecutor::builder()
         .max_workers(1 + rng.below(3) as usize)
         .start_method(method)
@@ -288,49 +210,61 @@ fn round(seed: u64, totals: &Totals) {
     };
 
     let submissions = 100 + rng.below(60);
-    let shutdown_at = rng.below(submissions * 2);
+    let shutdown_at = rng.below(submissions * 3);
     let callbacks_registered = Arc::new(AtomicU64::new(0));
     let callbacks_ran = Arc::new(AtomicU64::new(0));
     let mut tally = Tally::default();
-    let mut results: Vec<Kept<Future<Hostile, TaskError>>> = Vec::new();
-    let mut args: Vec<Kept<Future<u64, TaskError>>> = Vec::new();
-    let mut chunks: Vec<(ChunkFuture<Hostile>, Vec<(u64, Fault)>)> = Vec::new();
+    let mut results: Vec<Kept<future_core::Future<Hostile, TaskError>>> = Vec::new();
+    let mut args: Vec<Kept<future_core::Future<u64, TaskError>>> = Vec::new();
+    let mut chunks: Vec<(ChunkFuture<Hostile>, Vec<Plan>)> = Vec::new();
     for i in 0..submissions {
         if i == submissions / 3 {
-            if let Sigchld::ReaperDuring = sigchld {
-                set_sigchld(reaper());
+            if let Some(disposition) = sigchld {
+                disposition.while_running();
             }
         }
         if i == shutdown_at {
             pool.shutdown(false, true);
         }
-        let fault = Fault::pick(&mut rng);
         let n = seed.wrapping_add(i) % 1_000_000;
         let accepted = match rng.below(10) {
-            0..=3 => pool.submit(hostile_result, (n, fault)).map(|future| {
-                if rng.chance(15) {
-                    // Its result, if it comes, is dropped on the manager
-                    // thread (and may panic there).
-                    drop(future);
-                    tally.dropped += 1;
-                } else {
-                    results.push(Kept { future, n, fault });
-                }
-            }),
+            0..=3 if rng.chance(15) => {
+                // Dropped at once: its result, if it comes, is dropped on
+                // the manager thread (and may panic there).
+                let plan = Plan::pick(&mut rng, n, DROPPED_RESULT);
+                tally.dropped += 1;
+                pool.submit(hostile_result, plan).map(drop)
+            }
+            0..=3 => {
+                let plan = Plan::pick(&mut rng, n, KEPT_RESULT);
+                pool.submit(hostile_result, plan).map(|future| {
+                    // A done callback on some, a third of them panicking.
+                    if rng.chance(30) {
+                        let (panics, ran) = (rng.chance(33), Arc::clone(&callbacks_ran));
+                        callbacks_registered.fetch_add(1, Ordering::Relaxed);
+                        future.add_done_callback(move |_| {
+                            ran.fetch_add(1, Ordering::Relaxed);
+                            assert!(!panics, "a done callback panics {MARKER}");
+                        });
+                    }
+                    results.push(Kept { future, plan });
+                })
+            }
             4..=6 => {
-                // The argument never misbehaves on this thread; Serialize
-                // and Huge faults only matter for results.
-                let fault = match fault {
-                    Fault::Deserialize | Fault::Drop => fault,
-                    _ => Fault::None,
+                // An argument carries no padding.
+                let plan = Plan {
+                    huge: false,
+                    ..Plan::pick(&mut rng, n, ARG)
                 };
-                pool.submit(hostile_arg, Hostile::new(n, fault))
-                    .map(|future| args.push(Kept { future, n, fault }))
+                let arg = Hostile::new(n.to_string(), plan.bomb);
+                pool.submit(hostile_arg, arg)
+                    .map(|future| args.push(Kept { future, plan }))
             }
             _ => {
+                // Values decoded and dropped on this thread: no parent Drop.
                 let len = 1 + rng.below(6);
-                let plans: Vec<(u64, Fault)> = (0..len)
-                    .map(|k| ((n + k * 7) % 1_000_000, Fault::pick(&mut rng)))
+                let plans: Vec<Plan> = (0..len)
+                    .map(|k| Plan::pick(&mut rng, (n + k * 7) % 1_000_000, KEPT_RESULT))
                     .collect();
                 pool.submit_chunk(Function::new(hostile_result), &plans)
                     .map(|future| chunks.push((future, plans)))
@@ -339,36 +273,23 @@ fn round(seed: u64, totals: &Totals) {
         if accepted.is_err() {
             tally.refused += 1;
         }
-        // A done callback on some kept futures, a third of them panicking.
-        if rng.chance(30) {
-            if let Some(kept) = results.last() {
-                let (panics, ran) = (rng.chance(33), Arc::clone(&callbacks_ran));
-                callbacks_registered.fetch_add(1, Ordering::Relaxed);
-                kept.future.add_done_callback(move |_| {
-                    ran.fetch_add(1, Ordering::Relaxed);
-                    assert!(!panics, "{MARKER}: a done callback");
-                });
-            }
-        }
     }
 
     let guard = Some(Duration::from_secs(60));
     for kept in &results {
-        let can = may_succeed(kept.fault, small_frame, false);
-        tally.item(kept.future.result(guard).map(|value| value.n), kept.n, can);
+        let outcome = kept.future.result(guard).map(carried);
+        tally.item(outcome, &kept.plan, small_frame);
     }
     for kept in &args {
-        let can = may_succeed(kept.fault, small_frame, false);
-        tally.item(kept.future.result(guard).cloned(), kept.n, can);
+        tally.item(kept.future.result(guard).cloned(), &kept.plan, small_frame);
     }
     for (future, plans) in chunks {
         match future.into_result() {
             Ok(items) => {
                 assert_eq!(items.len(), plans.len(), "a chunk lost or gained items");
-                for (item, &(n, fault)) in items.zip(&plans) {
-                    let can = may_succeed(fault, small_frame, true);
-                    let outcome = item.map(|value| value.n).map_err(ResultError::Failed);
-                    tally.item(outcome, n, can);
+                for (item, plan) in items.zip(&plans) {
+                    let outcome = item.map(|value| carried(&value));
+                    tally.item(outcome.map_err(ResultError::Failed), plan, small_frame);
                 }
             }
             Err(ResultError::Timeout) => panic!("a chunk did not end within the guard"),
@@ -392,7 +313,6 @@ fn round(seed: u64, totals: &Totals) {
     drop(results);
     drop(args);
     drop(pool);
-    set_sigchld(libc::SIG_DFL);
     totals.add(&tally, kills);
 }
 
@@ -418,11 +338,11 @@ impl Totals {
 #[test]
 fn soak_with_hostile_user_code_and_sigchld_dispositions() {
     let clean = clean();
-    TEST_THREAD.with(|flag| flag.set(true));
+    mark_parent();
     quiet_panics(MARKER);
     future_core::set_callback_panic_hook(Some(|_| {}));
     let seed = soak_seed();
-    let rounds = soak_rounds(10);
+    let rounds = soak_rounds(30);
     println!("proc-exec hostile soak: SOAK_SEED={seed} SOAK_ROUNDS={rounds}");
     let totals = Totals::default();
     for r in 0..rounds {
