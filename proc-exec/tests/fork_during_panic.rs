@@ -10,7 +10,6 @@ mod common;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::{GUARD, clean, watchdog};
 use proc_exec::{ProcessPoolExecutor, StartMethod, TaskError};
