@@ -349,7 +349,11 @@ fn earlier(deadline: Option<Instant>, call: Option<Instant>) -> Option<Instant> 
 ///
 /// Better than CPython: the items of a chunk before a failing one are
 /// yielded first (CPython fails the whole chunk). A chunk whose worker dies
-/// fails as a whole: its answer is written when the chunk ends.
+/// fails as a whole: its answer is written when the chunk ends. An input
+/// that panics (inside `map` or in `next`), or a [`Fallible`](crate::Fallible)
+/// input's `Err`, is yielded as [`MapError::Input`] after every item read
+/// before it and ends the iteration (CPython lets the exception out of `map`
+/// or `next`, losing the results already computed).
 pub struct Map<I: MapInput, R, E = Infallible> {
     feeder: Feeder<I, I::Arg, R, E>,
     /// Oldest first.
@@ -557,7 +561,9 @@ impl Finished {
 /// The same rules as [`Map`] otherwise: `buffersize` chunks in flight (each
 /// finished chunk taken submits the next), one deadline, the first failure
 /// ends the iteration and cancels what was not sent (unless
-/// [`MapOptions::keep_going`]), and so does dropping it.
+/// [`MapOptions::keep_going`]), and so does dropping it. An input that
+/// fails is yielded as [`MapError::Input`] once every item read before it
+/// was.
 pub struct MapUnordered<I: MapInput, R, E = Infallible> {
     feeder: Feeder<I, I::Arg, R, E>,
     /// Sent chunks not yet taken, by number.
