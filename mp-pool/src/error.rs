@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use proc_exec::{MapError, SubmitError, TaskError};
+use proc_exec::{InputError, MapError, SubmitError, TaskError};
 
 /// Why a call on the pool was refused, or why a job has no result.
 ///
@@ -33,6 +33,12 @@ pub enum PoolError {
     /// The pool was terminated before the job finished (CPython leaves such
     /// a job's result pending forever).
     Terminated,
+    /// The input of an `imap` failed at this place: its iterator panicked
+    /// ([`InputError::Panicked`], with the panic's message), or a `try_imap`
+    /// input yielded `Err` ([`InputError::Failed`], with the error's text).
+    /// The items before it were yielded first; the iteration ends here and
+    /// the pool goes on (Python: `next` raises the generator's exception).
+    Input(InputError),
     /// An item of an `imap` has no result for a reason of proc-exec's
     /// [`MapError`] that none of the variants above names (none today; the
     /// enum may grow).
@@ -49,6 +55,7 @@ impl fmt::Display for PoolError {
             Self::Callback(message) => write!(f, "a callback of the job panicked: {message}"),
             Self::Timeout => f.write_str("the job's result was not ready in time"),
             Self::Terminated => f.write_str("the pool was terminated before the job finished"),
+            Self::Input(error) => fmt::Display::fmt(error, f),
             Self::Map(error) => fmt::Display::fmt(error, f),
         }
     }
@@ -59,6 +66,7 @@ impl std::error::Error for PoolError {
         match self {
             Self::Task(error) => Some(error),
             Self::Submit(error) => Some(error),
+            Self::Input(error) => Some(error),
             Self::Map(error) => Some(error),
             _ => None,
         }
@@ -95,6 +103,7 @@ impl From<MapError> for PoolError {
             MapError::Timeout => Self::Timeout,
             // proc-exec cancels queued work only when the pool is terminated.
             MapError::Cancelled => Self::Terminated,
+            MapError::Input(error) => Self::Input(error),
             other => Self::Map(other),
         }
     }

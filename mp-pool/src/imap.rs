@@ -1,10 +1,10 @@
-//! [`Imap`] and [`ImapUnordered`]: proc-exec's bounded `map` iterators in
-//! `multiprocessing`'s keep-going mode, with its errors.
+//! [`Imap`], [`ImapUnordered`] and their `try_` forms: proc-exec's bounded
+//! `map` iterators in `multiprocessing`'s keep-going mode, with its errors.
 
 use std::fmt;
 use std::time::Duration;
 
-use proc_exec::{Map, MapError, MapUnordered};
+use proc_exec::{Fallible, Map, MapError, MapInput, MapUnordered};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,16 +12,30 @@ use crate::error::PoolError;
 
 /// The results of [`Pool::imap`](crate::Pool::imap), in input order.
 ///
-/// A failed item yields its `Err` and the next item follows. Dropping the
-/// iterator cancels the chunks not yet sent to a worker.
+/// A failed item yields its `Err` and the next item follows. An input that
+/// panics yields [`PoolError::Input`] in its place and ends the iteration.
+/// Dropping the iterator cancels the chunks not yet sent to a worker.
 pub type Imap<I, R> = Results<Map<I, R>>;
+
+/// The results of [`Pool::try_imap`](crate::Pool::try_imap), in input
+/// order: as [`Imap`], and the input's first `Err` is yielded in its place
+/// as [`PoolError::Input`], ending the iteration.
+pub type TryImap<I, R> = Results<Map<Fallible<I>, R>>;
 
 /// The results of [`Pool::imap_unordered`](crate::Pool::imap_unordered), in
 /// the order their chunks finish.
 ///
-/// A failed item yields its `Err` and the iteration goes on. Dropping the
-/// iterator cancels the chunks not yet sent to a worker.
+/// A failed item yields its `Err` and the iteration goes on. An input that
+/// panics yields [`PoolError::Input`] once every item read before it was,
+/// and ends the iteration. Dropping the iterator cancels the chunks not yet
+/// sent to a worker.
 pub type ImapUnordered<I, R> = Results<MapUnordered<I, R>>;
+
+/// The results of
+/// [`Pool::try_imap_unordered`](crate::Pool::try_imap_unordered): as
+/// [`ImapUnordered`], and the input's first `Err` is yielded as
+/// [`PoolError::Input`] once every item read before it was.
+pub type TryImapUnordered<I, R> = Results<MapUnordered<Fallible<I>, R>>;
 
 /// A proc-exec map iterator with the pool's errors: what [`Imap`] and
 /// [`ImapUnordered`] are.
@@ -47,8 +61,8 @@ pub trait NextTimeout: Iterator<Item = Result<Self::Value, MapError>> {
 
 impl<I, R> NextTimeout for Map<I, R>
 where
-    I: Iterator,
-    I::Item: Serialize,
+    I: MapInput,
+    I::Arg: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
 {
     type Value = R;
@@ -60,8 +74,8 @@ where
 
 impl<I, R> NextTimeout for MapUnordered<I, R>
 where
-    I: Iterator,
-    I::Item: Serialize,
+    I: MapInput,
+    I::Arg: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
 {
     type Value = R;

@@ -9,7 +9,8 @@
 //! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`.
 //! - [`Callbacks`]: `callback` and `error_callback`, run before a job is
 //!   ready.
-//! - [`Imap`], [`ImapUnordered`]: lazy results with `next_timeout`.
+//! - [`Imap`], [`ImapUnordered`]: lazy results with `next_timeout`;
+//!   [`TryImap`], [`TryImapUnordered`] for an input of `Result`s.
 //! - Errors: [`PoolError`] from a call or a job, [`BuildError`],
 //!   [`StillRunning`], [`NotReady`].
 //!
@@ -51,9 +52,12 @@
 //!
 //! # Blocking and shutdown
 //!
-//! The `_async` methods and `imap` encode their arguments in the calling
-//! thread, queue, and return; `apply`, `map`, `starmap` and
-//! [`AsyncResult::get`] block. Callbacks run on the pool's result-handler
+//! The `_async` methods encode their arguments in the calling thread,
+//! queue, and return; `apply`, `map`, `starmap` and [`AsyncResult::get`]
+//! block. `imap` and `imap_unordered` return at once without reading their
+//! input: each `next` reads, encodes and queues the next chunks on the
+//! calling thread, then waits for a result (so an input that blocks holds
+//! up `next`, never the call). Callbacks run on the pool's result-handler
 //! thread, one at a time, before their job is ready; a callback that blocks
 //! holds up the others' (as in CPython), never the workers.
 //!
@@ -78,7 +82,11 @@
 //!   forever (gh-87472).
 //! - `imap` and `imap_unordered` read their input as results are read,
 //!   with a bounded window of chunks in flight (CPython reads it all ahead,
-//!   gh-84291).
+//!   gh-84291), on the calling thread inside `next` (CPython's task thread
+//!   reads it): no work is sent before the first `next`. An input that
+//!   panics yields [`PoolError::Input`] in its place, after the items
+//!   before it, and ends the iteration, as an input that raises does in
+//!   CPython; `try_imap` does the same for an input's `Err`.
 //! - A chunksize of 0 is [`PoolError::ZeroChunksize`], not `[None] * n`.
 //! - A failing item fails alone, not its whole chunk; `map`'s error is the
 //!   first failing item in input order.
@@ -96,6 +104,6 @@ mod result;
 mod sync;
 
 pub use error::{BuildError, NotReady, PoolError, StillRunning};
-pub use imap::{Imap, ImapUnordered, NextTimeout, Results};
+pub use imap::{Imap, ImapUnordered, NextTimeout, Results, TryImap, TryImapUnordered};
 pub use pool::{Builder, Pool};
 pub use result::{AsyncResult, Callbacks};

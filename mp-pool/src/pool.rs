@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::dispatch::Dispatcher;
 use crate::error::{BuildError, PoolError, StillRunning};
 use crate::gather;
-use crate::imap::{Imap, ImapUnordered};
+use crate::imap::{Imap, ImapUnordered, TryImap, TryImapUnordered};
 use crate::result::{AsyncResult, Callbacks, finish, task_outcome};
 use crate::sync::{JoinHandle, Mutex, on_result_handler};
 
@@ -441,10 +441,48 @@ impl Pool {
     /// is yielded as an `Err` at its place and the iteration goes on, as in
     /// CPython; [`Imap::next_timeout`] is Python's `next(timeout)`.
     ///
+    /// This call reads no input: the input is read on the calling thread,
+    /// by `next`, which reads and sends the next chunks before it waits for
+    /// a result. An input that panics yields [`PoolError::Input`] (with
+    /// [`InputError::Panicked`](proc_exec::InputError::Panicked)) at its
+    /// place, after the results of the items before it, and ends the
+    /// iteration; the pool goes on. (CPython reads the input on its task
+    /// thread; here an input that blocks holds up `next`, never the call
+    /// or the workers.)
+    ///
     /// # Errors
     ///
     /// [`PoolError::NotRunning`] after `close` or `terminate`;
     /// [`PoolError::ZeroChunksize`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mp_pool::{Pool, PoolError};
+    /// use proc_exec::InputError;
+    ///
+    /// fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
+    /// let pool = Pool::builder().processes(2).build().unwrap();
+    /// // An endless input: the call returns at once, results come as read.
+    /// let mut squares = pool.imap(square, 0.., 1).unwrap();
+    /// assert_eq!(squares.next(), Some(Ok(0)));
+    /// assert_eq!(squares.nth(2), Some(Ok(9)));
+    /// drop(squares);
+    ///
+    /// // An input that panics at item 3.
+    /// let input = (0..10).map(|n| if n == 3 { panic!("bad input") } else { n });
+    /// let mut out = pool.imap(square, input, 1).unwrap();
+    /// assert_eq!(out.by_ref().take(3).collect::<Vec<_>>(), [Ok(0), Ok(1), Ok(4)]);
+    /// assert!(matches!(
+    ///     out.next(),
+    ///     Some(Err(PoolError::Input(InputError::Panicked { index: 3, .. })))
+    /// ));
+    /// assert_eq!(out.next(), None);
+    /// assert_eq!(pool.apply(square, 5), Ok(25));
+    /// ```
     pub fn imap<A, R, I>(
         &self,
         f: fn(A) -> R,
@@ -461,7 +499,8 @@ impl Pool {
     }
 
     /// Like [`imap`](Self::imap), yielding results as they finish (Python's
-    /// `imap_unordered`).
+    /// `imap_unordered`). An input that panics yields [`PoolError::Input`]
+    /// once every item read before it was, and ends the iteration.
     ///
     /// # Errors
     ///
@@ -483,6 +522,83 @@ impl Pool {
         ))
     }
 
+    /// [`imap`](Self::imap) over an input of `Result`s (lines parsed on the
+    /// way, records read from a file): the input's first `Err` is yielded
+    /// in its place, after the results of the items before it, as
+    /// [`PoolError::Input`] with
+    /// [`InputError::Failed`](proc_exec::InputError::Failed) carrying the
+    /// error's text, and ends the iteration; nothing after it is read
+    /// (Python's `imap` over a generator that raises).
+    ///
+    /// # Errors
+    ///
+    /// As [`imap`](Self::imap).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mp_pool::{Pool, PoolError};
+    /// use proc_exec::InputError;
+    ///
+    /// fn double(n: u32) -> u32 {
+    ///     n * 2
+    /// }
+    ///
+    /// let pool = Pool::builder().processes(2).build().unwrap();
+    /// let lines = ["1", "2", "three", "4"];
+    /// let out: Vec<_> = pool
+    ///     .try_imap(double, lines.iter().map(|l| l.parse::<u32>()), 1)
+    ///     .unwrap()
+    ///     .collect();
+    /// assert_eq!(out[..2], [Ok(2), Ok(4)]);
+    /// let Err(PoolError::Input(InputError::Failed { index, message })) = &out[2] else {
+    ///     panic!("{out:?}")
+    /// };
+    /// assert_eq!((*index, message.as_str()), (2, "invalid digit found in string"));
+    /// assert_eq!(out.len(), 3);
+    /// ```
+    pub fn try_imap<A, R, X, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        chunksize: usize,
+    ) -> Result<TryImap<I::IntoIter, R>, PoolError>
+    where
+        I: IntoIterator<Item = Result<A, X>>,
+        X: fmt::Display,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let options = self.imap_options(chunksize)?;
+        Ok(TryImap::new(self.exec.try_map_with(f, items, options)?))
+    }
+
+    /// [`imap_unordered`](Self::imap_unordered) over an input of `Result`s,
+    /// as [`try_imap`](Self::try_imap): the input's first `Err` is yielded
+    /// as [`PoolError::Input`] once every item read before it was, and ends
+    /// the iteration.
+    ///
+    /// # Errors
+    ///
+    /// As [`imap`](Self::imap).
+    pub fn try_imap_unordered<A, R, X, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        chunksize: usize,
+    ) -> Result<TryImapUnordered<I::IntoIter, R>, PoolError>
+    where
+        I: IntoIterator<Item = Result<A, X>>,
+        X: fmt::Display,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let options = self.imap_options(chunksize)?;
+        Ok(TryImapUnordered::new(
+            self.exec.try_map_unordered(f, items, options)?,
+        ))
+    }
+
     fn imap_options(&self, chunksize: usize) -> Result<proc_exec::MapOptions, PoolError> {
         self.running()?;
         let chunksize = NonZeroUsize::new(chunksize).ok_or(PoolError::ZeroChunksize)?;
@@ -490,7 +606,8 @@ impl Pool {
         Ok(proc_exec::MapOptions::new()
             .chunksize(chunksize)
             .buffersize(window)
-            .keep_going())
+            .keep_going()
+            .defer_start())
     }
 
     /// No new work is accepted; the work already submitted still runs

@@ -75,11 +75,13 @@ fn next_timeout_is_a_timeout_and_the_iteration_goes_on() {
     let pool = pool(1);
     let gate = Gate::new("imap-timeout");
     let mut out = pool.imap(step, [gate.step(), Step::Value(7)], 1).unwrap();
-    gate.wait_started();
+    // The first `next` sends the items (the call sends nothing); the first
+    // cannot finish before the gate opens.
     assert_eq!(
         out.next_timeout(Duration::ZERO),
         Some(Err(PoolError::Timeout))
     );
+    gate.wait_started();
     gate.open();
     assert_eq!(out.next_timeout(common::GUARD.unwrap()), Some(Ok(2)));
     assert_eq!(out.next(), Some(Ok(7)));
@@ -103,11 +105,12 @@ fn imap_unordered_yields_what_finishes_first() {
     let mut items = vec![gate.step()];
     items.extend((10..14).map(Step::Value));
     let mut out = pool.imap_unordered(step, items, 1).unwrap();
-    gate.wait_started();
-    // The first item blocks its worker; the others run on the other one
-    // and come first, before the gate opens.
+    // The first `next` sends the items (the call sends nothing). The first
+    // item blocks its worker; the others run on the other one and come
+    // first, before the gate opens.
     let first = out.next_timeout(common::GUARD.unwrap());
     assert!(matches!(first, Some(Ok(10..=13))), "{first:?}");
+    gate.wait_started();
     gate.open();
     let mut rest: Vec<u64> = out.map(Result::unwrap).collect();
     rest.push(first.unwrap().unwrap());

@@ -15,6 +15,7 @@ use crate::chunk::{self, ChunkFuture};
 use crate::codec::{self, RaisedDecoder};
 use crate::error::{BuildError, SubmitError, TaskError};
 use crate::map::{Map, MapOptions, MapUnordered};
+use crate::map_input::Fallible;
 use crate::os::limits::WorkerLimits;
 use crate::pool_state::{Failure, Limits, OnWorkerDeath, Signal};
 use crate::shared::{self, Config, Pending, Shared};
@@ -517,6 +518,86 @@ impl ProcessPoolExecutor {
     {
         let shared = Arc::clone(&self.shared);
         MapUnordered::start(shared, Function::new(f), items.into_iter(), options)
+    }
+
+    /// [`map_with`](Self::map_with) over an input of `Result`s: the first
+    /// `Err` ends the input there and is yielded in its place, after the
+    /// results of the items before it, as [`MapError::Input`] carrying
+    /// [`InputError::Failed`] with the error's text (Python's `imap` over a
+    /// generator that raises). Nothing after it is read.
+    ///
+    /// A panicking input of any map is handled alike, as
+    /// [`InputError::Panicked`].
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proc_exec::{InputError, MapError, MapOptions, ProcessPoolExecutor};
+    ///
+    /// fn double(n: u32) -> u32 {
+    ///     n * 2
+    /// }
+    ///
+    /// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+    /// let lines = ["1", "2", "x", "4"];
+    /// let input = lines.iter().map(|line| line.parse::<u32>());
+    /// let out: Vec<_> = pool.try_map_with(double, input, MapOptions::new()).unwrap().collect();
+    /// assert_eq!(out[..2], [Ok(2), Ok(4)]);
+    /// match &out[2] {
+    ///     Err(MapError::Input(InputError::Failed { index: 2, message })) => {
+    ///         assert_eq!(message, "invalid digit found in string")
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert_eq!(out.len(), 3);
+    /// ```
+    ///
+    /// [`MapError::Input`]: crate::MapError::Input
+    /// [`InputError::Failed`]: crate::InputError::Failed
+    /// [`InputError::Panicked`]: crate::InputError::Panicked
+    pub fn try_map_with<A, R, X, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        options: MapOptions,
+    ) -> Result<Map<Fallible<I::IntoIter>, R>, SubmitError>
+    where
+        I: IntoIterator<Item = Result<A, X>>,
+        X: fmt::Display,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        let input = Fallible::new(items.into_iter());
+        Map::start(shared, Function::new(f), input, options)
+    }
+
+    /// [`map_unordered`](Self::map_unordered) over an input of `Result`s,
+    /// as [`try_map_with`](Self::try_map_with): the input's first `Err` is
+    /// yielded once every item read before it was.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    pub fn try_map_unordered<A, R, X, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        options: MapOptions,
+    ) -> Result<MapUnordered<Fallible<I::IntoIter>, R>, SubmitError>
+    where
+        I: IntoIterator<Item = Result<A, X>>,
+        X: fmt::Display,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        let input = Fallible::new(items.into_iter());
+        MapUnordered::start(shared, Function::new(f), input, options)
     }
 
     /// Python's `shutdown(wait, cancel_futures)`: later submits are refused;

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use crate::Function;
 use crate::chunk::{ChunkFuture, ChunkResults, OnSettled, submit_chunk};
 use crate::error::{SubmitError, TaskError};
+use crate::map_input::{InputError, MapInput, Reader};
 use crate::shared::Shared;
 use crate::sync::{Condvar, Mutex};
 
@@ -35,6 +36,7 @@ pub struct MapOptions {
     timeout: Option<Duration>,
     buffersize: Option<NonZeroUsize>,
     keep_going: bool,
+    defer_start: bool,
 }
 
 impl Default for MapOptions {
@@ -44,6 +46,7 @@ impl Default for MapOptions {
             timeout: None,
             buffersize: None,
             keep_going: false,
+            defer_start: false,
         }
     }
 }
@@ -90,6 +93,15 @@ impl MapOptions {
         self.keep_going = true;
         self
     }
+
+    /// Read no input inside the `map` call (`multiprocessing.Pool.imap`'s
+    /// rule: its call returns at once, whatever the input does): the first
+    /// `next` reads and submits the first window. The call then cannot see
+    /// a pool that refuses work; the first `next` yields the refusal.
+    pub fn defer_start(mut self) -> Self {
+        self.defer_start = true;
+        self
+    }
 }
 
 /// Why an item has no result, or why a map iteration stopped.
@@ -110,6 +122,12 @@ pub enum MapError<E = Infallible> {
     /// The pool refused the item's chunk: after a shutdown, once broken, or
     /// because an argument in it could not be serialized.
     Submit(SubmitError),
+    /// The input failed (its iterator panicked, or a [`Fallible`] input
+    /// yielded `Err`) at this place; the items before it were yielded
+    /// first, and the iteration ends here.
+    ///
+    /// [`Fallible`]: crate::Fallible
+    Input(InputError),
 }
 
 impl<E: fmt::Display> fmt::Display for MapError<E> {
@@ -119,6 +137,7 @@ impl<E: fmt::Display> fmt::Display for MapError<E> {
             Self::Cancelled => f.write_str("a chunk of the map was cancelled"),
             Self::Timeout => f.write_str("map timed out waiting for the next result"),
             Self::Submit(error) => fmt::Display::fmt(error, f),
+            Self::Input(error) => fmt::Display::fmt(error, f),
         }
     }
 }
@@ -128,6 +147,7 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for MapError<E> {
         match self {
             Self::Task(error) => error.source(),
             Self::Submit(error) => Some(error),
+            Self::Input(error) => Some(error),
             Self::Cancelled | Self::Timeout => None,
         }
     }
@@ -159,8 +179,7 @@ struct Feeder<I, A, R, E> {
     function: Function<A, R, E>,
     chunksize: usize,
     keep_going: bool,
-    /// `None` once the input is spent or no more may be read.
-    input: Option<I>,
+    input: Reader<I>,
     /// The number of the next chunk.
     next_id: u64,
     /// For `map_unordered`: where each chunk reports itself settled, by
@@ -170,17 +189,23 @@ struct Feeder<I, A, R, E> {
 
 impl<I, A, R, E> Feeder<I, A, R, E>
 where
-    I: Iterator<Item = A>,
+    I: MapInput<Arg = A>,
     A: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
     E: Send + Sync + 'static,
 {
     /// Reads and submits the next chunk; `None` when the input is spent.
     fn next_slot(&mut self) -> Option<Slot<R, E>> {
-        let input = self.input.as_mut()?;
-        let args: Vec<A> = input.by_ref().take(self.chunksize).collect();
+        // A panic in the input ends the chunk being read: the items read
+        // before it are sent as a shorter chunk.
+        let mut args = Vec::new();
+        while args.len() < self.chunksize {
+            match self.input.next() {
+                Some(arg) => args.push(arg),
+                None => break,
+            }
+        }
         if args.is_empty() {
-            self.input = None;
             return None;
         }
         let len = args.len();
@@ -204,7 +229,7 @@ where
                             | SubmitError::ChunkTooLarge { .. }
                     );
                     if !(spoilt_chunk && self.keep_going) {
-                        self.input = None;
+                        self.input.stop();
                     }
                     Slot::Refused { error, len }
                 }
@@ -224,7 +249,7 @@ fn start_map<I, A, R, E>(
     mut on_slot: impl FnMut(Slot<R, E>),
 ) -> Result<Feeder<I, A, R, E>, SubmitError>
 where
-    I: Iterator<Item = A>,
+    I: MapInput<Arg = A>,
     A: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
     E: Send + Sync + 'static,
@@ -234,10 +259,13 @@ where
         function,
         chunksize: options.chunksize.get(),
         keep_going: options.keep_going,
-        input: Some(input),
+        input: Reader::new(input),
         next_id: 0,
         finished,
     };
+    if options.defer_start {
+        return Ok(feeder);
+    }
     let first = options.buffersize.map_or(usize::MAX, NonZeroUsize::get);
     for n in 0..first {
         match feeder.next_slot() {
@@ -251,7 +279,7 @@ where
         }
     }
     if options.buffersize.is_none() {
-        feeder.input = None;
+        feeder.input.stop();
     }
     Ok(feeder)
 }
@@ -323,9 +351,13 @@ fn earlier(deadline: Option<Instant>, call: Option<Instant>) -> Option<Instant> 
 ///
 /// Better than CPython: the items of a chunk before a failing one are
 /// yielded first (CPython fails the whole chunk). A chunk whose worker dies
-/// fails as a whole: its answer is written when the chunk ends.
-pub struct Map<I: Iterator, R, E = Infallible> {
-    feeder: Feeder<I, I::Item, R, E>,
+/// fails as a whole: its answer is written when the chunk ends. An input
+/// that panics (inside `map` or in `next`), or a [`Fallible`](crate::Fallible)
+/// input's `Err`, is yielded as [`MapError::Input`] after every item read
+/// before it and ends the iteration (CPython lets the exception out of `map`
+/// or `next`, losing the results already computed).
+pub struct Map<I: MapInput, R, E = Infallible> {
+    feeder: Feeder<I, I::Arg, R, E>,
     /// Oldest first.
     slots: VecDeque<Slot<R, E>>,
     current: Current<R, E>,
@@ -338,14 +370,14 @@ pub struct Map<I: Iterator, R, E = Infallible> {
 
 impl<I, R, E> Map<I, R, E>
 where
-    I: Iterator,
-    I::Item: Serialize,
+    I: MapInput,
+    I::Arg: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
     E: Clone + Send + Sync + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
-        function: Function<I::Item, R, E>,
+        function: Function<I::Arg, R, E>,
         input: I,
         options: MapOptions,
     ) -> Result<Self, SubmitError> {
@@ -399,8 +431,7 @@ where
                 }
             }
             let Some(oldest) = self.slots.front() else {
-                self.finished = true;
-                return None;
+                return self.input_end();
             };
             if let Slot::Sent { chunk, .. } = oldest {
                 let until = earlier(self.deadline, call);
@@ -428,12 +459,20 @@ where
         self.end();
         Some(Err(error))
     }
+
+    /// Every item read was yielded: the input's failure, if it failed, ends
+    /// the iteration in its place.
+    fn input_end(&mut self) -> Option<Result<R, MapError<E>>> {
+        let failure = self.feeder.input.take_failure();
+        self.end();
+        failure.map(|error| Err(MapError::Input(error)))
+    }
 }
 
-impl<I: Iterator, R, E> Map<I, R, E> {
+impl<I: MapInput, R, E> Map<I, R, E> {
     fn end(&mut self) {
         self.slots.drain(..).for_each(|slot| slot.cancel());
-        self.feeder.input = None;
+        self.feeder.input.stop();
         self.current = Current::Done;
         self.finished = true;
     }
@@ -441,8 +480,8 @@ impl<I: Iterator, R, E> Map<I, R, E> {
 
 impl<I, R, E> Iterator for Map<I, R, E>
 where
-    I: Iterator,
-    I::Item: Serialize,
+    I: MapInput,
+    I::Arg: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
     E: Clone + Send + Sync + 'static,
 {
@@ -453,13 +492,13 @@ where
     }
 }
 
-impl<I: Iterator, R, E> Drop for Map<I, R, E> {
+impl<I: MapInput, R, E> Drop for Map<I, R, E> {
     fn drop(&mut self) {
         self.end();
     }
 }
 
-impl<I: Iterator, R, E> fmt::Debug for Map<I, R, E> {
+impl<I: MapInput, R, E> fmt::Debug for Map<I, R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Map")
             .field("chunks_in_flight", &self.slots.len())
@@ -524,9 +563,11 @@ impl Finished {
 /// The same rules as [`Map`] otherwise: `buffersize` chunks in flight (each
 /// finished chunk taken submits the next), one deadline, the first failure
 /// ends the iteration and cancels what was not sent (unless
-/// [`MapOptions::keep_going`]), and so does dropping it.
-pub struct MapUnordered<I: Iterator, R, E = Infallible> {
-    feeder: Feeder<I, I::Item, R, E>,
+/// [`MapOptions::keep_going`]), and so does dropping it. An input that
+/// fails is yielded as [`MapError::Input`] once every item read before it
+/// was.
+pub struct MapUnordered<I: MapInput, R, E = Infallible> {
+    feeder: Feeder<I, I::Arg, R, E>,
     /// Sent chunks not yet taken, by number.
     pending: BTreeMap<u64, Slot<R, E>>,
     /// Refused chunks: settled already, taken first.
@@ -541,14 +582,14 @@ pub struct MapUnordered<I: Iterator, R, E = Infallible> {
 
 impl<I, R, E> MapUnordered<I, R, E>
 where
-    I: Iterator,
-    I::Item: Serialize,
+    I: MapInput,
+    I::Arg: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
     E: Clone + Send + Sync + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
-        function: Function<I::Item, R, E>,
+        function: Function<I::Arg, R, E>,
         input: I,
         options: MapOptions,
     ) -> Result<Self, SubmitError> {
@@ -599,6 +640,16 @@ where
         }
     }
 
+    /// Reads and submits chunks until `window` are pending.
+    fn fill(&mut self) {
+        while self.pending.len() < self.window {
+            match self.feeder.next_slot() {
+                Some(next) => self.track(next),
+                None => break,
+            }
+        }
+    }
+
     fn next_until(&mut self, call: Option<Instant>) -> Option<Result<R, MapError<E>>> {
         loop {
             if self.finished {
@@ -610,12 +661,13 @@ where
                 Some(Err(error)) => return self.fail(error),
                 None => {}
             }
+            // A map started with `defer_start` has sent nothing yet.
+            self.fill();
             let slot = match self.refused.pop_front() {
                 Some(slot) => slot,
                 None => {
                     if self.pending.is_empty() {
-                        self.finished = true;
-                        return None;
+                        return self.input_end();
                     }
                     let Some(id) = self.finished_chunks.pop(earlier(self.deadline, call)) else {
                         if self.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -627,12 +679,7 @@ where
                         continue;
                     };
                     // Taking a finished chunk submits the next.
-                    while self.pending.len() < self.window {
-                        match self.feeder.next_slot() {
-                            Some(next) => self.track(next),
-                            None => break,
-                        }
-                    }
+                    self.fill();
                     slot
                 }
             };
@@ -647,15 +694,23 @@ where
         self.end();
         Some(Err(error))
     }
+
+    /// Every item read was yielded: the input's failure, if it failed, ends
+    /// the iteration in its place.
+    fn input_end(&mut self) -> Option<Result<R, MapError<E>>> {
+        let failure = self.feeder.input.take_failure();
+        self.end();
+        failure.map(|error| Err(MapError::Input(error)))
+    }
 }
 
-impl<I: Iterator, R, E> MapUnordered<I, R, E> {
+impl<I: MapInput, R, E> MapUnordered<I, R, E> {
     fn end(&mut self) {
         for slot in std::mem::take(&mut self.pending).into_values() {
             slot.cancel();
         }
         self.refused.clear();
-        self.feeder.input = None;
+        self.feeder.input.stop();
         self.current = Current::Done;
         self.finished = true;
     }
@@ -663,8 +718,8 @@ impl<I: Iterator, R, E> MapUnordered<I, R, E> {
 
 impl<I, R, E> Iterator for MapUnordered<I, R, E>
 where
-    I: Iterator,
-    I::Item: Serialize,
+    I: MapInput,
+    I::Arg: Serialize,
     R: DeserializeOwned + Send + Sync + 'static,
     E: Clone + Send + Sync + 'static,
 {
@@ -675,13 +730,13 @@ where
     }
 }
 
-impl<I: Iterator, R, E> Drop for MapUnordered<I, R, E> {
+impl<I: MapInput, R, E> Drop for MapUnordered<I, R, E> {
     fn drop(&mut self) {
         self.end();
     }
 }
 
-impl<I: Iterator, R, E> fmt::Debug for MapUnordered<I, R, E> {
+impl<I: MapInput, R, E> fmt::Debug for MapUnordered<I, R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapUnordered")
             .field("chunks_in_flight", &self.pending.len())

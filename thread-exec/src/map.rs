@@ -1,11 +1,15 @@
 //! `Executor.map`: results in input order, with a deadline and a bounded window.
 
-use crate::{SubmitError, SubmitErrorKind, TaskError, executor::submit_to, pool::Shared};
+use crate::{
+    SubmitError, SubmitErrorKind, TaskError, error::panic_message, executor::submit_to,
+    pool::Shared,
+};
 use future_core::{Future, ResultError};
 use std::{
     collections::VecDeque,
     fmt,
     num::NonZeroUsize,
+    panic::{AssertUnwindSafe, catch_unwind},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -51,6 +55,16 @@ pub enum MapError {
     /// The pool refused to take the next item (with `buffersize`, after a
     /// shutdown or once broken).
     Submit(SubmitErrorKind),
+    /// The input iterator panicked while reading item `index` (counted from
+    /// 0), with this message; the results of the items before it were
+    /// yielded first. (CPython lets the input's exception out of `map` or
+    /// `next`, losing the results already computed.)
+    InputPanicked {
+        /// The place of the item that could not be read.
+        index: usize,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 impl fmt::Display for MapError {
@@ -60,6 +74,9 @@ impl fmt::Display for MapError {
             Self::Cancelled => f.write_str("the task of a map item was cancelled"),
             Self::Timeout => f.write_str("map timed out waiting for the next result"),
             Self::Submit(kind) => fmt::Display::fmt(kind, f),
+            Self::InputPanicked { index, message } => {
+                write!(f, "the map's input panicked at item {index}: {message}")
+            }
         }
     }
 }
@@ -78,11 +95,19 @@ impl std::error::Error for MapError {}
 ///   cancels every item not yet started, and ends the iteration;
 /// - dropping the iterator early also cancels every item not yet started
 ///   (running ones finish; their results are discarded).
+///
+/// Unlike CPython, an input that panics (inside `map` or in `next`) does
+/// not unwind: the items read before it yield their results, then
+/// [`MapError::InputPanicked`] ends the iteration.
 pub struct Map<I, F, R> {
     shared: Arc<Shared>,
     f: Arc<F>,
     /// Items not submitted yet (only with `buffersize`).
     input: Option<I>,
+    /// Items read from the input so far.
+    read: usize,
+    /// The input's panic, yielded once every item before it was.
+    input_failure: Option<MapError>,
     in_flight: VecDeque<Future<R, TaskError>>,
     deadline: Option<Instant>,
     finished: bool,
@@ -98,29 +123,56 @@ where
     pub(crate) fn start(
         shared: Arc<Shared>,
         f: F,
-        mut input: I,
+        input: I,
         options: MapOptions,
     ) -> Result<Self, SubmitError<()>> {
         let mut map = Self {
             shared,
             f: Arc::new(f),
-            input: None,
+            input: Some(input),
+            read: 0,
+            input_failure: None,
             in_flight: VecDeque::new(),
             deadline: options.timeout.map(|t| Instant::now() + t),
             finished: false,
         };
         let first = options.buffersize.map_or(usize::MAX, NonZeroUsize::get);
-        for item in input.by_ref().take(first) {
+        for _ in 0..first {
+            let Some(item) = map.read() else { break };
             if let Err(kind) = map.submit(item) {
                 // Nothing of this map may keep running.
                 map.cancel_in_flight();
                 return Err(SubmitError::new(kind, ()));
             }
         }
-        if options.buffersize.is_some() {
-            map.input = Some(input);
+        if options.buffersize.is_none() {
+            map.input = None;
         }
         Ok(map)
+    }
+
+    /// The next input item; `None` at its end, or when it panicked (the
+    /// panic is kept for after the items before it).
+    fn read(&mut self) -> Option<I::Item> {
+        let input = self.input.as_mut()?;
+        // The input is dropped below whatever state the panic left it in.
+        match catch_unwind(AssertUnwindSafe(|| input.next())) {
+            Ok(Some(item)) => {
+                self.read += 1;
+                return Some(item);
+            }
+            Ok(None) => {}
+            Err(payload) => {
+                self.input_failure = Some(MapError::InputPanicked {
+                    index: self.read,
+                    message: panic_message(payload.as_ref()),
+                });
+            }
+        }
+        // Dropping may panic too, most likely in an input that just did.
+        let input = self.input.take();
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(input)));
+        None
     }
 
     fn submit(&mut self, item: I::Item) -> Result<(), SubmitErrorKind> {
@@ -160,14 +212,14 @@ where
         if self.finished {
             return None;
         }
-        if let Some(item) = self.input.as_mut().and_then(Iterator::next) {
+        if let Some(item) = self.read() {
             if let Err(kind) = self.submit(item) {
                 return self.fail(MapError::Submit(kind));
             }
         }
         let Some(oldest) = self.in_flight.pop_front() else {
             self.finished = true;
-            return None;
+            return self.input_failure.take().map(Err);
         };
         let remaining = self
             .deadline
