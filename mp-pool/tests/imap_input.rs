@@ -8,29 +8,15 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once, mpsc};
 
-use common::{GUARD, clean, pool, square};
+use common::{clean, pool, square};
 use mp_pool::{Pool, PoolError};
 use proc_exec::InputError;
 
-/// Runs `body` on its own thread and fails the test if it does not end
-/// within the guard (the thread is left behind; the test has failed).
-fn watchdog(body: impl FnOnce() + Send + 'static) {
+/// Runs `body` under the hang guard, with the inputs' panics (on purpose)
+/// kept out of the output.
+fn guard(what: &str, body: impl FnOnce()) {
     quiet();
-    let (done, finished) = mpsc::channel();
-    let body = std::thread::spawn(move || {
-        body();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(GUARD.unwrap()) {
-        Ok(()) => body.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            // The body panicked: report its panic.
-            if let Err(panic) = body.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test hung"),
-    }
+    common::watchdog(what, body);
 }
 
 /// The inputs' panics are on purpose: keep them out of the output.
@@ -70,111 +56,123 @@ fn assert_usable(pool: &Pool) {
 
 #[test]
 fn an_input_panicking_at_item_3_yields_0_1_4_then_the_panic() {
-    watchdog(|| {
-        let clean = clean();
-        let pool = pool(2);
-        for chunksize in [1, 2, 3, 4, 100] {
-            let mut out = pool.imap(square, panics_at_3(), chunksize).unwrap();
-            for n in 0..3 {
-                assert_eq!(out.next(), Some(Ok(n * n)), "chunksize {chunksize}");
+    guard(
+        "an input panicking at item 3 yields 0 1 4 then the panic",
+        || {
+            let clean = clean();
+            let pool = pool(2);
+            for chunksize in [1, 2, 3, 4, 100] {
+                let mut out = pool.imap(square, panics_at_3(), chunksize).unwrap();
+                for n in 0..3 {
+                    assert_eq!(out.next(), Some(Ok(n * n)), "chunksize {chunksize}");
+                }
+                assert_panicked_at_3(out.next());
+                assert_eq!(out.next(), None, "chunksize {chunksize}");
+                drop(out);
+                assert_usable(&pool);
             }
-            assert_panicked_at_3(out.next());
-            assert_eq!(out.next(), None, "chunksize {chunksize}");
-            drop(out);
-            assert_usable(&pool);
-        }
-        drop(pool);
-        clean.check();
-    });
+            drop(pool);
+            clean.check();
+        },
+    );
 }
 
 #[test]
 fn imap_unordered_yields_the_panic_after_every_item_before_it() {
-    watchdog(|| {
-        let clean = clean();
-        let pool = pool(2);
-        for chunksize in [1, 2, 100] {
-            let mut out = pool
-                .imap_unordered(square, panics_at_3(), chunksize)
-                .unwrap();
-            let mut first: Vec<u64> = (0..3).map(|_| out.next().unwrap().unwrap()).collect();
-            first.sort_unstable();
-            assert_eq!(first, [0, 1, 4], "chunksize {chunksize}");
-            assert_panicked_at_3(out.next());
-            assert_eq!(out.next(), None, "chunksize {chunksize}");
-            drop(out);
-            assert_usable(&pool);
-        }
-        drop(pool);
-        clean.check();
-    });
+    guard(
+        "imap unordered yields the panic after every item before it",
+        || {
+            let clean = clean();
+            let pool = pool(2);
+            for chunksize in [1, 2, 100] {
+                let mut out = pool
+                    .imap_unordered(square, panics_at_3(), chunksize)
+                    .unwrap();
+                let mut first: Vec<u64> = (0..3).map(|_| out.next().unwrap().unwrap()).collect();
+                first.sort_unstable();
+                assert_eq!(first, [0, 1, 4], "chunksize {chunksize}");
+                assert_panicked_at_3(out.next());
+                assert_eq!(out.next(), None, "chunksize {chunksize}");
+                drop(out);
+                assert_usable(&pool);
+            }
+            drop(pool);
+            clean.check();
+        },
+    );
 }
 
 #[test]
 fn try_imap_yields_the_inputs_err_in_its_place_and_reads_no_further() {
-    watchdog(|| {
-        let clean = clean();
-        let pool = pool(2);
-        for chunksize in [1, 2, 100] {
-            let out: Vec<_> = pool
-                .try_imap(square, err_at_3(), chunksize)
-                .unwrap()
-                .collect();
-            let failed = Err(PoolError::Input(InputError::Failed {
-                index: 3,
-                message: "bad record 3".to_owned(),
-            }));
-            assert_eq!(out, [Ok(0), Ok(1), Ok(4), failed], "chunksize {chunksize}");
-            assert_usable(&pool);
-        }
-        let mut out = pool.try_imap_unordered(square, err_at_3(), 2).unwrap();
-        let mut first: Vec<u64> = (0..3).map(|_| out.next().unwrap().unwrap()).collect();
-        first.sort_unstable();
-        assert_eq!(first, [0, 1, 4]);
-        match out.next() {
-            Some(Err(PoolError::Input(error))) => {
-                assert_eq!(error.index(), 3);
-                assert_eq!(
-                    error.to_string(),
-                    "the map's input failed at item 3: bad record 3"
-                );
+    guard(
+        "try imap yields the inputs err in its place and reads no further",
+        || {
+            let clean = clean();
+            let pool = pool(2);
+            for chunksize in [1, 2, 100] {
+                let out: Vec<_> = pool
+                    .try_imap(square, err_at_3(), chunksize)
+                    .unwrap()
+                    .collect();
+                let failed = Err(PoolError::Input(InputError::Failed {
+                    index: 3,
+                    message: "bad record 3".to_owned(),
+                }));
+                assert_eq!(out, [Ok(0), Ok(1), Ok(4), failed], "chunksize {chunksize}");
+                assert_usable(&pool);
             }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(out.next(), None);
-        drop(out);
-        assert_usable(&pool);
-        drop(pool);
-        clean.check();
-    });
+            let mut out = pool.try_imap_unordered(square, err_at_3(), 2).unwrap();
+            let mut first: Vec<u64> = (0..3).map(|_| out.next().unwrap().unwrap()).collect();
+            first.sort_unstable();
+            assert_eq!(first, [0, 1, 4]);
+            match out.next() {
+                Some(Err(PoolError::Input(error))) => {
+                    assert_eq!(error.index(), 3);
+                    assert_eq!(
+                        error.to_string(),
+                        "the map's input failed at item 3: bad record 3"
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(out.next(), None);
+            drop(out);
+            assert_usable(&pool);
+            drop(pool);
+            clean.check();
+        },
+    );
 }
 
 #[test]
 fn imap_reads_no_input_inside_the_call_and_an_endless_input_yields() {
-    watchdog(|| {
-        let clean = clean();
-        let pool = pool(2);
-        let read = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&read);
-        let endless = (0u64..).inspect(move |_| {
-            // ORDERING: a count the test reads on the same thread.
-            counter.fetch_add(1, Ordering::Relaxed);
-        });
-        let mut out = pool.imap(square, endless, 1).unwrap();
-        assert_eq!(read.load(Ordering::Relaxed), 0, "imap read its input");
-        let first: Vec<u64> = out.by_ref().take(5).map(Result::unwrap).collect();
-        assert_eq!(first, [0, 1, 4, 9, 16]);
-        drop(out);
-        let unordered = pool.imap_unordered(square, 0u64.., 1).unwrap();
-        assert_eq!(unordered.take(5).count(), 5);
-        drop(pool);
-        clean.check();
-    });
+    guard(
+        "imap reads no input inside the call and an endless input yields",
+        || {
+            let clean = clean();
+            let pool = pool(2);
+            let read = Arc::new(AtomicUsize::new(0));
+            let counter = Arc::clone(&read);
+            let endless = (0u64..).inspect(move |_| {
+                // ORDERING: a count the test reads on the same thread.
+                counter.fetch_add(1, Ordering::Relaxed);
+            });
+            let mut out = pool.imap(square, endless, 1).unwrap();
+            assert_eq!(read.load(Ordering::Relaxed), 0, "imap read its input");
+            let first: Vec<u64> = out.by_ref().take(5).map(Result::unwrap).collect();
+            assert_eq!(first, [0, 1, 4, 9, 16]);
+            drop(out);
+            let unordered = pool.imap_unordered(square, 0u64.., 1).unwrap();
+            assert_eq!(unordered.take(5).count(), 5);
+            drop(pool);
+            clean.check();
+        },
+    );
 }
 
 #[test]
 fn an_input_that_blocks_does_not_block_the_imap_call() {
-    watchdog(|| {
+    guard("an input that blocks does not block the imap call", || {
         let clean = clean();
         let pool = pool(2);
         // Nothing is sent until the calls returned: reading the input inside

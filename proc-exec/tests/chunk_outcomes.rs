@@ -7,7 +7,7 @@
 mod common;
 
 use common::hostile::{Bomb, Hostile, mark_parent};
-use common::{GUARD, Rng, clean, guarded, quiet_panics};
+use common::{GUARD, Rng, clean, quiet_panics, watchdog};
 use proc_exec::{ChunkFuture, Function, ProcessPoolExecutor, StartMethod, TaskError};
 use serde::{Deserialize, Serialize};
 
@@ -50,72 +50,81 @@ fn answer(n: u64) -> u64 {
 #[test]
 fn a_result_too_large_for_the_frame_fails_its_own_item_only() {
     let clean = clean();
-    guarded(|| {
-        let pool = pool(StartMethod::ForkServer, 1024);
-        let too_large = |item: &Result<String, TaskError>| matches!(item, Err(TaskError::ResultTooLarge(m)) if !m.is_empty());
-        // 4 (count) + 5 + 1002 = 1011 bytes hold the first result. The
-        // second does not fit, and takes 5 bytes as an error; "xx" (8 bytes)
-        // still fits in the 8 left, "xxx" (9) does not.
-        for (last, fits) in [(2, true), (3, false)] {
-            let chunk = pool.submit_chunk(Function::new(make_string), &[1000, 100, last]);
-            let items = results(chunk.unwrap());
-            assert_eq!(items.len(), 3);
-            assert_eq!(items[0], Ok("x".repeat(1000)));
-            assert!(too_large(&items[1]), "{:?}", items[1]);
-            if fits {
-                assert_eq!(items[2], Ok("x".repeat(last)));
-            } else {
-                assert!(too_large(&items[2]), "{:?}", items[2]);
+    watchdog(
+        "a result too large for the frame fails its own item only",
+        || {
+            let pool = pool(StartMethod::ForkServer, 1024);
+            let too_large = |item: &Result<String, TaskError>| matches!(item, Err(TaskError::ResultTooLarge(m)) if !m.is_empty());
+            // 4 (count) + 5 + 1002 = 1011 bytes hold the first result. The
+            // second does not fit, and takes 5 bytes as an error; "xx" (8 bytes)
+            // still fits in the 8 left, "xxx" (9) does not.
+            for (last, fits) in [(2, true), (3, false)] {
+                let chunk = pool.submit_chunk(Function::new(make_string), &[1000, 100, last]);
+                let items = results(chunk.unwrap());
+                assert_eq!(items.len(), 3);
+                assert_eq!(items[0], Ok("x".repeat(1000)));
+                assert!(too_large(&items[1]), "{:?}", items[1]);
+                if fits {
+                    assert_eq!(items[2], Ok("x".repeat(last)));
+                } else {
+                    assert!(too_large(&items[2]), "{:?}", items[2]);
+                }
             }
-        }
-    });
+        },
+    );
     clean.check();
 }
 
 #[test]
 fn a_panic_message_longer_than_the_frame_is_cut_and_the_pool_goes_on() {
     let clean = clean();
-    guarded(|| {
-        let pool = pool(StartMethod::Fork, 1024);
-        let items = results(pool.submit_chunk(Function::new(shout), &[5000, 3]).unwrap());
-        for (item, n) in items.iter().zip([5000, 3]) {
-            match item {
-                Err(TaskError::Panicked(message)) if n == 5000 => {
-                    assert!(message.len() < 1024, "{}", message.len());
-                    assert!(message.starts_with("xxxx") && message.ends_with("..."));
+    watchdog(
+        "a panic message longer than the frame is cut and the pool goes on",
+        || {
+            let pool = pool(StartMethod::Fork, 1024);
+            let items = results(pool.submit_chunk(Function::new(shout), &[5000, 3]).unwrap());
+            for (item, n) in items.iter().zip([5000, 3]) {
+                match item {
+                    Err(TaskError::Panicked(message)) if n == 5000 => {
+                        assert!(message.len() < 1024, "{}", message.len());
+                        assert!(message.starts_with("xxxx") && message.ends_with("..."));
+                    }
+                    Err(TaskError::Panicked(message)) => {
+                        assert!(message.starts_with("xxx on purpose"), "{message}")
+                    }
+                    other => panic!("{other:?}"),
                 }
-                Err(TaskError::Panicked(message)) => {
-                    assert!(message.starts_with("xxx on purpose"), "{message}")
+            }
+            match pool.submit(shout, 5000).unwrap().into_result() {
+                Err(future_core::ResultError::Failed(TaskError::Panicked(message))) => {
+                    assert!(message.len() < 1024 && message.ends_with("..."))
                 }
                 other => panic!("{other:?}"),
             }
-        }
-        match pool.submit(shout, 5000).unwrap().into_result() {
-            Err(future_core::ResultError::Failed(TaskError::Panicked(message))) => {
-                assert!(message.len() < 1024 && message.ends_with("..."))
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
-    });
+            assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
+        },
+    );
     clean.check();
 }
 
 #[test]
 fn a_chunk_no_frame_could_answer_is_refused_and_one_that_just_fits_runs() {
     let clean = clean();
-    guarded(|| {
-        let pool = pool(StartMethod::ForkServer, 1024);
-        // A 4-byte count and 5 bytes per empty item: 204 items fill 1024.
-        let fits = results(pool.submit_chunk(Function::new(unit), &[(); 204]).unwrap());
-        assert_eq!(fits.len(), 204);
-        assert!(fits.iter().all(|item| item.is_ok()));
-        match pool.submit_chunk(Function::new(unit), &[(); 205]) {
-            Err(error) => assert!(error.to_string().contains("cannot be answered"), "{error}"),
-            Ok(_) => panic!("a chunk no Done frame can answer was accepted"),
-        }
-        assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
-    });
+    watchdog(
+        "a chunk no frame could answer is refused and one that just fits runs",
+        || {
+            let pool = pool(StartMethod::ForkServer, 1024);
+            // A 4-byte count and 5 bytes per empty item: 204 items fill 1024.
+            let fits = results(pool.submit_chunk(Function::new(unit), &[(); 204]).unwrap());
+            assert_eq!(fits.len(), 204);
+            assert!(fits.iter().all(|item| item.is_ok()));
+            match pool.submit_chunk(Function::new(unit), &[(); 205]) {
+                Err(error) => assert!(error.to_string().contains("cannot be answered"), "{error}"),
+                Ok(_) => panic!("a chunk no Done frame can answer was accepted"),
+            }
+            assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
+        },
+    );
     clean.check();
 }
 
@@ -207,7 +216,7 @@ fn every_outcome_goes_to_its_own_item() {
     let clean = clean();
     let seed = common::soak_seed();
     println!("seed {seed} (SOAK_SEED={seed} replays it)");
-    guarded(move || {
+    watchdog("every outcome goes to its own item", move || {
         let mut rng = Rng::new(seed);
         let mut id = 0;
         let mut items = 0;

@@ -10,7 +10,7 @@ mod common;
 use std::sync::Mutex;
 
 use common::hostile::{Bomb, Hostile, PanickingPayload, mark_parent};
-use common::{Fifo, GUARD, clean, guarded, quiet_panics};
+use common::{Fifo, GUARD, clean, quiet_panics, watchdog};
 use future_core::{CallbackPanic, ResultError, set_callback_panic_hook};
 use proc_exec::{ProcessPoolExecutor, StartMethod, TaskError};
 
@@ -71,23 +71,26 @@ fn record(panic: &CallbackPanic<'_>) {
 fn a_result_whose_deserialize_panics_fails_its_future_and_the_pool_goes_on() {
     for method in METHODS {
         let clean = clean();
-        guarded(move || {
-            let pool = pool(method);
-            let future = pool
-                .submit(make, ("x".to_owned(), Bomb::DeserializeInParent))
-                .unwrap();
-            match failure(future) {
-                TaskError::ResultDecode(message) => {
-                    assert!(
-                        message.contains("Deserialize panicked on purpose"),
-                        "{message}"
-                    )
+        watchdog(
+            "a result whose deserialize panics fails its future and the pool goes on",
+            move || {
+                let pool = pool(method);
+                let future = pool
+                    .submit(make, ("x".to_owned(), Bomb::DeserializeInParent))
+                    .unwrap();
+                match failure(future) {
+                    TaskError::ResultDecode(message) => {
+                        assert!(
+                            message.contains("Deserialize panicked on purpose"),
+                            "{message}"
+                        )
+                    }
+                    other => panic!("{method:?}: {other:?}"),
                 }
-                other => panic!("{method:?}: {other:?}"),
-            }
-            let later = pool.submit(answer, 7).unwrap();
-            assert_eq!(later.result(GUARD), Ok(&7), "{method:?}");
-        });
+                let later = pool.submit(answer, 7).unwrap();
+                assert_eq!(later.result(GUARD), Ok(&7), "{method:?}");
+            },
+        );
         clean.check();
     }
 }
@@ -96,23 +99,26 @@ fn a_result_whose_deserialize_panics_fails_its_future_and_the_pool_goes_on() {
 fn a_result_whose_drop_panics_on_the_manager_thread_is_reported_and_the_pool_goes_on() {
     for method in METHODS {
         let clean = clean();
-        guarded(move || {
-            let pool = pool(method);
-            REPORTED.lock().unwrap().clear();
-            set_callback_panic_hook(Some(record));
-            let gate = Fifo::new("drop-on-manager");
-            let spec = ("x".to_owned(), Bomb::DropInParent, gate.path.clone());
-            let future = pool.submit(gated, spec).unwrap();
-            // Nobody holds the future: the manager drops the value itself.
-            drop(future);
-            gate.write("go");
-            let later = pool.submit(answer, 7).unwrap();
-            assert_eq!(later.result(GUARD), Ok(&7), "{method:?}");
-            // One worker answers in order: the drop happened before.
-            let reported = REPORTED.lock().unwrap().clone();
-            set_callback_panic_hook(None);
-            assert_eq!(reported, ["Drop panicked on purpose"], "{method:?}");
-        });
+        watchdog(
+            "a result whose drop panics on the manager thread is reported and the pool goes on",
+            move || {
+                let pool = pool(method);
+                REPORTED.lock().unwrap().clear();
+                set_callback_panic_hook(Some(record));
+                let gate = Fifo::new("drop-on-manager");
+                let spec = ("x".to_owned(), Bomb::DropInParent, gate.path.clone());
+                let future = pool.submit(gated, spec).unwrap();
+                // Nobody holds the future: the manager drops the value itself.
+                drop(future);
+                gate.write("go");
+                let later = pool.submit(answer, 7).unwrap();
+                assert_eq!(later.result(GUARD), Ok(&7), "{method:?}");
+                // One worker answers in order: the drop happened before.
+                let reported = REPORTED.lock().unwrap().clone();
+                set_callback_panic_hook(None);
+                assert_eq!(reported, ["Drop panicked on purpose"], "{method:?}");
+            },
+        );
         clean.check();
     }
 }
@@ -120,21 +126,24 @@ fn a_result_whose_drop_panics_on_the_manager_thread_is_reported_and_the_pool_goe
 #[test]
 fn a_done_callback_that_panics_on_the_manager_thread_stops_nothing() {
     let clean = clean();
-    guarded(|| {
-        let pool = pool(StartMethod::ForkServer);
-        REPORTED.lock().unwrap().clear();
-        set_callback_panic_hook(Some(record));
-        let gate = Fifo::new("callback-on-manager");
-        let spec = ("x".to_owned(), Bomb::None, gate.path.clone());
-        let future = pool.submit(gated, spec).unwrap();
-        future.add_done_callback(|_| panic!("the callback panicked on purpose"));
-        gate.write("go");
-        assert_eq!(future.result(GUARD).map(|h| h.text.clone()), Ok("x".into()));
-        assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
-        let reported = REPORTED.lock().unwrap().clone();
-        set_callback_panic_hook(None);
-        assert_eq!(reported, ["the callback panicked on purpose"]);
-    });
+    watchdog(
+        "a done callback that panics on the manager thread stops nothing",
+        || {
+            let pool = pool(StartMethod::ForkServer);
+            REPORTED.lock().unwrap().clear();
+            set_callback_panic_hook(Some(record));
+            let gate = Fifo::new("callback-on-manager");
+            let spec = ("x".to_owned(), Bomb::None, gate.path.clone());
+            let future = pool.submit(gated, spec).unwrap();
+            future.add_done_callback(|_| panic!("the callback panicked on purpose"));
+            gate.write("go");
+            assert_eq!(future.result(GUARD).map(|h| h.text.clone()), Ok("x".into()));
+            assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
+            let reported = REPORTED.lock().unwrap().clone();
+            set_callback_panic_hook(None);
+            assert_eq!(reported, ["the callback panicked on purpose"]);
+        },
+    );
     clean.check();
 }
 
@@ -142,49 +151,52 @@ fn a_done_callback_that_panics_on_the_manager_thread_stops_nothing() {
 fn panics_in_the_workers_serde_and_drops_fail_only_their_item() {
     for method in METHODS {
         let clean = clean();
-        guarded(move || {
-            let pool = pool(method);
-            let first = pool.submit(pid, ()).unwrap().into_result().unwrap();
-            let serialize = pool.submit(make, ("x".to_owned(), Bomb::SerializeInWorker));
-            match failure(serialize.unwrap()) {
-                TaskError::ResultEncode(message) => {
-                    assert!(
-                        message.contains("Serialize panicked on purpose"),
-                        "{message}"
-                    )
+        watchdog(
+            "panics in the workers serde and drops fail only their item",
+            move || {
+                let pool = pool(method);
+                let first = pool.submit(pid, ()).unwrap().into_result().unwrap();
+                let serialize = pool.submit(make, ("x".to_owned(), Bomb::SerializeInWorker));
+                match failure(serialize.unwrap()) {
+                    TaskError::ResultEncode(message) => {
+                        assert!(
+                            message.contains("Serialize panicked on purpose"),
+                            "{message}"
+                        )
+                    }
+                    other => panic!("{method:?}: {other:?}"),
                 }
-                other => panic!("{method:?}: {other:?}"),
-            }
-            let drop_result = pool.submit(make, ("x".to_owned(), Bomb::DropInWorker));
-            match failure(drop_result.unwrap()) {
-                TaskError::Panicked(message) => {
-                    assert!(message.contains("Drop panicked on purpose"), "{message}")
+                let drop_result = pool.submit(make, ("x".to_owned(), Bomb::DropInWorker));
+                match failure(drop_result.unwrap()) {
+                    TaskError::Panicked(message) => {
+                        assert!(message.contains("Drop panicked on purpose"), "{message}")
+                    }
+                    other => panic!("{method:?}: {other:?}"),
                 }
-                other => panic!("{method:?}: {other:?}"),
-            }
-            let decode_arg = pool.submit(consume, Hostile::new("x", Bomb::DeserializeInWorker));
-            match failure(decode_arg.unwrap()) {
-                TaskError::ArgDecode(message) => {
-                    assert!(
-                        message.contains("Deserialize panicked on purpose"),
-                        "{message}"
-                    )
+                let decode_arg = pool.submit(consume, Hostile::new("x", Bomb::DeserializeInWorker));
+                match failure(decode_arg.unwrap()) {
+                    TaskError::ArgDecode(message) => {
+                        assert!(
+                            message.contains("Deserialize panicked on purpose"),
+                            "{message}"
+                        )
+                    }
+                    other => panic!("{method:?}: {other:?}"),
                 }
-                other => panic!("{method:?}: {other:?}"),
-            }
-            let drop_arg = pool.submit(consume, Hostile::new("x", Bomb::DropInWorker));
-            match failure(drop_arg.unwrap()) {
-                TaskError::Panicked(message) => {
-                    assert!(message.contains("Drop panicked on purpose"), "{message}")
+                let drop_arg = pool.submit(consume, Hostile::new("x", Bomb::DropInWorker));
+                match failure(drop_arg.unwrap()) {
+                    TaskError::Panicked(message) => {
+                        assert!(message.contains("Drop panicked on purpose"), "{message}")
+                    }
+                    other => panic!("{method:?}: {other:?}"),
                 }
-                other => panic!("{method:?}: {other:?}"),
-            }
-            let payload = pool.submit(throw_panicking_payload, ()).unwrap();
-            assert!(matches!(failure(payload), TaskError::Panicked(_)));
-            assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
-            let last = pool.submit(pid, ()).unwrap().into_result().unwrap();
-            assert_eq!(first, last, "{method:?}: the worker was replaced");
-        });
+                let payload = pool.submit(throw_panicking_payload, ()).unwrap();
+                assert!(matches!(failure(payload), TaskError::Panicked(_)));
+                assert_eq!(pool.submit(answer, 7).unwrap().result(GUARD), Ok(&7));
+                let last = pool.submit(pid, ()).unwrap().into_result().unwrap();
+                assert_eq!(first, last, "{method:?}: the worker was replaced");
+            },
+        );
         clean.check();
     }
 }

@@ -9,29 +9,15 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once, mpsc};
 
-use common::{GUARD, clean};
+use common::clean;
 use proc_exec::{InputError, MapError, MapOptions, ProcessPoolExecutor};
 
-/// Runs `body` on its own thread and fails the test if it does not end
-/// within the guard (the thread is left behind; the test has failed).
-fn watchdog(body: impl FnOnce() + Send + 'static) {
+/// Runs `body` under the hang guard, with the inputs' panics (on purpose)
+/// kept out of the output.
+fn guard(what: &str, body: impl FnOnce()) {
     static QUIET: Once = Once::new();
     QUIET.call_once(|| common::quiet_panics("on purpose"));
-    let (done, finished) = mpsc::channel();
-    let body = std::thread::spawn(move || {
-        body();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(GUARD.unwrap()) {
-        Ok(()) => body.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            // The body panicked: report its panic.
-            if let Err(panic) = body.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test hung"),
-    }
+    common::watchdog(what, body);
 }
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
@@ -65,56 +51,63 @@ fn assert_panicked_at_3<T: std::fmt::Debug>(item: Option<Result<T, MapError>>) {
 
 #[test]
 fn an_input_panicking_inside_map_yields_the_items_before_it_then_the_panic() {
-    watchdog(|| {
-        let clean = clean();
-        let pool = pool(2);
-        let window = NonZeroUsize::new(2).unwrap();
-        // Read inside the call: all of it, or a window of two chunks that
-        // reaches item 3 with chunks of 2.
-        for options in [chunks(1), chunks(2).buffersize(window), chunks(5)] {
-            let mut out = pool.map_with(square, panics_at_3(), options).unwrap();
-            for n in 0..3 {
-                assert_eq!(out.next(), Some(Ok(n * n)), "{options:?}");
+    guard(
+        "an input panicking inside map yields the items before it then the panic",
+        || {
+            let clean = clean();
+            let pool = pool(2);
+            let window = NonZeroUsize::new(2).unwrap();
+            // Read inside the call: all of it, or a window of two chunks that
+            // reaches item 3 with chunks of 2.
+            for options in [chunks(1), chunks(2).buffersize(window), chunks(5)] {
+                let mut out = pool.map_with(square, panics_at_3(), options).unwrap();
+                for n in 0..3 {
+                    assert_eq!(out.next(), Some(Ok(n * n)), "{options:?}");
+                }
+                assert_panicked_at_3(out.next());
+                assert_eq!(out.next(), None);
+                drop(out);
+                let mut unordered = pool.map_unordered(square, panics_at_3(), options).unwrap();
+                let mut first: Vec<u64> =
+                    (0..3).map(|_| unordered.next().unwrap().unwrap()).collect();
+                first.sort_unstable();
+                assert_eq!(first, [0, 1, 4], "{options:?}");
+                assert_panicked_at_3(unordered.next());
+                assert_eq!(unordered.next(), None);
             }
-            assert_panicked_at_3(out.next());
-            assert_eq!(out.next(), None);
-            drop(out);
-            let mut unordered = pool.map_unordered(square, panics_at_3(), options).unwrap();
-            let mut first: Vec<u64> = (0..3).map(|_| unordered.next().unwrap().unwrap()).collect();
-            first.sort_unstable();
-            assert_eq!(first, [0, 1, 4], "{options:?}");
-            assert_panicked_at_3(unordered.next());
-            assert_eq!(unordered.next(), None);
-        }
-        assert_eq!(pool.submit(square, 6).unwrap().into_result(), Ok(36));
-        drop(pool);
-        clean.check();
-    });
+            assert_eq!(pool.submit(square, 6).unwrap().into_result(), Ok(36));
+            drop(pool);
+            clean.check();
+        },
+    );
 }
 
 #[test]
 fn an_input_panicking_in_next_yields_the_items_before_it_then_the_panic() {
-    watchdog(|| {
-        let clean = clean();
-        let pool = pool(2);
-        // A window of one chunk: item 3 is read by a `next`, not the call.
-        let options = chunks(1).buffersize(NonZeroUsize::MIN);
-        let mut out = pool.map_with(square, panics_at_3(), options).unwrap();
-        for n in 0..3 {
-            assert_eq!(out.next(), Some(Ok(n * n)));
-        }
-        assert_panicked_at_3(out.next());
-        assert_eq!(out.next(), None);
-        drop(out);
-        assert_eq!(pool.submit(square, 6).unwrap().into_result(), Ok(36));
-        drop(pool);
-        clean.check();
-    });
+    guard(
+        "an input panicking in next yields the items before it then the panic",
+        || {
+            let clean = clean();
+            let pool = pool(2);
+            // A window of one chunk: item 3 is read by a `next`, not the call.
+            let options = chunks(1).buffersize(NonZeroUsize::MIN);
+            let mut out = pool.map_with(square, panics_at_3(), options).unwrap();
+            for n in 0..3 {
+                assert_eq!(out.next(), Some(Ok(n * n)));
+            }
+            assert_panicked_at_3(out.next());
+            assert_eq!(out.next(), None);
+            drop(out);
+            assert_eq!(pool.submit(square, 6).unwrap().into_result(), Ok(36));
+            drop(pool);
+            clean.check();
+        },
+    );
 }
 
 #[test]
 fn try_map_ends_at_the_inputs_first_err() {
-    watchdog(|| {
+    guard("try map ends at the inputs first err", || {
         let clean = clean();
         let pool = pool(2);
         let read = Arc::new(AtomicUsize::new(0));
@@ -150,7 +143,7 @@ fn try_map_ends_at_the_inputs_first_err() {
 
 #[test]
 fn defer_start_reads_no_input_inside_the_call() {
-    watchdog(|| {
+    guard("defer start reads no input inside the call", || {
         let clean = clean();
         let pool = pool(2);
         let (send, input) = mpsc::channel::<u64>();

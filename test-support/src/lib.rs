@@ -14,23 +14,6 @@ pub const GUARD: Option<Duration> = Some(Duration::from_secs(60));
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Runs `body` on a thread of its own and returns what it returns (or
-/// panics with its panic), failing the test if it has not ended within
-/// [`GUARD`]: a hang becomes a failure, never a stuck test run. (The hung
-/// thread is left behind; the test binary ends anyway.)
-pub fn guarded<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-        let _ = tx.send(ran);
-    });
-    match rx.recv_timeout(GUARD.unwrap_or(Duration::MAX)) {
-        Ok(Ok(value)) => value,
-        Ok(Err(payload)) => std::panic::resume_unwind(payload),
-        Err(_) => panic!("the test body hung (no end within {GUARD:?})"),
-    }
-}
-
 /// Serialises the tests of one binary (so fd and child counts are theirs)
 /// and remembers the open fds.
 #[derive(Debug)]
