@@ -70,6 +70,22 @@
 //! **Dropping the pool terminates it**, as Python's `with` block does: call
 //! `close` and `join` first to let the work finish.
 //!
+//! # What can go wrong
+//!
+//! Every failure ends as a typed error on the jobs it concerns; none leaves
+//! a job pending or kills the result-handler thread. The task-side cases
+//! (panics, serde impls that panic or fail, oversized results, dead workers,
+//! `SIGCHLD` owned by the application, workers that cannot be started) are
+//! proc-exec's, listed in [its docs](proc_exec#what-can-go-wrong), and reach
+//! a job as [`PoolError::Task`]. Here in addition:
+//!
+//! | what happens | what it becomes |
+//! |---|---|
+//! | a `callback` or `error_callback` panics | that job: [`PoolError::Callback`]; the handler goes on |
+//! | a user value's `Drop` panics on the handler thread | reported to [`future_core::set_callback_panic_hook`], or the job's [`PoolError::Task`] when a failed map discards it |
+//! | an `imap` input panics, or a `try_imap` input yields `Err` | at its position, after every earlier result: [`PoolError::Input`]; nothing after it is read; the pool goes on |
+//! | a worker ignores SIGTERM on `terminate`/`Drop` | SIGKILL after the builder's `terminate_grace` (1 s by default) |
+//!
 //! # Where this differs from CPython, on purpose
 //!
 //! - A worker that dies while running a task fails that task with

@@ -56,9 +56,14 @@
 //! - [`StartMethod::ForkServer`] (the default, as in CPython 3.14): when the
 //!   pool starts, its manager thread forks one single-threaded server
 //!   process, and every worker (and every replacement) is forked from that
-//!   server, so workers never inherit the pool's own threads or any lock they
-//!   held. Build the pool early (before your program starts threads that take
-//!   locks your tasks need) and the server's copy of your process is clean.
+//!   server, so workers never inherit the pool's own threads. The server
+//!   itself is still a fork of your process, made on the manager thread
+//!   just after `build` returns: a lock another of your threads held at that
+//!   moment is held in every worker. Today neither method is safe for tasks
+//!   that take locks your other threads may hold at that moment; a start
+//!   method that `exec`s a fresh copy of the binary is planned.
+//!   The pool's own worker code takes no such lock: its panic hook is
+//!   installed in your process at `build`, not in the worker.
 //! - [`StartMethod::Fork`]: each worker is forked from the pool's manager
 //!   thread directly. One fork less per worker, but a worker is a copy of the
 //!   whole, threaded, parent at that moment: use it when your program holds no
@@ -103,6 +108,31 @@
 //! first, and the pool then reports [`ExitStatus::Unknown`], never a status
 //! it made up. A worker that exits when asked to (`max_tasks_per_child`,
 //! shutdown) never counts as a death, whatever its status.
+//!
+//! # What can go wrong
+//!
+//! Every failure ends as a typed error on the futures it concerns; none
+//! leaves a future pending, kills a pool thread, or mismatches a result.
+//!
+//! | what happens | what it becomes |
+//! |---|---|
+//! | the task panics | that future: [`TaskError::Panicked`] (message and location) |
+//! | the argument's `Deserialize` panics or fails in the worker | that item: [`TaskError::ArgDecode`]; the rest of its chunk too (they cannot be found) |
+//! | the result's `Serialize` panics or fails in the worker | that item: [`TaskError::ResultEncode`] |
+//! | the argument's `Drop` panics in the worker (it ends inside the call) | that item: [`TaskError::Panicked`] |
+//! | the result's `Drop` panics in the worker, after it was encoded | that item: [`TaskError::Panicked`] ("dropping the result panicked: …") |
+//! | the result's `Deserialize` panics or fails in the parent | that item: [`TaskError::ResultDecode`] |
+//! | a user value's `Drop` or a done callback panics on the manager thread | reported to [`future_core::set_callback_panic_hook`]; the pool goes on |
+//! | a result (or panic text) larger than the frame limit | that item: [`TaskError::ResultTooLarge`], texts cut to fit; never another item's slot |
+//! | a chunk no answer could fit | the submit: [`SubmitError::ChunkTooLarge`] |
+//! | a map's input panics, or yields `Err` (`try_map_with`) | at its position: [`MapError::Input`] after every earlier item; the pool goes on |
+//! | a worker dies (signal, `abort`, `_exit`, OOM) | [`TaskError::Broken`] for every pending future, or under [`OnWorkerDeath::Replace`] [`TaskError::Died`] for its items only |
+//! | the application ignores or reaps `SIGCHLD` | nothing changes; with [`StartMethod::Fork`] a status taken first by the application is [`ExitStatus::Unknown`] |
+//! | a worker cannot be started (`EMFILE`, `EAGAIN`) | at once: [`TaskError::Broken`] ("a worker could not be started: …") for the waiting futures; running workers are terminated |
+//! | a worker ignores SIGTERM on terminate or a broken pool | SIGKILL after [`Builder::terminate_grace`] |
+//! | a worker breaks the protocol (malformed frame, wrong outcome count) | [`TaskError::Broken`] naming the worker and what it sent |
+//! | the manager thread itself panics (a bug of ours) | the pool breaks: every pending future fails, later submits are refused |
+//! | the parent dies | workers die with it (`PR_SET_PDEATHSIG`) |
 #![cfg(target_os = "linux")]
 #![deny(unsafe_code)]
 // Under loom the I/O manager is replaced by a model, leaving parts unused.

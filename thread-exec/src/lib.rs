@@ -42,6 +42,16 @@
 //!
 //! A result must be `Send + Sync` (a finished future is read by reference
 //! from any thread).
+//!
+//! # What can go wrong
+//!
+//! | what happens | what it becomes |
+//! |---|---|
+//! | a task panics | that future: [`TaskError`] with the panic message; the worker lives |
+//! | a result's `Drop`, a panic payload's `Drop` or a done callback panics on a worker | reported to [`future_core::set_callback_panic_hook`]; the worker lives |
+//! | the initializer panics or fails | the pool breaks: pending futures fail with [`BrokenThreadPool`], later submits are refused |
+//! | a worker thread dies anyway (a bug of ours) | the pool breaks the same way ("a worker thread panicked: …"), never accepting work it will not run |
+//! | a `map` input panics | at its position, after every earlier result: [`MapError::InputPanicked`]; the pool goes on |
 #![deny(unsafe_code)]
 
 mod counts;
