@@ -33,11 +33,14 @@ pub(crate) type Trampoline = fn(function: usize, args: &[u8], out: &mut OutcomeW
 #[inline(never)]
 fn anchor() {}
 
-fn offset(address: usize) -> i64 {
+/// `address` as an offset from [`anchor`]: the same in every process
+/// running this binary, wherever it was loaded.
+pub(crate) fn offset(address: usize) -> i64 {
     (address as i64).wrapping_sub(anchor as fn() as usize as i64)
 }
 
-fn address(offset: i64) -> usize {
+/// The address `offset` (from [`offset`]) names in this process.
+pub(crate) fn address(offset: i64) -> usize {
     (anchor as fn() as usize as i64).wrapping_add(offset) as usize
 }
 

@@ -286,8 +286,13 @@ pub enum BuildError {
     ZeroTasksPerChild,
     /// The initializer's argument could not be serialized.
     InitArgEncode(String),
-    /// The manager thread or the fork server could not be started.
+    /// The manager thread could not be started.
     Io(std::io::Error),
+    /// The [`StartMethod`](crate::StartMethod) cannot work here: for the
+    /// methods that `exec` the program, `/proc/self/exe` cannot be opened
+    /// or the fork server could not be started (`exec` refused by a
+    /// `noexec` mount or a seccomp filter, say). The message says which.
+    StartMethod(std::io::Error),
 }
 
 impl fmt::Display for BuildError {
@@ -302,6 +307,9 @@ impl fmt::Display for BuildError {
                 )
             }
             Self::Io(error) => write!(f, "the pool could not be started: {error}"),
+            Self::StartMethod(error) => {
+                write!(f, "the pool's start method cannot work here: {error}")
+            }
         }
     }
 }
@@ -309,7 +317,7 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Io(error) => Some(error),
+            Self::Io(error) | Self::StartMethod(error) => Some(error),
             _ => None,
         }
     }

@@ -19,6 +19,7 @@ use crate::map_input::Fallible;
 use crate::os::limits::WorkerLimits;
 use crate::pool_state::{Failure, Limits, OnWorkerDeath, Signal};
 use crate::shared::{self, Config, Pending, Shared};
+use crate::start::Prepared;
 use crate::sync::{JoinHandle, Mutex, next_pool_number, spawn};
 use crate::wire::{self, CallRef, FrameWriter, Kind, Outcomes};
 use crate::{ExitStatus, StartMethod};
@@ -230,15 +231,37 @@ impl Builder {
             worker_limits: self.worker_limits,
             terminate_grace: self.terminate_grace,
         };
+        let prepared = Prepared::new(self.start_method).map_err(BuildError::StartMethod)?;
         let shared = Arc::new(Shared::new(config).map_err(BuildError::Io)?);
         let for_manager = shared.clone();
         let name = format!("proc-exec-manager-{}", next_pool_number());
-        let manager =
-            spawn(name, move || shared::run_manager(for_manager)).map_err(BuildError::Io)?;
-        Ok(ProcessPoolExecutor {
+        let (started, launched) = std::sync::mpsc::sync_channel(1);
+        let manager = spawn(name, move || {
+            shared::run_manager(for_manager, prepared, started)
+        })
+        .map_err(BuildError::Io)?;
+        let pool = ProcessPoolExecutor {
             shared,
             manager: Mutex::new(Some(manager)),
-        })
+        };
+        // The manager answers once its start method runs (the fork server
+        // started) or failed; it drops the sender if it dies first. Under
+        // loom there is no process to wait for, and blocking a model thread
+        // on a std channel would stall the model.
+        #[cfg(not(exec_loom))]
+        match launched.recv() {
+            Ok(Ok(())) => {}
+            // Dropping the pool shuts its manager down.
+            Ok(Err(error)) => return Err(BuildError::StartMethod(error)),
+            Err(_) => {
+                return Err(BuildError::Io(std::io::Error::other(
+                    "the pool's manager thread ended before the pool started",
+                )));
+            }
+        }
+        #[cfg(exec_loom)]
+        drop(launched);
+        Ok(pool)
     }
 }
 

@@ -155,7 +155,7 @@ mod panic;
 mod pool_state;
 mod process;
 mod shared;
-mod spawn;
+mod start;
 pub mod wire;
 mod worker;
 
@@ -191,10 +191,15 @@ pub use process::{Process, ProcessError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum StartMethod {
-    /// Fork each worker from a single-threaded server process that the pool
-    /// forks once, when it starts (CPython 3.14's default on Linux).
+    /// Fork each worker from a single-threaded server process, a fresh copy
+    /// of the program that the pool starts (with `exec`) once, when it is
+    /// built (CPython 3.14's default on Linux). Safe in a threaded program.
     #[default]
     ForkServer,
-    /// Fork each worker from the pool's manager thread.
+    /// Fork each worker from the pool's manager thread: the fastest start,
+    /// for programs that hold no lock across the fork that a task needs.
     Fork,
+    /// Start each worker as a fresh copy of the program (with `exec`):
+    /// the slowest start, and the cleanest (CPython's `spawn`).
+    Spawn,
 }

@@ -35,6 +35,7 @@ use crate::ExitStatus;
 use crate::call;
 use crate::pool_state::{Action, WorkId, WorkerId};
 use crate::shared::Shared;
+use crate::start::{Prepared, Started};
 use crate::wire::{self, OutcomeWriter};
 
 /// A task whose worker dies (as if it called `abort`) instead of running
@@ -86,7 +87,9 @@ impl Checks {
 }
 
 /// The model manager loop; returns once the pool is closed.
-pub(crate) fn run(shared: Arc<Shared>) {
+pub(crate) fn run(shared: Arc<Shared>, _prepared: Prepared, started: Started) {
+    // No process is started under the model: the launch always succeeds.
+    let _ = started.send(Ok(()));
     let mut workers: BTreeMap<WorkerId, FakeWorker> = BTreeMap::new();
     let mut checks = Checks {
         max_workers: shared.config.limits.max_workers.get(),

@@ -28,14 +28,12 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 
 use crate::ExitStatus;
-use crate::StartMethod;
 use crate::os::child::Child;
 use crate::os::fd;
-use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
 use crate::pool_state::{Action, Signal, WorkId, WorkerId};
 use crate::shared::{Real, Shared, os_signal};
-use crate::spawn::{Spawned, server_entry, spawn_worker};
+use crate::start::{Launcher, Prepared, Spawned, Started};
 use crate::wire::{self, Direction, FrameDecoder, Kind};
 
 /// One live worker, seen from the manager.
@@ -57,18 +55,18 @@ struct WorkerIo {
 }
 
 /// Runs the manager loop until the pool is closed.
-pub(crate) fn run(shared: Arc<Shared>) {
-    // A server that cannot start fails every spawn, which breaks the pool
-    // with the reason.
-    let server = match shared.config.start_method {
-        StartMethod::Fork => Ok(None),
-        StartMethod::ForkServer => ForkServer::start(server_entry)
-            .map(Some)
-            .map_err(|error| format!("the fork server could not be started: {error}")),
-    };
+///
+/// First launches the start method (the fork server runs from this thread,
+/// which lives as long as the pool) and sends `started` the outcome; `build`
+/// waits for it. A launch that failed fails every spawn, which breaks the
+/// pool with the reason should the pool be used anyway.
+pub(crate) fn run(shared: Arc<Shared>, prepared: Prepared, started: Started) {
+    let launcher = prepared.launch();
+    let _ = started.send(launcher.as_ref().map(|_| ()).map_err(clone_error));
+    let launcher = launcher.map_err(|error| error.to_string());
     let mut manager = Manager {
         shared: Arc::clone(&shared),
-        server,
+        launcher,
         workers: BTreeMap::new(),
         actions: Vec::new(),
         fronts: Vec::new(),
@@ -88,7 +86,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
 
 struct Manager {
     shared: Arc<Shared>,
-    server: Result<Option<ForkServer>, String>,
+    /// How workers are started, or why they cannot be.
+    launcher: Result<Launcher, String>,
     workers: BTreeMap<WorkerId, WorkerIo>,
     actions: Vec<Action<Real>>,
     /// Each worker's current item and its timeout, from the state.
@@ -258,11 +257,11 @@ impl Manager {
 
     fn fork_worker(&mut self) -> io::Result<WorkerIo> {
         let max_frame_size = self.shared.config.max_frame_size;
-        let server = match &self.server {
-            Ok(server) => server.as_ref(),
+        let launcher = match &self.launcher {
+            Ok(launcher) => launcher,
             Err(error) => return Err(io::Error::other(error.clone())),
         };
-        let Spawned { child, to, from } = spawn_worker(server, max_frame_size)?;
+        let Spawned { child, to, from } = launcher.spawn_worker(max_frame_size)?;
         // Before the first frame is written: no task runs without them. On
         // failure `child` is dropped, which kills and reaps it.
         let limits = &self.shared.config.worker_limits;
@@ -309,8 +308,8 @@ impl Manager {
                 PollFlags::IN,
             ));
             // A fork server's socket carries the exit notices of its workers.
-            let server = match &self.server {
-                Ok(Some(server)) if awaiting_notice => Some(server.as_fd()),
+            let server = match &self.launcher {
+                Ok(Launcher::Server(server)) if awaiting_notice => Some(server.as_fd()),
                 _ => None,
             };
             fds.push(match server {
@@ -405,7 +404,7 @@ impl Manager {
         };
         let status = match io.child.try_wait() {
             Ok(Some(status)) => status,
-            Ok(None) if matches!(self.server, Ok(Some(_))) => {
+            Ok(None) if matches!(self.launcher, Ok(Launcher::Server(_))) => {
                 io.ended = true;
                 return;
             }
@@ -498,4 +497,9 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
             }
         }
     }
+}
+
+/// A copy of `error` to send while the original stays here.
+fn clone_error(error: &io::Error) -> io::Error {
+    io::Error::new(error.kind(), error.to_string())
 }

@@ -19,9 +19,8 @@ use crate::codec::{self, RaisedDecoder};
 use crate::error::{SubmitError, TaskError};
 use crate::os::child::Child;
 use crate::os::fd;
-use crate::os::fork_server::ForkServer;
 use crate::os::poll::poll;
-use crate::spawn::{Spawned, server_entry, spawn_worker};
+use crate::start::{Launcher, Prepared, Spawned};
 use crate::wire::{self, CallRef, Direction, FrameDecoder, FrameWriter, Kind};
 use crate::{ExitStatus, StartMethod};
 
@@ -98,8 +97,8 @@ struct Running {
     decoder: FrameDecoder,
     done: Option<Vec<u8>>,
     eof: bool,
-    /// Keeps the server (and so the child) alive with `ForkServer`.
-    _server: Option<ForkServer>,
+    /// Keeps the fork server (and so the child) alive with `ForkServer`.
+    _launcher: Launcher,
 }
 
 impl<R: DeserializeOwned> Process<R> {
@@ -182,11 +181,8 @@ impl<R: DeserializeOwned, E> Process<R, E> {
         // Here, in the parent: the child must not install it itself.
         crate::panic::install_worker_hook();
         let max = wire::DEFAULT_MAX_FRAME_SIZE;
-        let server = match self.start_method {
-            StartMethod::ForkServer => Some(ForkServer::start(server_entry)?),
-            StartMethod::Fork => None,
-        };
-        let Spawned { child, to, from } = spawn_worker(server.as_ref(), max)?;
+        let launcher = Prepared::new(self.start_method)?.launch()?;
+        let Spawned { child, to, from } = launcher.spawn_worker(max)?;
         fd::set_nonblocking(from.as_fd(), true)?;
         // The child reads the whole `Run` frame before it writes anything,
         // so this blocking write cannot deadlock with its result; if the
@@ -200,7 +196,7 @@ impl<R: DeserializeOwned, E> Process<R, E> {
             decoder: FrameDecoder::new(Direction::FromWorker, max),
             done: None,
             eof: false,
-            _server: server,
+            _launcher: launcher,
         });
         Ok(())
     }

@@ -1,21 +1,21 @@
 //! A fork server: one single-threaded process that forks the workers.
 //!
 //! Forking the multi-threaded pool process copies whatever locks its other
-//! threads hold (see [`fork`](super::fork)). So the pool forks once, early,
-//! a *server*, and asks it for every worker. The server runs one thread, so
-//! its own forks carry no foreign locks, and each worker starts in a clean
-//! copy of the server, not of the busy parent. The server should be started
-//! before the pool starts threads: it still inherits the parent's state at
-//! that first fork (and the server itself touches only `malloc` and system
-//! calls).
+//! threads hold (see [`fork`](super::fork)). So the pool starts one clean,
+//! single-threaded *server* (a fresh copy of the program, `exec`ed: see the
+//! crate's `start` module) and asks it for every worker. The server runs
+//! one thread and takes no lock anyone else could hold, so its forks carry
+//! no foreign locks, and each worker starts in a clean copy of the server,
+//! not of the busy parent.
 //!
 //! # Lifecycle
 //!
 //! - [`ForkServer::start`] makes a `socketpair(AF_UNIX, SOCK_SEQPACKET)` and
-//!   forks the server. The server asks for `SIGKILL` on its parent's death
-//!   ([`die_with_parent`]), takes `SIGCHLD` and its signal mask back from
-//!   the application ([`signals`]), closes every inherited descriptor but
-//!   its socket, and loops in `poll` over its socket and its workers' pidfds.
+//!   has its caller start the server process over one end. The server (in
+//!   [`serve_socket`]) takes `SIGCHLD` and its signal mask back from the
+//!   application ([`signals`]), and loops in `poll` over its socket and its
+//!   workers' pidfds. It was set up by its starter to die with its parent
+//!   ([`die_with_parent`]) and to hold no descriptor but its socket.
 //! - [`ForkServer::spawn`] sends a request (bytes plus descriptors). The
 //!   server forks a worker, which asks for `SIGKILL` on the server's death,
 //!   gets the application's `SIGCHLD` action and signal mask back, closes
@@ -180,20 +180,21 @@ pub(crate) struct ForkServer {
 }
 
 impl ForkServer {
-    /// Forks the server; workers it forks later run `entry`.
+    /// Starts the server: `launch` starts a process that runs
+    /// [`serve_socket`] over the socket it is given (the child's end of a
+    /// fresh socket pair, close-on-exec here) and returns it once it runs.
     ///
-    /// Call this early, ideally while the process still has one thread (the
-    /// server copies the caller's state once), and from a thread that lives
-    /// as long as the server should: Linux kills the server when the thread
-    /// that forked it exits (see [`die_with_parent`]).
+    /// Call this from a thread that lives as long as the server should:
+    /// Linux kills the server when the thread that started it exits (see
+    /// [`die_with_parent`]).
     ///
     /// # References
     ///  - [Linux `socketpair`]
-    ///  - [Linux `fork`]
     ///
     /// [Linux `socketpair`]: https://man7.org/linux/man-pages/man2/socketpair.2.html
-    /// [Linux `fork`]: https://man7.org/linux/man-pages/man2/fork.2.html
-    pub(crate) fn start(entry: Entry) -> io::Result<Self> {
+    pub(crate) fn start(
+        launch: impl FnOnce(BorrowedFd<'_>) -> io::Result<Child>,
+    ) -> io::Result<Self> {
         let (ours, theirs) = socketpair(
             AddressFamily::UNIX,
             SocketType::SEQPACKET,
@@ -201,29 +202,18 @@ impl ForkServer {
             None,
         )?;
         let wakeup = Wakeup::new()?;
-        let parent = getpid();
-        // SAFETY: the child runs only `server_main` under `run_child`, which ends it with `_exit`; `server_main` keeps to system calls and allocation (at-fork handlers keep `malloc` usable) and takes no lock another thread of ours could hold.
-        match unsafe { fork() }? {
-            Forked::Child => run_child(move || {
-                drop(ours);
-                drop(wakeup);
-                server_main(parent, theirs, entry)
-            }),
-            Forked::Parent(pid) => {
-                drop(theirs);
-                let server = Child::spawned(pid)?;
-                let link = Link {
-                    sock: ours,
-                    wakeup,
-                    state: Mutex::new(State::default()),
-                    turn: Condvar::new(),
-                };
-                Ok(Self {
-                    link: Arc::new(link),
-                    server,
-                })
-            }
-        }
+        let server = launch(theirs.as_fd())?;
+        drop(theirs);
+        let link = Link {
+            sock: ours,
+            wakeup,
+            state: Mutex::new(State::default()),
+            turn: Condvar::new(),
+        };
+        Ok(Self {
+            link: Arc::new(link),
+            server,
+        })
     }
 
     /// Asks the server for a worker running `entry(request, fds)`; returns
@@ -610,20 +600,16 @@ struct Outgoing {
     fd: Option<OwnedFd>,
 }
 
-/// The server process's `main`: returns its exit code.
-fn server_main(parent: Pid, sock: OwnedFd, entry: Entry) -> i32 {
-    if die_with_parent(parent).is_err() {
-        return EX_OSERR;
-    }
+/// The server process's `main`, over its end of the socket pair: returns
+/// its exit code. The process must be single-threaded, hold no descriptor
+/// but `sock` (and stdio), and die with its parent (see [`die_with_parent`]):
+/// a fresh copy of the program set up by `divert` is.
+pub(crate) fn serve_socket(sock: OwnedFd, entry: Entry) -> i32 {
     // The server reaps its workers itself, whatever the application does
     // with SIGCHLD (see `signals`).
     let Ok(inherited) = Inherited::take_over() else {
         return EX_OSERR;
     };
-    // SAFETY: this process is a forked child that ends in `run_child`'s `_exit` and never returns to the frames of `ForkServer::start`: the descriptors closed here are owned by the parent's frames and objects, none of which runs or drops again in this process. The server's own descriptors are all opened afterwards.
-    if unsafe { close_fds_except(&[sock.as_fd()]) }.is_err() {
-        return EX_OSERR;
-    }
     serve(&sock, entry, &inherited);
     0
 }
@@ -923,6 +909,16 @@ mod tests {
     /// Generous: only a guard against hanging, never reached when all is well.
     const LONG: Option<Duration> = Some(Duration::from_secs(10));
 
+    /// A fork server, a fresh copy of this test binary, whose workers run
+    /// `entry`.
+    fn start_server(entry: Entry) -> ForkServer {
+        let program = crate::os::exec::Program::current().unwrap();
+        ForkServer::start(|sock| {
+            crate::start::start_copy(&program, crate::start::Role::Server, entry, &[], &[sock])
+        })
+        .unwrap()
+    }
+
     /// The workers' entry for these tests. Requests:
     /// - `w`, code, payload: write the payload to `fds[0]`, exit with code;
     /// - `b`: block reading `fds[0]` until end of file, exit 0;
@@ -979,7 +975,7 @@ mod tests {
     fn fork_server_lifecycle() {
         let _serial = serial();
         let fds_before = count_open_fds();
-        let server = ForkServer::start(entry).unwrap();
+        let server = start_server(entry);
         let server_pid = server.pid();
 
         let mut pids = Vec::new();
@@ -1088,7 +1084,7 @@ mod tests {
     #[test]
     fn fork_server_from_several_threads() {
         let _serial = serial();
-        let server = ForkServer::start(entry).unwrap();
+        let server = start_server(entry);
         std::thread::scope(|scope| {
             let threads: Vec<_> = (0..4u8)
                 .map(|i| {
@@ -1114,7 +1110,7 @@ mod tests {
     #[test]
     fn fork_server_concurrent_waits() {
         let _serial = serial();
-        let server = ForkServer::start(entry).unwrap();
+        let server = start_server(entry);
         let workers: Vec<(Child, OwnedFd)> = (0..3).map(|_| blocked_worker(&server)).collect();
         std::thread::scope(|scope| {
             let mut holds = Vec::new();
@@ -1140,7 +1136,7 @@ mod tests {
     fn fork_server_killed_under_its_workers() {
         let _serial = serial();
         set_child_subreaper(Some(getpid())).unwrap();
-        let server = ForkServer::start(entry).unwrap();
+        let server = start_server(entry);
         let (mut child, hold) = blocked_worker(&server);
         // Safe to use the pid: the server is our unreaped child.
         kill_process(server.pid(), Signal::KILL).unwrap();

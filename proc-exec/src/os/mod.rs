@@ -13,6 +13,7 @@
 //! | [`fd`]           | `pipe2`, `fcntl(O_NONBLOCK)`, `read`, `write`, `eventfd`     |
 //! | [`poll`]         | `poll` with a deadline kept across `EINTR`                   |
 //! | [`fork`]         | `fork`, `_exit`, `PR_SET_PDEATHSIG`, `close_range`           |
+//! | [`exec`]         | `fork` + `fexecve` of `/proc/self/exe`, a report pipe        |
 //! | [`status`]       | the wait status of a finished process                       |
 //! | [`child`]        | `pidfd_open`, `waitid(P_PIDFD)`, `pidfd_send_signal`         |
 //! | [`fork_server`]  | a single-threaded process that forks workers on request      |
@@ -20,12 +21,13 @@
 //! | [`signals`]      | `sigaction(SIGCHLD)`, `sigprocmask` in the fork server       |
 //!
 //! Unsafe code is denied here and allowed per file: only [`fork`] (which
-//! forks and makes raw syscalls), [`fork_server`] (which calls `fork`) and
+//! forks and makes raw syscalls), [`exec`] and [`fork_server`] (which call `fork`) and
 //! [`signals`] (libc's signal calls) opt in, each with its reasons, plus the
 //! tests that fork children.
 #![deny(unsafe_code)]
 
 pub(crate) mod child;
+pub(crate) mod exec;
 pub(crate) mod fd;
 pub(crate) mod fork;
 pub(crate) mod fork_server;
