@@ -1,8 +1,12 @@
 //! What the process tests of proc-exec and mp-pool share: the check every
 //! test ends with (no child left, alive or zombie, and no file descriptor
-//! left open), and FIFOs through which a test and a task meet.
+//! left open), FIFOs through which a test and a task meet, and the start
+//! method the tests run with ([`START_METHOD`]).
 
 pub mod hostile;
+mod methods;
+
+pub use methods::{Method, START_METHOD};
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
