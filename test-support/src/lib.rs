@@ -3,9 +3,11 @@
 //! left open), FIFOs through which a test and a task meet, and the start
 //! method the tests run with ([`START_METHOD`]).
 
+mod held;
 pub mod hostile;
 mod methods;
 
+pub use held::Held;
 pub use methods::{Method, START_METHOD};
 
 use std::sync::{Mutex, MutexGuard};

@@ -40,3 +40,38 @@ pub(crate) fn chosen_method() -> StartMethod {
 pub(crate) fn builder() -> Builder {
     ProcessPoolExecutor::builder().start_method(chosen_method())
 }
+
+/// Shows the hazard the exec'd start methods avoid: under
+/// [`StartMethod::Fork`] the task `f(arg)`, which takes a lock another
+/// thread of this process holds, waits forever in its worker (the worker's
+/// copy of the lock is held by a thread the worker does not have), until
+/// its timeout kills it. Only when `Fork` is among [`methods`].
+pub(crate) fn assert_fork_hangs<A>(what: &str, f: fn(A) -> u64, arg: A)
+where
+    A: serde::Serialize + serde::de::DeserializeOwned,
+{
+    use std::time::Duration;
+
+    use proc_exec::{TaskError, TaskOptions};
+
+    if !methods().contains(&StartMethod::Fork) {
+        return;
+    }
+    watchdog(&format!("Fork: {what} until the task's timeout"), || {
+        let pool = ProcessPoolExecutor::builder()
+            .max_workers(1)
+            .start_method(StartMethod::Fork)
+            .build()
+            .unwrap();
+        // Generous for a task that takes microseconds when it runs at all.
+        let timeout = Duration::from_secs(1);
+        let stuck = pool
+            .submit_with(f, arg, TaskOptions::new().timeout(timeout))
+            .unwrap();
+        match stuck.exception(GUARD) {
+            Ok(Some(TaskError::TimedOut { .. })) => {}
+            other => panic!("Fork: {what}: expected the task to hang, got {other:?}"),
+        }
+        drop(pool);
+    });
+}
