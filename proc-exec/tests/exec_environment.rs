@@ -1,0 +1,235 @@
+//! What the exec'd start methods (`ForkServer`, `Spawn`) depend on, broken
+//! by the user (issue 15, item 5): the program's file replaced on disk
+//! while the pool runs (new workers still start: they run the original
+//! file, held open), and `/proc` missing (the build fails, saying so). Each
+//! case runs in a process of its own (a copy of this test binary, or a
+//! forked child), never in the test harness's process.
+
+mod common;
+
+use std::ffi::CStr;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+
+use common::{Fifo, GUARD, clean, exec_methods, watchdog};
+use proc_exec::{BuildError, Process, ProcessError, ProcessPoolExecutor, StartMethod};
+
+fn pid(_: ()) -> u32 {
+    std::process::id()
+}
+
+fn double(n: u64) -> u64 {
+    2 * n
+}
+
+/// Every task on a fresh worker: each one started when it is submitted.
+fn pool(method: StartMethod) -> ProcessPoolExecutor {
+    ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .max_tasks_per_child(1)
+        .start_method(method)
+        .build()
+        .unwrap()
+}
+
+/// Runs three tasks on three fresh workers of `pool`.
+fn three_tasks(what: &str, pool: &ProcessPoolExecutor) {
+    let pids: Vec<u32> = (0..3)
+        .map(|_| pool.submit(pid, ()).unwrap().into_result().unwrap())
+        .collect();
+    assert!(pids[0] != pids[1] && pids[1] != pids[2], "{what}: {pids:?}");
+    let future = pool.submit(double, 21).unwrap();
+    assert_eq!(future.result(GUARD), Ok(&42), "{what}");
+}
+
+/// The role of the copy of this binary that the test replaces on disk:
+/// pools that work, then (once the test has renamed another file over the
+/// copy's path) more workers for them and new pools, which must work too.
+#[test]
+#[ignore = "run as a child process by the test below"]
+fn replaced_binary_role() {
+    let (Ok(ready), Ok(gate)) = (
+        std::env::var("PROC_EXEC_READY"),
+        std::env::var("PROC_EXEC_GATE"),
+    ) else {
+        return;
+    };
+    let pools: Vec<_> = exec_methods().into_iter().map(pool).collect();
+    for pool in &pools {
+        three_tasks("before the replacement", pool);
+    }
+    std::fs::write(&ready, "ready").unwrap();
+    std::fs::read_to_string(&gate).unwrap();
+    // The file this process runs is no longer at its path.
+    let exe = std::fs::read_link("/proc/self/exe").unwrap();
+    assert!(
+        exe.to_string_lossy().ends_with(" (deleted)"),
+        "not replaced: {exe:?}"
+    );
+    for pool in &pools {
+        three_tasks("after the replacement", pool);
+    }
+    for method in exec_methods() {
+        three_tasks("a pool built after the replacement", &pool(method));
+    }
+}
+
+/// Waits (with a generous guard) until `child` exits; kills it if it does
+/// not.
+fn wait_or_kill(child: &mut std::process::Child) -> std::process::ExitStatus {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use rustix::process::{Pid, PidfdFlags, pidfd_open};
+    let pid = Pid::from_raw(child.id() as i32).unwrap();
+    let pidfd = pidfd_open(pid, PidfdFlags::empty()).unwrap();
+    let guard = Timespec {
+        tv_sec: GUARD.unwrap().as_secs() as i64,
+        tv_nsec: 0,
+    };
+    let mut fds = [PollFd::new(&pidfd, PollFlags::IN)];
+    if poll(&mut fds, Some(&guard)).unwrap() == 0 {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the copy of the test binary hung");
+    }
+    child.wait().unwrap()
+}
+
+#[test]
+fn new_workers_start_after_the_binary_is_replaced_on_disk() {
+    let clean = clean();
+    let dir = std::env::temp_dir().join(format!("proc-exec-test-{}-replaced", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("program");
+    std::fs::copy(std::env::current_exe().unwrap(), &copy).unwrap();
+    // What takes its place: a program that is not this one at all.
+    let other = dir.join("other");
+    let mut script = std::fs::File::create(&other).unwrap();
+    script.write_all(b"#!/bin/sh\nexit 3\n").unwrap();
+    drop(script);
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let ready = Fifo::new("replaced-ready");
+    let gate = Fifo::new("replaced-gate");
+    let mut child = Command::new(&copy)
+        .args([
+            "--exact",
+            "replaced_binary_role",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("PROC_EXEC_READY", &ready.path)
+        .env("PROC_EXEC_GATE", &gate.path)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    watchdog("the copy's pools start", || ready.read_all());
+    std::fs::rename(&other, &copy).unwrap();
+    gate.write("go");
+    let status = wait_or_kill(&mut child);
+    assert!(status.success(), "the copy's role failed: {status}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    clean.check();
+}
+
+/// Exit codes of the child without `/proc`.
+const NO_NAMESPACE: i32 = 2;
+const WRONG: i32 = 3;
+
+/// Writes `text` to stderr without taking std's lock (the child is a fork
+/// of a threaded process).
+fn say(text: &str) {
+    let line = format!("{text}\n");
+    // SAFETY: a raw write of a live buffer to fd 2; nothing to do if it fails.
+    let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+}
+
+/// In a forked child: hides `/proc` (a tmpfs over it, in a user and mount
+/// namespace of the child's own), then checks that the exec'd start
+/// methods refuse to start, naming `/proc`.
+fn without_proc() -> i32 {
+    let null = std::ptr::null::<libc::c_char>();
+    // SAFETY: `unshare` on flags; the child is single-threaded, as CLONE_NEWUSER needs.
+    if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) } != 0 {
+        say(&format!("unshare: {}", std::io::Error::last_os_error()));
+        return NO_NAMESPACE;
+    }
+    let root: &CStr = c"/";
+    let (none, proc, tmpfs): (&CStr, &CStr, &CStr) = (c"none", c"/proc", c"tmpfs");
+    // SAFETY: `mount` with NUL-terminated strings or nulls where the call allows them; it changes only this child's own mount namespace.
+    let mounted = unsafe {
+        libc::mount(
+            null,
+            root.as_ptr(),
+            null,
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ) == 0
+            && libc::mount(
+                none.as_ptr(),
+                proc.as_ptr(),
+                tmpfs.as_ptr(),
+                0,
+                std::ptr::null(),
+            ) == 0
+    };
+    if !mounted {
+        say(&format!("mount: {}", std::io::Error::last_os_error()));
+        return NO_NAMESPACE;
+    }
+    let mut fine = true;
+    for method in exec_methods() {
+        match ProcessPoolExecutor::builder()
+            .max_workers(1)
+            .start_method(method)
+            .build()
+        {
+            Err(error @ BuildError::StartMethod(_)) if error.to_string().contains("/proc") => {}
+            other => {
+                say(&format!("{method:?}: {:?}", other.map(|_| "a pool")));
+                fine = false;
+            }
+        }
+        let mut process = Process::new(double, 1).unwrap().start_method(method);
+        match process.start() {
+            Err(ProcessError::Io(error)) if error.to_string().contains("/proc") => {}
+            other => {
+                say(&format!("Process, {method:?}: {other:?}"));
+                fine = false;
+            }
+        }
+    }
+    if fine { 0 } else { WRONG }
+}
+
+#[test]
+fn without_proc_the_exec_methods_refuse_to_build_naming_proc() {
+    let clean = clean();
+    let code = watchdog("a child without /proc", || {
+        // SAFETY: the child runs `without_proc`, which keeps to system calls, allocation and this crate's build (no lock of std's other than the panic hook's, which no thread of this binary holds), then `_exit`s.
+        match unsafe { libc::fork() } {
+            -1 => panic!("fork: {}", std::io::Error::last_os_error()),
+            0 => {
+                let code = std::panic::catch_unwind(without_proc).unwrap_or(WRONG);
+                // SAFETY: ends the child without running the parent's atexit handlers or destructors.
+                unsafe { libc::_exit(code) }
+            }
+            child => {
+                let mut status = 0;
+                // SAFETY: waits for our own child into a local.
+                assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+                assert!(libc::WIFEXITED(status), "{status:#x}");
+                libc::WEXITSTATUS(status)
+            }
+        }
+    });
+    match code {
+        0 => {}
+        NO_NAMESPACE => println!(
+            "skipped: no user and mount namespace here to hide /proc in (see the child's message)"
+        ),
+        _ => panic!("the child without /proc saw the wrong errors (see its messages)"),
+    }
+    clean.check();
+}
