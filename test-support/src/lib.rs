@@ -6,6 +6,9 @@
 mod held;
 pub mod hostile;
 mod methods;
+#[cfg(target_os = "linux")]
+pub mod seccomp;
+pub mod subprocess;
 
 pub use held::Held;
 pub use methods::{Method, START_METHOD};
