@@ -120,8 +120,8 @@ pub enum BuildError {
     /// be a positive int or None")`).
     ZeroMaxTasksPerChild,
     /// The process pool underneath could not be started (its manager
-    /// thread, fork server or eventfd), or the initializer's argument did not
-    /// serialize.
+    /// thread, its start method, e.g. the fork server, or its eventfd), or
+    /// the initializer's argument did not serialize.
     Exec(proc_exec::BuildError),
     /// The result-handler thread could not be started.
     Io(std::io::Error),

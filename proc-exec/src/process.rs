@@ -1,4 +1,4 @@
-//! `Process`: one function in one forked child, with
+//! `Process`: one function in one child process, with
 //! `multiprocessing.Process`'s lifecycle.
 //!
 //! The child is a pool worker that is given one item: the same loop, the
@@ -151,7 +151,7 @@ impl<R: DeserializeOwned, E> Process<R, E> {
         wire::set_work_id(&mut frames[start..], 1);
         let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut frames, max);
         Ok(Self {
-            start_method: StartMethod::Fork,
+            start_method: StartMethod::Spawn,
             frames: Some(frames),
             running: None,
             result: None,
@@ -160,20 +160,25 @@ impl<R: DeserializeOwned, E> Process<R, E> {
         })
     }
 
-    /// Chooses how the child is started (default [`StartMethod::Fork`]: a
-    /// lone process needs no server; [`StartMethod::ForkServer`] forks a
-    /// single-threaded server first and the child from it).
+    /// Chooses how the child is started. The default is
+    /// [`StartMethod::Spawn`]: a lone child is a fresh copy of the program,
+    /// safe in a threaded program, and needs no server;
+    /// [`StartMethod::ForkServer`] starts a server first (one process more
+    /// for the same safety); [`StartMethod::Fork`] is the fastest, for
+    /// programs that hold no lock across the fork that the function needs.
+    /// See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.start_method = method;
         self
     }
 
-    /// Forks the child and hands it its argument.
+    /// Starts the child and hands it its argument.
     ///
     /// # Errors
     ///
     /// [`ProcessError::AlreadyStarted`] the second time;
-    /// [`ProcessError::Io`] if the pipes or the fork fail.
+    /// [`ProcessError::Io`] if the pipes, the fork or the `exec` fail (the
+    /// message says which).
     pub fn start(&mut self) -> Result<(), ProcessError> {
         let Some(frames) = self.frames.take() else {
             return Err(ProcessError::AlreadyStarted);
