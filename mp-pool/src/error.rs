@@ -64,10 +64,12 @@ impl fmt::Display for PoolError {
 impl std::error::Error for PoolError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Task(error) => Some(error),
-            Self::Submit(error) => Some(error),
-            Self::Input(error) => Some(error),
-            Self::Map(error) => Some(error),
+            // Each shows the inner error's text as its own, so the next
+            // link is the inner error's source, not the inner error.
+            Self::Task(error) => error.source(),
+            Self::Submit(error) => error.source(),
+            Self::Input(error) => error.source(),
+            Self::Map(error) => error.source(),
             _ => None,
         }
     }
@@ -143,8 +145,9 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Exec(error) => Some(error),
-            Self::Io(error) => Some(error),
+            // `Exec` shows proc-exec's error as its own; `Io` includes the
+            // `io::Error`'s text: neither repeats it as a source.
+            Self::Exec(error) => error.source(),
             _ => None,
         }
     }

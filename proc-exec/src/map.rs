@@ -146,8 +146,8 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for MapError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Task(error) => error.source(),
-            Self::Submit(error) => Some(error),
-            Self::Input(error) => Some(error),
+            Self::Submit(error) => error.source(),
+            Self::Input(error) => error.source(),
             Self::Cancelled | Self::Timeout => None,
         }
     }

@@ -49,14 +49,8 @@ impl fmt::Display for ProcessError {
     }
 }
 
-impl std::error::Error for ProcessError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io(error) => Some(error),
-            _ => None,
-        }
-    }
-}
+// The `io::Error`'s text is in `Display`, so it is not a `source()` too.
+impl std::error::Error for ProcessError {}
 
 impl From<io::Error> for ProcessError {
     fn from(error: io::Error) -> Self {

@@ -2,6 +2,7 @@
 //! test ends with (no child left, alive or zombie, and no file descriptor
 //! left open), and FIFOs through which a test and a task meet.
 
+pub mod errors;
 pub mod hostile;
 
 use std::sync::{Mutex, MutexGuard};

@@ -347,3 +347,24 @@ fn many_submitters_and_one_shutdown_lose_nothing() {
     let (accepted, refused) = *outcomes.lock().unwrap();
     assert_eq!(accepted + refused, 2000);
 }
+
+#[test]
+fn a_broken_pool_error_reads_once() {
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .initializer(|| Err::<(), _>("no database"))
+        .build()
+        .unwrap();
+    let error = match pool.submit(|| 1) {
+        Ok(future) => future.into_result().unwrap_err().to_string(),
+        Err(refused) => refused.to_string(),
+    };
+    assert!(error.contains("no database"), "{error}");
+    let broken = pool.submit(|| 2).map(|f| f.into_result());
+    let texts = match broken {
+        Ok(Err(error)) => test_support::errors::assert_reads_once(&error),
+        Err(refused) => test_support::errors::assert_reads_once(&refused),
+        Ok(Ok(value)) => panic!("a broken pool ran a task: {value}"),
+    };
+    assert!(texts[0].contains("no database"), "{texts:?}");
+}
