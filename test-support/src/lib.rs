@@ -4,6 +4,9 @@
 
 pub mod errors;
 pub mod hostile;
+#[cfg(target_os = "linux")]
+pub mod seccomp;
+pub mod subprocess;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
