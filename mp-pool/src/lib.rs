@@ -85,6 +85,7 @@
 //! | a user value's `Drop` panics on the handler thread | reported to [`future_core::set_callback_panic_hook`], or the job's [`PoolError::Task`] when a failed map discards it |
 //! | an `imap` input panics, or a `try_imap` input yields `Err` | at its position, after every earlier result: [`PoolError::Input`]; nothing after it is read; the pool goes on |
 //! | a worker ignores SIGTERM on `terminate`/`Drop` | SIGKILL after the builder's `terminate_grace` (1 s by default) |
+//! | a kernel older than Linux 5.4, or a sandbox refusing a pidfd call | `build`: [`BuildError::Exec`] holding [`proc_exec::BuildError::Kernel`], which names the call and the release that has it |
 //!
 //! # Where this differs from CPython, on purpose
 //!

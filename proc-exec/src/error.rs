@@ -283,6 +283,10 @@ pub enum BuildError {
     /// or the fork server could not be started (`exec` refused by a
     /// `noexec` mount or a seccomp filter, say). The message says which.
     StartMethod(std::io::Error),
+    /// The kernel lacks a system call the pool needs (Linux
+    /// [`MIN_LINUX`](crate::MIN_LINUX) has them all), or a sandbox refuses
+    /// it. Checked once per process, before anything starts.
+    Kernel(crate::MissingSyscall),
 }
 
 impl fmt::Display for BuildError {
@@ -300,6 +304,7 @@ impl fmt::Display for BuildError {
             Self::StartMethod(error) => {
                 write!(f, "the pool's start method cannot work here: {error}")
             }
+            Self::Kernel(missing) => write!(f, "the pool cannot run here: {missing}"),
         }
     }
 }

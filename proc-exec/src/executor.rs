@@ -204,8 +204,9 @@ impl Builder {
     /// # Errors
     ///
     /// [`BuildError`] for a zero `max_workers` or `max_tasks_per_child`, an
-    /// initializer argument that does not serialize, or a thread or eventfd
-    /// that cannot be created.
+    /// initializer argument that does not serialize, a thread or eventfd
+    /// that cannot be created, or a kernel older than
+    /// [`MIN_LINUX`](crate::MIN_LINUX) ([`BuildError::Kernel`]).
     pub fn build(self) -> Result<ProcessPoolExecutor, BuildError> {
         // Here, on the caller's thread: a worker must not install it itself.
         crate::panic::install_worker_hook();
@@ -231,6 +232,7 @@ impl Builder {
             worker_limits: self.worker_limits,
             terminate_grace: self.terminate_grace,
         };
+        crate::os::kernel::check().map_err(BuildError::Kernel)?;
         let prepared = Prepared::new(self.start_method).map_err(BuildError::StartMethod)?;
         let shared = Arc::new(Shared::new(config).map_err(BuildError::Io)?);
         let for_manager = shared.clone();

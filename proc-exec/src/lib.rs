@@ -36,6 +36,20 @@
 //! pool.shutdown(true, false);
 //! ```
 //!
+//! # Platforms and kernels
+//!
+//! Linux only, [`MIN_LINUX`] (5.4) or later, any architecture, glibc or
+//! musl, static or dynamic. A child is held by its pidfd: `pidfd_open`
+//! (5.3), `pidfd_send_signal` (5.1), a pidfd polled for its exit (5.3),
+//! `waitid(P_PIDFD)` (5.4); `close_range` (5.9) is used where present. The
+//! first pool or [`Process`] of a process asks the kernel for those calls
+//! (once: the answer is kept), and a kernel that lacks one, or a sandbox
+//! that refuses it, gets [`BuildError::Kernel`] (or
+//! [`ProcessError::Kernel`]) naming the call and the release that has it.
+//! The workspace README says which targets CI tests, natively or under
+//! qemu-user. Off Linux the crate does not compile (a `compile_error!`
+//! says so); thread-exec's `ThreadPoolExecutor` runs everywhere.
+//!
 //! # How functions cross
 //!
 //! Workers run this very binary (forked from it, or a fresh copy of it), so a
@@ -155,6 +169,7 @@
 //! | a worker dies (signal, `abort`, `_exit`, OOM) | [`TaskError::Broken`] for every pending future, or under [`OnWorkerDeath::Replace`] [`TaskError::Died`] for its items only |
 //! | the application ignores or reaps `SIGCHLD` | nothing changes; with [`StartMethod::Fork`] or [`StartMethod::Spawn`] a status taken first by the application is [`ExitStatus::Unknown`] |
 //! | another thread holds a lock (a panic hook, stdout, your mutex) when a worker starts | nothing, with [`StartMethod::ForkServer`] and [`StartMethod::Spawn`]; with [`StartMethod::Fork`] a task that takes that lock waits forever (its timeout, if any, kills it) |
+//! | a kernel older than 5.4, or a sandbox refusing a pidfd call | before anything starts: [`BuildError::Kernel`] ("the pool cannot run here: this kernel refuses waitid(P_PIDFD) (…), which Linux has since 5.4: proc-exec needs Linux 5.4 or later, …"); `Process::start`: [`ProcessError::Kernel`] |
 //! | `/proc` missing, or the pool lives in a shared library (`ForkServer`, `Spawn`) | [`BuildError::StartMethod`] |
 //! | `exec` refused (`noexec` mount, seccomp) | `ForkServer`: [`BuildError::StartMethod`]; `Spawn`: [`TaskError::Broken`] ("a worker could not be started: … exec … failed: …") |
 //! | a worker cannot be started (`EMFILE`, `EAGAIN`) | at once: [`TaskError::Broken`] ("a worker could not be started: …") for the waiting futures; running workers are terminated |
@@ -213,6 +228,7 @@ pub use function::Function;
 pub use map::{Map, MapError, MapOptions, MapUnordered};
 pub use map_input::{Fallible, InputError, MapInput};
 pub use os::ExitStatus;
+pub use os::kernel::{MIN_LINUX, MissingSyscall};
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
 pub use process::{Process, ProcessError};
 

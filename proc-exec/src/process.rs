@@ -36,6 +36,9 @@ pub enum ProcessError {
     Timeout,
     /// An OS call failed (fork, pipe, poll, waitid).
     Io(io::Error),
+    /// `start`: the kernel lacks a system call the child needs (Linux
+    /// [`MIN_LINUX`](crate::MIN_LINUX) has them all), or a sandbox refuses it.
+    Kernel(crate::MissingSyscall),
 }
 
 impl fmt::Display for ProcessError {
@@ -45,6 +48,7 @@ impl fmt::Display for ProcessError {
             Self::NotStarted => f.write_str("the process was not started"),
             Self::Timeout => f.write_str("the process is still running"),
             Self::Io(error) => write!(f, "process operation failed: {error}"),
+            Self::Kernel(missing) => write!(f, "the process cannot run here: {missing}"),
         }
     }
 }
@@ -171,9 +175,12 @@ impl<R: DeserializeOwned, E> Process<R, E> {
     /// # Errors
     ///
     /// [`ProcessError::AlreadyStarted`] the second time;
+    /// [`ProcessError::Kernel`] on a kernel older than
+    /// [`MIN_LINUX`](crate::MIN_LINUX);
     /// [`ProcessError::Io`] if the pipes, the fork or the `exec` fail (the
     /// message says which).
     pub fn start(&mut self) -> Result<(), ProcessError> {
+        crate::os::kernel::check().map_err(ProcessError::Kernel)?;
         let Some(frames) = self.frames.take() else {
             return Err(ProcessError::AlreadyStarted);
         };
