@@ -109,18 +109,33 @@
 //!   first failing item in input order.
 //! - Jobs not finished when the pool is terminated fail instead of never
 //!   becoming ready.
-#![cfg(target_os = "linux")]
 #![forbid(unsafe_code)]
+// Off Linux this message is all there is: every item below is Linux's.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "mp-pool runs on Linux only, 5.4 or later: its workers are proc-exec's, held by pidfd (pidfd_open, waitid(P_PIDFD)). On other systems use thread-exec's ThreadPoolExecutor (threads, not processes)."
+);
 
+#[cfg(target_os = "linux")]
 mod dispatch;
+#[cfg(target_os = "linux")]
 mod error;
+#[cfg(target_os = "linux")]
 mod gather;
+#[cfg(target_os = "linux")]
 mod imap;
+#[cfg(target_os = "linux")]
 mod pool;
+#[cfg(target_os = "linux")]
 mod result;
+#[cfg(target_os = "linux")]
 mod sync;
 
+#[cfg(target_os = "linux")]
 pub use error::{BuildError, NotReady, PoolError, StillRunning};
+#[cfg(target_os = "linux")]
 pub use imap::{Imap, ImapUnordered, NextTimeout, Results, TryImap, TryImapUnordered};
+#[cfg(target_os = "linux")]
 pub use pool::{Builder, Pool};
+#[cfg(target_os = "linux")]
 pub use result::{AsyncResult, Callbacks};

@@ -177,62 +177,97 @@
 //! | a worker breaks the protocol (malformed frame, wrong outcome count) | [`TaskError::Broken`] naming the worker and what it sent |
 //! | the manager thread itself panics (a bug of ours) | the pool breaks: every pending future fails, later submits are refused |
 //! | the parent dies | workers die with it (`PR_SET_PDEATHSIG`) |
-#![cfg(target_os = "linux")]
 #![deny(unsafe_code)]
 // Under loom the I/O manager is replaced by a model, leaving parts unused.
 #![cfg_attr(exec_loom, allow(dead_code))]
 
+// Off Linux this message is all there is: every item below is Linux's.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "proc-exec runs on Linux only, 5.4 or later: it holds its workers by pidfd (pidfd_open, waitid(P_PIDFD)). On other systems use thread-exec's ThreadPoolExecutor (threads instead of processes)."
+);
+
+#[cfg(target_os = "linux")]
 #[macro_use]
 mod sync;
 
+#[cfg(target_os = "linux")]
 mod bytes;
+#[cfg(target_os = "linux")]
 mod call;
+#[cfg(target_os = "linux")]
 mod chunk;
+#[cfg(target_os = "linux")]
 mod codec;
+#[cfg(target_os = "linux")]
 mod error;
+#[cfg(target_os = "linux")]
 mod executor;
+#[cfg(target_os = "linux")]
 mod function;
+#[cfg(target_os = "linux")]
 mod map;
+#[cfg(target_os = "linux")]
 mod map_input;
+#[cfg(target_os = "linux")]
 mod os;
+#[cfg(target_os = "linux")]
 mod panic;
+#[cfg(target_os = "linux")]
 mod pool_state;
+#[cfg(target_os = "linux")]
 mod process;
+#[cfg(target_os = "linux")]
 mod shared;
+#[cfg(target_os = "linux")]
 mod start;
+#[cfg(target_os = "linux")]
 pub mod wire;
+#[cfg(target_os = "linux")]
 mod worker;
 
 // Declared with plain attributes, not through the cfg macros, so that
 // rustfmt reaches these files.
-#[cfg(not(exec_loom))]
+#[cfg(all(target_os = "linux", not(exec_loom)))]
 mod manager;
 
 // The fuzz targets' bodies: public to `fuzz/` (cargo-fuzz sets
 // `--cfg fuzzing`), tested over the corpus by `cargo test`.
-#[cfg(fuzzing)]
+#[cfg(all(target_os = "linux", fuzzing))]
 #[doc(hidden)]
 pub mod fuzzing;
-#[cfg(all(test, not(fuzzing)))]
+#[cfg(all(target_os = "linux", test, not(fuzzing)))]
 mod fuzzing;
 
-#[cfg(exec_loom)]
+#[cfg(all(target_os = "linux", exec_loom))]
 #[doc(hidden)]
 pub mod loom_model;
 
+#[cfg(target_os = "linux")]
 pub use bytes::Bytes;
+#[cfg(target_os = "linux")]
 pub use chunk::{ChunkFuture, ChunkResults};
+#[cfg(target_os = "linux")]
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
+#[cfg(target_os = "linux")]
 pub use executor::{Builder, DEFAULT_TERMINATE_GRACE, ProcessPoolExecutor, TaskOptions};
+#[cfg(target_os = "linux")]
 pub use function::Function;
+#[cfg(target_os = "linux")]
 pub use map::{Map, MapError, MapOptions, MapUnordered};
+#[cfg(target_os = "linux")]
 pub use map_input::{Fallible, InputError, MapInput};
+#[cfg(target_os = "linux")]
 pub use os::ExitStatus;
+#[cfg(target_os = "linux")]
 pub use os::kernel::{MIN_LINUX, MissingSyscall};
+#[cfg(target_os = "linux")]
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
+#[cfg(target_os = "linux")]
 pub use process::{Process, ProcessError};
 
 /// How a pool starts its workers. See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).
+#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum StartMethod {
