@@ -123,3 +123,13 @@ pub use error::{BuildError, NotReady, PoolError, StillRunning};
 pub use imap::{Imap, ImapUnordered, NextTimeout, Results, TryImap, TryImapUnordered};
 pub use pool::{Builder, Pool};
 pub use result::{AsyncResult, Callbacks};
+
+// What the signatures above name, so that a user needs no other crate in
+// `Cargo.toml` to match an error or pick a start method; the crates
+// themselves for the rest.
+pub use future_core;
+pub use future_core::{ResultError, State};
+pub use proc_exec;
+pub use proc_exec::{
+    BrokenProcessPool, Bytes, ExitStatus, InputError, MapError, StartMethod, SubmitError, TaskError,
+};

@@ -216,6 +216,11 @@ pub use os::ExitStatus;
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
 pub use process::{Process, ProcessError};
 
+// What the signatures above name (the futures they return, their errors),
+// so that a user needs no other crate in `Cargo.toml`.
+pub use future_core;
+pub use future_core::{ResultError, State};
+
 /// How a pool starts its workers. See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]

@@ -74,3 +74,8 @@ pub use error::{BrokenThreadPool, BuildError, SubmitError, SubmitErrorKind, Task
 pub use executor::{Builder, ThreadPoolExecutor};
 pub use map::{Map, MapError, MapOptions};
 pub use scope::Scope;
+
+// What the signatures above name (the futures they return, their errors),
+// so that a user needs no other crate in `Cargo.toml`.
+pub use future_core;
+pub use future_core::{ResultError, State};

@@ -65,3 +65,10 @@ pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed_with_clock}
 #[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
 pub use wait::wait;
 pub use wait::{DoneAndNotDone, ReturnWhen, wait_with_clock};
+
+// What the signatures above name (the `Waitable` bound, the clocks), so that
+// a user needs no other crate in `Cargo.toml`; the crate itself for the rest.
+pub use future_core;
+#[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
+pub use future_core::DefaultClock;
+pub use future_core::{Clock, Waitable};
