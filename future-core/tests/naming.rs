@@ -29,7 +29,9 @@ fn ours_is_awaitable_through_the_traits_path() {
 mod aliased {
     use future_core::Future as PyFuture;
 
-    /// The trait keeps its prelude name when ours is imported under another.
+    /// The trait keeps its prelude name when ours is imported under another
+    /// (written out on purpose: naming the trait is what is tested).
+    #[allow(clippy::manual_async_fn)]
     fn ready() -> impl Future<Output = u8> {
         async { 1 }
     }
