@@ -48,6 +48,7 @@ pub struct ProcessPoolExecutor {
 
 /// Configures a [`ProcessPoolExecutor`]; from [`ProcessPoolExecutor::builder`].
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
     start_method: StartMethod,
@@ -448,6 +449,7 @@ impl ProcessPoolExecutor {
     /// assert!(matches!(&items[1], Err(TaskError::Panicked(m)) if m.contains("odd")));
     /// assert_eq!(items[2], Ok(3));
     /// ```
+    #[must_use = "the chunk runs anyway, but its results are only in the returned future"]
     pub fn submit_chunk<A, R, E>(
         &self,
         function: Function<A, R, E>,
@@ -716,6 +718,7 @@ impl fmt::Debug for ProcessPoolExecutor {
 
 /// How one task is run; for [`ProcessPoolExecutor::submit_with`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "options do nothing until passed to `submit_with`"]
 pub struct TaskOptions {
     timeout: Option<Duration>,
 }

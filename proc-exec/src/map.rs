@@ -28,9 +28,31 @@ use crate::map_input::{InputError, MapInput, Reader};
 use crate::shared::Shared;
 use crate::sync::{Condvar, Mutex};
 
+/// What dropping a map does, said once for [`Map`] and [`MapUnordered`].
+macro_rules! DROPPING {
+    () => {
+        "Dropping the iterator, read to its end or not, cancels every chunk \
+         not yet sent to a worker and reads no more input; the chunks already \
+         sent run to their end and their results are discarded. A map that \
+         is never read therefore runs only what was sent before it was \
+         dropped. To run one for its side effects, read it to the end: \
+         `map.try_for_each(|r| r.map(drop))` stops at the first error and \
+         returns it, `map.for_each(drop)` ignores errors."
+    };
+}
+
+/// The `#[must_use]` message of the map iterators.
+macro_rules! DISCARDED {
+    () => {
+        "dropping a map cancels its work not yet sent to a worker: read it, \
+         e.g. with `.for_each(drop)`"
+    };
+}
+
 /// Settings of [`map_with`](crate::ProcessPoolExecutor::map_with) and
 /// [`map_unordered`](crate::ProcessPoolExecutor::map_unordered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "options do nothing until passed to a map"]
 pub struct MapOptions {
     chunksize: NonZeroUsize,
     timeout: Option<Duration>,
@@ -338,16 +360,17 @@ fn earlier(deadline: Option<Instant>, call: Option<Instant>) -> Option<Instant> 
 /// The results of [`map`](crate::ProcessPoolExecutor::map), in input order.
 ///
 /// CPython 3.14's semantics, chosen deliberately:
-/// - without `buffersize` every item is submitted inside `map`, so the work
-///   runs even if the iterator is never read;
+/// - without `buffersize` every item is submitted inside `map`;
 /// - with it, taking a finished chunk submits the next one first, keeping
 ///   `buffersize` chunks in flight;
 /// - the timeout is one deadline counted from the `map` call;
 /// - the first failure, cancellation or timeout is yielded as an `Err`,
 ///   cancels every chunk not yet sent to a worker, and ends the iteration
-///   (unless [`MapOptions::keep_going`]);
-/// - dropping the iterator early also cancels every chunk not yet sent
-///   (sent ones finish; their results are discarded).
+///   (unless [`MapOptions::keep_going`]).
+///
+/// # Dropping
+///
+#[doc = DROPPING!()]
 ///
 /// Better than CPython: the items of a chunk before a failing one are
 /// yielded first (CPython fails the whole chunk). A chunk whose worker dies
@@ -356,6 +379,7 @@ fn earlier(deadline: Option<Instant>, call: Option<Instant>) -> Option<Instant> 
 /// input's `Err`, is yielded as [`MapError::Input`] after every item read
 /// before it and ends the iteration (CPython lets the exception out of `map`
 /// or `next`, losing the results already computed).
+#[must_use = DISCARDED!()]
 pub struct Map<I: MapInput, R, E = Infallible> {
     feeder: Feeder<I, I::Arg, R, E>,
     /// Oldest first.
@@ -563,9 +587,13 @@ impl Finished {
 /// The same rules as [`Map`] otherwise: `buffersize` chunks in flight (each
 /// finished chunk taken submits the next), one deadline, the first failure
 /// ends the iteration and cancels what was not sent (unless
-/// [`MapOptions::keep_going`]), and so does dropping it. An input that
-/// fails is yielded as [`MapError::Input`] once every item read before it
-/// was.
+/// [`MapOptions::keep_going`]). An input that fails is yielded as
+/// [`MapError::Input`] once every item read before it was.
+///
+/// # Dropping
+///
+#[doc = DROPPING!()]
+#[must_use = DISCARDED!()]
 pub struct MapUnordered<I: MapInput, R, E = Infallible> {
     feeder: Feeder<I, I::Arg, R, E>,
     /// Sent chunks not yet taken, by number.

@@ -238,6 +238,7 @@ impl fmt::Debug for ThreadPoolExecutor {
 /// assert_eq!(name.into_result().unwrap().as_deref(), Some("hasher_0"));
 /// ```
 #[derive(Clone, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
     thread_name_prefix: Option<String>,

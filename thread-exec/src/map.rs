@@ -16,6 +16,7 @@ use std::{
 
 /// Settings of [`map_with`](crate::ThreadPoolExecutor::map_with).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "options do nothing until passed to a map"]
 pub struct MapOptions {
     timeout: Option<Duration>,
     buffersize: Option<NonZeroUsize>,
@@ -86,19 +87,26 @@ impl std::error::Error for MapError {}
 /// The results of [`map`](crate::ThreadPoolExecutor::map), in input order.
 ///
 /// CPython 3.14's semantics, chosen deliberately:
-/// - without `buffersize` every item is submitted inside `map`, so the work
-///   runs even if the iterator is never read;
+/// - without `buffersize` every item is submitted inside `map`;
 /// - with it, each `next` submits the next item *before* waiting for the
 ///   oldest result, keeping `buffersize` tasks in flight;
 /// - the timeout is one deadline counted from the `map` call;
 /// - the first failure, cancellation or timeout is yielded as an `Err`,
-///   cancels every item not yet started, and ends the iteration;
-/// - dropping the iterator early also cancels every item not yet started
-///   (running ones finish; their results are discarded).
+///   cancels every item not yet started, and ends the iteration.
 ///
 /// Unlike CPython, an input that panics (inside `map` or in `next`) does
 /// not unwind: the items read before it yield their results, then
 /// [`MapError::InputPanicked`] ends the iteration.
+///
+/// # Dropping
+///
+/// Dropping the iterator, read to its end or not, cancels every task not
+/// yet started and reads no more input; the tasks already running finish
+/// and their results are discarded. A map that is never read therefore runs
+/// only what started before it was dropped. To run one for its side
+/// effects, read it to the end: `map.try_for_each(|r| r.map(drop))` stops
+/// at the first error and returns it, `map.for_each(drop)` ignores errors.
+#[must_use = "dropping a map cancels its tasks not yet started: read it, e.g. with `.for_each(drop)`"]
 pub struct Map<I, F, R> {
     shared: Arc<Shared>,
     f: Arc<F>,
