@@ -24,6 +24,8 @@ fn discards_settings(options: MapOptions) {
     options.timeout(Duration::ZERO);
     #[expect(unused_must_use, reason = "MapOptions")]
     options.buffersize(NonZeroUsize::MIN);
+    #[expect(unused_must_use, reason = "MapOptions")]
+    options.chunksize(NonZeroUsize::MIN);
     #[expect(unused_must_use, reason = "Builder")]
     ThreadPoolExecutor::builder().max_workers(2);
     #[expect(unused_must_use, reason = "Builder")]
