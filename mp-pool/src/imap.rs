@@ -115,7 +115,18 @@ impl<M: NextTimeout> Iterator for Results<M> {
     fn next(&mut self) -> Option<Self::Item> {
         self.map.next().map(|r| r.map_err(PoolError::from))
     }
+
+    /// The items still to come if the iteration runs to its end (an input
+    /// that fails ends it early): exact when the input's `size_hint` is.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.map.size_hint()
+    }
 }
+
+/// When the input is an [`ExactSizeIterator`], so are the results (as
+/// long as nothing ends them early, see [`Iterator::size_hint`] above):
+/// a progress bar such as indicatif's `.progress()` can show them.
+impl<M: NextTimeout + ExactSizeIterator> ExactSizeIterator for Results<M> {}
 
 impl<M: fmt::Debug> fmt::Debug for Results<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

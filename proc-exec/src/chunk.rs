@@ -62,6 +62,13 @@ impl<R: DeserializeOwned, E> Iterator for ChunkResults<R, E> {
 
 impl<R: DeserializeOwned, E> ExactSizeIterator for ChunkResults<R, E> {}
 
+impl<R, E> ChunkResults<R, E> {
+    /// Items still to yield.
+    pub(crate) fn left(&self) -> usize {
+        self.left
+    }
+}
+
 impl<R, E> fmt::Debug for ChunkResults<R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChunkResults")

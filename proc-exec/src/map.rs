@@ -25,7 +25,7 @@ use crate::Function;
 use crate::auto_chunk::{self, AutoChunk, MAX_ITEMS, WINDOW_PER_WORKER};
 use crate::chunk::{ChunkFuture, ChunkResults, OnSettled, submit_chunk};
 use crate::error::{SubmitError, TaskError};
-use crate::map_input::{InputError, MapInput, Reader};
+use crate::map_input::{Fallible, InputError, MapInput, Reader};
 use crate::shared::Shared;
 use crate::sync::{Condvar, Mutex};
 
@@ -204,6 +204,13 @@ enum Slot<R, E> {
 }
 
 impl<R, E> Slot<R, E> {
+    /// Its items.
+    fn len(&self) -> usize {
+        match self {
+            Self::Sent { len, .. } | Self::Refused { len, .. } => *len,
+        }
+    }
+
     fn cancel(&self) {
         if let Self::Sent { chunk, .. } = self {
             chunk.cancel();
@@ -374,6 +381,26 @@ enum Current<R, E> {
     Failed(MapError<E>, usize),
 }
 
+impl<R, E> Current<R, E> {
+    /// The items it has still to yield.
+    fn len(&self) -> usize {
+        match self {
+            Self::Done => 0,
+            Self::Items(items) => items.left(),
+            Self::Failed(_, left) => *left,
+        }
+    }
+}
+
+/// The bounds of a map's `size_hint`: `ahead` items read (settled or in
+/// flight) and not yet yielded, and the input's bounds.
+fn size_hint(ahead: usize, (lower, upper): (usize, Option<usize>)) -> (usize, Option<usize>) {
+    (
+        lower.saturating_add(ahead),
+        upper.and_then(|n| n.checked_add(ahead)),
+    )
+}
+
 impl<R: DeserializeOwned, E: Clone> Current<R, E> {
     fn next(&mut self) -> Option<Result<R, MapError<E>>> {
         match self {
@@ -425,6 +452,15 @@ fn earlier(deadline: Option<Instant>, call: Option<Instant>) -> Option<Instant> 
 /// - the first failure, cancellation or timeout is yielded as an `Err`,
 ///   cancels every chunk not yet sent to a worker, and ends the iteration
 ///   (unless [`MapOptions::keep_going`]).
+///
+/// # Size
+///
+/// [`size_hint`](Iterator::size_hint) counts the items still to come if
+/// the iteration runs to its end: it is exact, and the map an
+/// [`ExactSizeIterator`] (so a progress bar such as indicatif's
+/// `.progress()` can show it), when the input is one. An error that ends
+/// the iteration early (see above) yields fewer: the count may overstate
+/// what is left, never understate it.
 ///
 /// # Dropping
 ///
@@ -579,6 +615,35 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         self.next_until(None)
     }
+
+    /// The items still to come if the iteration runs to its end: exact when
+    /// the input's `size_hint` is (see [`Map`]'s `# Size`).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.finished {
+            return (0, Some(0));
+        }
+        let ahead = self.current.len() + self.slots.iter().map(Slot::len).sum::<usize>();
+        size_hint(ahead, self.feeder.input.size_hint())
+    }
+}
+
+impl<I, R, E> ExactSizeIterator for Map<I, R, E>
+where
+    I: ExactSizeIterator,
+    I::Item: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
+}
+
+impl<I, A, X, R, E> ExactSizeIterator for Map<Fallible<I>, R, E>
+where
+    I: ExactSizeIterator<Item = Result<A, X>>,
+    X: fmt::Display,
+    A: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
 }
 
 impl<I: MapInput, R, E> Drop for Map<I, R, E> {
@@ -836,6 +901,36 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         self.next_until(None)
     }
+
+    /// The items still to come if the iteration runs to its end: exact when
+    /// the input's `size_hint` is (see [`Map`]'s `# Size`).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.finished {
+            return (0, Some(0));
+        }
+        let pending = self.pending.values().chain(&self.refused);
+        let ahead = self.current.len() + pending.map(Slot::len).sum::<usize>();
+        size_hint(ahead, self.feeder.input.size_hint())
+    }
+}
+
+impl<I, R, E> ExactSizeIterator for MapUnordered<I, R, E>
+where
+    I: ExactSizeIterator,
+    I::Item: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
+}
+
+impl<I, A, X, R, E> ExactSizeIterator for MapUnordered<Fallible<I>, R, E>
+where
+    I: ExactSizeIterator<Item = Result<A, X>>,
+    X: fmt::Display,
+    A: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
 }
 
 impl<I: MapInput, R, E> Drop for MapUnordered<I, R, E> {

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Gate, clean, step, watchdog};
+use common::{Gate, Step, clean, step, watchdog};
 use proc_exec::{MapOptions, ProcessPoolExecutor};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
@@ -108,6 +108,80 @@ fn chosen_chunks_keep_large_results_under_the_frame_limit() {
         for (n, result) in results.into_iter().enumerate() {
             assert_eq!(result, Ok(kilobytes(n as u64)), "item {n}");
         }
+    });
+    drop(pool);
+    clean.check();
+}
+
+/// What a progress bar (indicatif's `.progress()`) asks of an iterator.
+fn exact_len(results: &impl ExactSizeIterator) -> usize {
+    results.len()
+}
+
+#[test]
+fn a_map_reports_the_items_left_exactly_when_its_input_does() {
+    let clean = clean();
+    let pool = pool(2);
+    watchdog("size_hint of every kind of map", || {
+        // (A `Range<u64>` is no `ExactSizeIterator`; a `Vec`'s iterator is.)
+        let items = |n: u64| (0..n).collect::<Vec<_>>();
+        let mut out = pool.map(square, items(100)).unwrap();
+        assert_eq!(exact_len(&out), 100);
+        for left in (0..100).rev() {
+            assert!(out.next().unwrap().is_ok());
+            assert_eq!(out.len(), left);
+        }
+        assert_eq!(out.next(), None);
+        assert_eq!(out.size_hint(), (0, Some(0)));
+
+        let fixed = MapOptions::new().chunksize(std::num::NonZeroUsize::new(7).unwrap());
+        let mut out = pool.map_unordered(square, items(50), fixed).unwrap();
+        assert_eq!(exact_len(&out), 50);
+        out.nth(9).unwrap().unwrap();
+        assert_eq!(out.len(), 40);
+        assert_eq!(out.count(), 40);
+
+        let lines = ["1", "2", "3"].map(str::parse::<u64>);
+        let out = pool.try_map_with(square, lines, MapOptions::new()).unwrap();
+        assert_eq!(exact_len(&out), 3);
+        let lines = ["1", "2", "3"].map(str::parse::<u64>);
+        let out = pool.try_map_unordered(square, lines, fixed).unwrap();
+        assert_eq!(exact_len(&out), 3);
+
+        // A length not known exactly: the input's bounds, plus what was read.
+        let mut out = pool.map(square, (0..30u64).filter(|n| n % 2 == 0)).unwrap();
+        // The call read eight items (0 to 14), leaving 15..30 to filter.
+        assert_eq!(out.size_hint(), (8, Some(8 + 15)));
+        out.next().unwrap().unwrap();
+        let (lower, upper) = out.size_hint();
+        assert!(
+            lower <= 14 && upper.is_some_and(|u| u >= 14),
+            "{lower} {upper:?}"
+        );
+        assert_eq!(out.count(), 14);
+
+        // An input that failed: its error counts as one item, and what
+        // comes after it was never read.
+        let lines = ["1", "x", "3"].map(str::parse::<u64>);
+        let mut out = pool.try_map_with(square, lines, MapOptions::new()).unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out.next(), Some(Ok(1)));
+        assert_eq!(out.len(), 1);
+        assert!(out.next().unwrap().is_err());
+        assert_eq!(out.len(), 0);
+        assert_eq!(out.next(), None);
+
+        // A task error ends the iteration early: the count overstated what
+        // was left, never understated it.
+        let mut out = pool
+            .map(step, [Step::Value(1), Step::Panic, Step::Value(3)])
+            .unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out.next(), Some(Ok(1)));
+        assert_eq!(out.len(), 2);
+        assert!(out.next().unwrap().is_err());
+        assert_eq!(out.len(), 0);
+        assert_eq!(out.next(), None);
     });
     drop(pool);
     clean.check();

@@ -136,6 +136,15 @@ impl std::error::Error for MapError {}
 /// not unwind: the items read before it yield their results, then
 /// [`MapError::InputPanicked`] ends the iteration.
 ///
+/// # Size
+///
+/// [`size_hint`](Iterator::size_hint) counts the items still to come if
+/// the iteration runs to its end: it is exact, and the map an
+/// [`ExactSizeIterator`] (so a progress bar such as indicatif's
+/// `.progress()` can show it), when the input is one. An error that ends
+/// the iteration early yields fewer: the count may overstate what is left,
+/// never understate it.
+///
 /// # Dropping
 ///
 /// Dropping the iterator, read to its end or not, cancels every task not
@@ -364,6 +373,31 @@ where
             }
         }
     }
+
+    /// The items still to come if the iteration runs to its end: exact when
+    /// the input's `size_hint` is (see [`Map`]'s `# Size`).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.finished {
+            return (0, Some(0));
+        }
+        let ahead = self.current.len()
+            + self.in_flight.iter().map(|(_, len)| len).sum::<usize>()
+            + usize::from(self.input_failure.is_some());
+        let (lower, upper) = self.input.as_ref().map_or((0, Some(0)), I::size_hint);
+        (
+            lower.saturating_add(ahead),
+            upper.and_then(|n| n.checked_add(ahead)),
+        )
+    }
+}
+
+impl<I, F, R> ExactSizeIterator for Map<I, F, R>
+where
+    I: ExactSizeIterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> R + Send + Sync + 'static,
+    R: Send + Sync + 'static,
+{
 }
 
 impl<I, F, R> Drop for Map<I, F, R> {

@@ -58,3 +58,41 @@ fn slow_items_spread_over_every_thread_with_the_default_options() {
         }
     });
 }
+
+/// What a progress bar (indicatif's `.progress()`) asks of an iterator.
+fn exact_len(results: &impl ExactSizeIterator) -> usize {
+    results.len()
+}
+
+#[test]
+fn a_map_reports_the_items_left_exactly_when_its_input_does() {
+    watchdog("size_hint of a map", || {
+        let p = pool(2);
+        // (A `Range<u64>` is no `ExactSizeIterator`; a `Range<u32>` is.)
+        let mut out = p.map(|n: u32| n * 2, 0..100u32).unwrap();
+        assert_eq!(exact_len(&out), 100);
+        for left in (0..100).rev() {
+            assert!(out.next().unwrap().is_ok());
+            assert_eq!(out.len(), left);
+        }
+        assert_eq!(out.next(), None);
+
+        // A length not known exactly: the input's bounds, plus what was read.
+        let mut out = p.map(|n: u32| n, (0..30).filter(|n| n % 2 == 0)).unwrap();
+        // The call read eight items (0 to 14), leaving 15..30 to filter.
+        assert_eq!(out.size_hint(), (8, Some(8 + 15)));
+        out.next().unwrap().unwrap();
+        assert_eq!(out.count(), 14);
+
+        // An error ends the iteration early: the count overstated what was
+        // left, never understated it.
+        let mut out = p
+            .map(|n: u32| if n == 1 { panic!("one") } else { n }, 0..3u32)
+            .unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out.next(), Some(Ok(0)));
+        assert!(out.next().unwrap().is_err());
+        assert_eq!(out.len(), 0);
+        assert_eq!(out.next(), None);
+    });
+}
