@@ -67,6 +67,7 @@ const DEFAULT_IN_FLIGHT: usize = 16;
 
 /// Configures a [`Pool`]; from [`Pool::builder`].
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     processes: Option<usize>,
     maxtasksperchild: Option<usize>,

@@ -40,6 +40,7 @@ type OnError = Box<dyn FnOnce(&PoolError) + Send>;
 /// // The callback ran before the job was ready.
 /// assert_eq!(rx.try_recv(), Ok(42));
 /// ```
+#[must_use = "callbacks do nothing until passed to an `_async_with` call"]
 pub struct Callbacks<T> {
     on_success: Option<OnSuccess<T>>,
     on_error: Option<OnError>,

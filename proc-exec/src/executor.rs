@@ -48,6 +48,7 @@ pub struct ProcessPoolExecutor {
 
 /// Configures a [`ProcessPoolExecutor`]; from [`ProcessPoolExecutor::builder`].
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
     start_method: StartMethod,
@@ -448,6 +449,7 @@ impl ProcessPoolExecutor {
     /// assert!(matches!(&items[1], Err(TaskError::Panicked(m)) if m.contains("odd")));
     /// assert_eq!(items[2], Ok(3));
     /// ```
+    #[must_use = "the chunk runs anyway, but its results are only in the returned future"]
     pub fn submit_chunk<A, R, E>(
         &self,
         function: Function<A, R, E>,
@@ -458,13 +460,17 @@ impl ProcessPoolExecutor {
         R: DeserializeOwned + Send + Sync + 'static,
         E: Send + Sync + 'static,
     {
-        chunk::submit_chunk(&self.shared, function, args, None)
+        chunk::submit_chunk(&self.shared, function, args, None).map(|(chunk, _)| chunk)
     }
 
     /// Applies `f` to every item in the workers, yielding results in input
-    /// order. Every item is submitted now, one per frame (Python's
-    /// defaults); see [`map_with`](Self::map_with) for chunks, a timeout and
-    /// a bounded window, and [`Map`] for how an error ends the iteration.
+    /// order. With the default [`MapOptions`], the items go in chunks whose
+    /// size adapts to how long an item takes, at most four chunks per
+    /// worker in flight, the input read as results are taken (CPython
+    /// sends every item at once, one per chunk: see [`MapOptions::new`] for
+    /// why not); see [`map_with`](Self::map_with) for a fixed chunksize, a
+    /// timeout and another window, and [`Map`] for how an error ends the
+    /// iteration and what dropping it does.
     ///
     /// # Errors
     ///
@@ -482,13 +488,23 @@ impl ProcessPoolExecutor {
     /// }
     ///
     /// let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
-    /// let options = MapOptions::new().chunksize(NonZeroUsize::new(100).unwrap());
+    /// let sum: u64 = pool.map(cube, 0..1000u64).unwrap().map(Result::unwrap).sum();
+    /// assert_eq!(sum, (0..1000u64).map(cube).sum());
+    ///
+    /// // Chunks of 100 items, all sent inside the call (CPython's way).
+    /// let options = MapOptions::new()
+    ///     .chunksize(NonZeroUsize::new(100).unwrap())
+    ///     .buffersize(NonZeroUsize::MAX);
     /// let sum: u64 = pool
     ///     .map_with(cube, 0..1000u64, options)
     ///     .unwrap()
     ///     .map(Result::unwrap)
     ///     .sum();
     /// assert_eq!(sum, (0..1000u64).map(cube).sum());
+    ///
+    /// // Only for its side effects: read it to the end (dropping it would
+    /// // cancel what was not sent yet).
+    /// pool.map(cube, 0..10u64).unwrap().try_for_each(|r| r.map(drop)).unwrap();
     /// ```
     pub fn map<A, R, I>(&self, f: fn(A) -> R, items: I) -> Result<Map<I::IntoIter, R>, SubmitError>
     where
@@ -499,9 +515,9 @@ impl ProcessPoolExecutor {
         self.map_with(f, items, MapOptions::new())
     }
 
-    /// [`map`](Self::map) with [`MapOptions`]: `chunksize`, one `timeout`
-    /// for the whole iteration, and a `buffersize` bounding the chunks in
-    /// flight.
+    /// [`map`](Self::map) with [`MapOptions`]: a fixed `chunksize`, one
+    /// `timeout` for the whole iteration, and a `buffersize` bounding the
+    /// chunks in flight.
     ///
     /// # Errors
     ///
@@ -716,6 +732,7 @@ impl fmt::Debug for ProcessPoolExecutor {
 
 /// How one task is run; for [`ProcessPoolExecutor::submit_with`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "options do nothing until passed to `submit_with`"]
 pub struct TaskOptions {
     timeout: Option<Duration>,
 }

@@ -170,6 +170,7 @@
 #[macro_use]
 mod sync;
 
+mod auto_chunk;
 mod bytes;
 mod call;
 mod chunk;

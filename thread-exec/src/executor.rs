@@ -80,8 +80,13 @@ impl ThreadPoolExecutor {
     }
 
     /// Applies `f` to every item, in parallel, yielding results in input
-    /// order. Every item is submitted now (Python's default); see
-    /// [`map_with`](Self::map_with) for a timeout and a bounded window.
+    /// order. With the default [`MapOptions`], items are grouped into tasks
+    /// whose size adapts to how long an item runs, at most four tasks per
+    /// worker thread in flight, the input read as results are taken
+    /// (CPython submits every item at once, one task each: see
+    /// [`MapOptions::new`] for why not); see [`map_with`](Self::map_with)
+    /// for a timeout, a fixed chunksize and another window, and [`Map`] for
+    /// what dropping it does.
     ///
     /// # Errors
     ///
@@ -98,7 +103,8 @@ impl ThreadPoolExecutor {
     }
 
     /// [`map`](Self::map) with a [`MapOptions`]: a timeout for the whole
-    /// iteration and a `buffersize` bounding the tasks in flight.
+    /// iteration, a `buffersize` bounding the tasks in flight and a fixed
+    /// `chunksize`.
     ///
     /// # Errors
     ///
@@ -238,6 +244,7 @@ impl fmt::Debug for ThreadPoolExecutor {
 /// assert_eq!(name.into_result().unwrap().as_deref(), Some("hasher_0"));
 /// ```
 #[derive(Clone, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
     thread_name_prefix: Option<String>,

@@ -54,6 +54,7 @@
 //! | a `map` input panics | at its position, after every earlier result: [`MapError::InputPanicked`]; the pool goes on |
 #![deny(unsafe_code)]
 
+mod auto_chunk;
 mod counts;
 mod error;
 mod executor;
