@@ -325,7 +325,7 @@ impl ProcessPoolExecutor {
     pub fn submit<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<Future<R, TaskError>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_with(f, arg, TaskOptions::new())
     }
@@ -344,7 +344,7 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_function(Function::new(f), arg, options)
     }
@@ -363,8 +363,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        E: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_fallible_with(f, arg, TaskOptions::new())
     }
@@ -382,8 +382,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        E: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_function(Function::fallible(f), arg, options)
     }
@@ -403,8 +403,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize,
-        R: DeserializeOwned + Send + Sync + 'static,
-        E: Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+        E: Send + 'static,
     {
         let max = self.shared.config.max_frame_size;
         let frame = encode_call_frame(Kind::Run, function.call, &arg, max)?;
@@ -455,8 +455,8 @@ impl ProcessPoolExecutor {
     ) -> Result<ChunkFuture<R, E>, SubmitError>
     where
         A: Serialize,
-        R: DeserializeOwned + Send + Sync + 'static,
-        E: Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+        E: Send + 'static,
     {
         chunk::submit_chunk(&self.shared, function, args, None)
     }
@@ -494,7 +494,7 @@ impl ProcessPoolExecutor {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.map_with(f, items, MapOptions::new())
     }
@@ -515,7 +515,7 @@ impl ProcessPoolExecutor {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         Map::start(shared, Function::new(f), items.into_iter(), options)
@@ -537,7 +537,7 @@ impl ProcessPoolExecutor {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         MapUnordered::start(shared, Function::new(f), items.into_iter(), options)
@@ -592,7 +592,7 @@ impl ProcessPoolExecutor {
         I: IntoIterator<Item = Result<A, X>>,
         X: fmt::Display,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         let input = Fallible::new(items.into_iter());
@@ -616,7 +616,7 @@ impl ProcessPoolExecutor {
         I: IntoIterator<Item = Result<A, X>>,
         X: fmt::Display,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         let input = Fallible::new(items.into_iter());
@@ -747,8 +747,8 @@ struct Task<R, E> {
 
 impl<R, E> Pending for Task<R, E>
 where
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     fn start(&self) -> bool {
         start(&self.completer)

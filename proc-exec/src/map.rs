@@ -191,8 +191,8 @@ impl<I, A, R, E> Feeder<I, A, R, E>
 where
     I: MapInput<Arg = A>,
     A: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     /// Reads and submits the next chunk; `None` when the input is spent.
     fn next_slot(&mut self) -> Option<Slot<R, E>> {
@@ -251,8 +251,8 @@ fn start_map<I, A, R, E>(
 where
     I: MapInput<Arg = A>,
     A: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     let mut feeder = Feeder {
         shared,
@@ -372,8 +372,8 @@ impl<I, R, E> Map<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
@@ -482,8 +482,8 @@ impl<I, R, E> Iterator for Map<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     type Item = Result<R, MapError<E>>;
 
@@ -584,8 +584,8 @@ impl<I, R, E> MapUnordered<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
@@ -720,8 +720,8 @@ impl<I, R, E> Iterator for MapUnordered<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     type Item = Result<R, MapError<E>>;
 
