@@ -6,7 +6,8 @@
 //!   `maxtasksperchild`); `apply`/`apply_async`, `map`/`map_async`,
 //!   `starmap`/`starmap_async`, `imap`/`imap_unordered`, `close`,
 //!   `terminate`, `join`.
-//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`.
+//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`; and it
+//!   can be `.await`ed (it is a [`std::future::Future`]).
 //! - [`Callbacks`]: `callback` and `error_callback`, run before a job is
 //!   ready.
 //! - [`Imap`], [`ImapUnordered`]: lazy results with `next_timeout`;
