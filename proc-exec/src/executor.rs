@@ -317,6 +317,15 @@ impl ProcessPoolExecutor {
     /// postcard. A panic in `f` fails the future with
     /// [`TaskError::Panicked`]; the worker survives.
     ///
+    /// Postcard is not self-describing: the reader follows the type, not the
+    /// bytes. Types whose serde implementation needs to look at the data
+    /// (`serde_json::Value`, fields with `skip_serializing_if` or `flatten`,
+    /// untagged or internally tagged enums) serialize in the parent but fail
+    /// in the worker as [`TaskError::ArgDecode`] (or, for a result, in the
+    /// parent as [`TaskError::ResultDecode`]), or decode into a wrong value.
+    /// Wrap such values in `Json<T>` (feature `json`), which crosses as JSON
+    /// text; large byte buffers go faster as [`Bytes`](crate::Bytes).
+    ///
     /// # Errors
     ///
     /// [`SubmitError`] after `shutdown`, once the pool is broken, or when the
@@ -488,7 +497,7 @@ impl ProcessPoolExecutor {
     ///     .unwrap()
     ///     .map(Result::unwrap)
     ///     .sum();
-    /// assert_eq!(sum, (0..1000u64).map(cube).sum());
+    /// assert_eq!(sum, (0..1000u64).map(cube).sum::<u64>());
     /// ```
     pub fn map<A, R, I>(&self, f: fn(A) -> R, items: I) -> Result<Map<I::IntoIter, R>, SubmitError>
     where

@@ -124,7 +124,7 @@ fn without_buffersize_the_input_is_read_inside_the_call() {
     assert_eq!(taken.load(Ordering::Relaxed), 100);
     assert_eq!(
         out.map(Result::unwrap).sum::<u64>(),
-        (0..100u64).map(square).sum()
+        (0..100u64).map(square).sum::<u64>()
     );
     drop(pool);
     clean.check();
