@@ -82,7 +82,9 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         // Borrowed when the format allows (postcard does), owned otherwise.
         let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        serde_json::from_str(&text).map(Json).map_err(D::Error::custom)
+        serde_json::from_str(&text)
+            .map(Json)
+            .map_err(D::Error::custom)
     }
 }
 

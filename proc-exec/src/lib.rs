@@ -60,6 +60,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `json` | no | `Json<T>`: a value that crosses as JSON text (`serde_json` dependency) |
+//! | `log` | no | [`log`](https://docs.rs/log) records, target `proc_exec`: a worker started or retired (info), killed on purpose (info), died with its pid and status (warn, and whether it is replaced), the pool broken and why (error) |
 //!
 //! # Start methods, and forking a process that has threads
 //!
@@ -183,6 +184,8 @@
 
 #[macro_use]
 mod sync;
+#[macro_use]
+mod events;
 
 mod bytes;
 mod call;

@@ -43,7 +43,15 @@ fn keys_of(doc: Json<Value>) -> Json<Value> {
 fn a_skipped_field_fails_bare_and_crosses_as_json() {
     let clean = clean();
     let pool = pool();
-    let bare = pool.submit(count_of, Sparse { note: None, count: 7 }).unwrap();
+    let bare = pool
+        .submit(
+            count_of,
+            Sparse {
+                note: None,
+                count: 7,
+            },
+        )
+        .unwrap();
     // `count` alone is written; the worker reads its 7 as `note`'s tag.
     match bare.result(GUARD) {
         Err(ResultError::Failed(TaskError::ArgDecode(message))) => {
@@ -51,7 +59,10 @@ fn a_skipped_field_fails_bare_and_crosses_as_json() {
         }
         other => panic!("expected ArgDecode, got {other:?}"),
     }
-    let item = Json(Sparse { note: None, count: 7 });
+    let item = Json(Sparse {
+        note: None,
+        count: 7,
+    });
     let wrapped = pool.submit(count_of_json, item).unwrap();
     assert_eq!(wrapped.result(GUARD), Ok(&7));
     drop(pool);
