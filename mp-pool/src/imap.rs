@@ -75,7 +75,7 @@ impl<I, R> NextTimeout for Map<I, R>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
 {
     type Value = R;
 
@@ -88,7 +88,7 @@ impl<I, R> NextTimeout for MapUnordered<I, R>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
 {
     type Value = R;
 

@@ -6,7 +6,8 @@
 //!   `maxtasksperchild`); `apply`/`apply_async`, `map`/`map_async`,
 //!   `starmap`/`starmap_async`, `imap`/`imap_unordered`, `close`,
 //!   `terminate`, `join`.
-//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`.
+//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`; and it
+//!   can be `.await`ed (it is a [`std::future::Future`]).
 //! - [`Callbacks`]: `callback` and `error_callback`, run before a job is
 //!   ready.
 //! - [`Imap`], [`ImapUnordered`]: lazy results with `next_timeout`;
@@ -86,6 +87,13 @@
 //! | an `imap` input panics, or a `try_imap` input yields `Err` | at its position, after every earlier result: [`PoolError::Input`]; nothing after it is read; the pool goes on |
 //! | a worker ignores SIGTERM on `terminate`/`Drop` | SIGKILL after the builder's `terminate_grace` (1 s by default) |
 //!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Json<T>` (proc-exec's): a value that crosses as JSON text, for what postcard cannot describe (`serde_json::Value`, `skip_serializing_if`, untagged enums) |
+//! | `log` | no | proc-exec's `log` records (target `proc_exec`): workers started, retired, died (pid, status), replaced; the pool broken |
+//!
 //! # Where this differs from CPython, on purpose
 //!
 //! - A worker that dies while running a task fails that task with
@@ -130,6 +138,8 @@ pub use result::{AsyncResult, Callbacks};
 pub use future_core;
 pub use future_core::{ResultError, State};
 pub use proc_exec;
+#[cfg(feature = "json")]
+pub use proc_exec::Json;
 pub use proc_exec::{
     BrokenProcessPool, Bytes, ExitStatus, InputError, MapError, StartMethod, SubmitError, TaskError,
 };

@@ -93,8 +93,8 @@ pub(crate) fn submit_chunk<A, R, E>(
 ) -> Result<(ChunkFuture<R, E>, usize), SubmitError>
 where
     A: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     let max = shared.config.max_frame_size;
     if wire::min_outcomes_len(args.len()) > max as usize {
@@ -145,8 +145,8 @@ impl Drop for Settled {
 
 impl<R, E> Pending for Chunk<R, E>
 where
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     fn start(&self) -> bool {
         start(&self.completer)

@@ -318,6 +318,15 @@ impl ProcessPoolExecutor {
     /// postcard. A panic in `f` fails the future with
     /// [`TaskError::Panicked`]; the worker survives.
     ///
+    /// Postcard is not self-describing: the reader follows the type, not the
+    /// bytes. Types whose serde implementation needs to look at the data
+    /// (`serde_json::Value`, fields with `skip_serializing_if` or `flatten`,
+    /// untagged or internally tagged enums) serialize in the parent but fail
+    /// in the worker as [`TaskError::ArgDecode`] (or, for a result, in the
+    /// parent as [`TaskError::ResultDecode`]), or decode into a wrong value.
+    /// Wrap such values in `Json<T>` (feature `json`), which crosses as JSON
+    /// text; large byte buffers go faster as [`Bytes`](crate::Bytes).
+    ///
     /// # Errors
     ///
     /// [`SubmitError`] after `shutdown`, once the pool is broken, or when the
@@ -326,7 +335,7 @@ impl ProcessPoolExecutor {
     pub fn submit<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<Future<R, TaskError>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_with(f, arg, TaskOptions::new())
     }
@@ -345,7 +354,7 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_function(Function::new(f), arg, options)
     }
@@ -364,8 +373,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        E: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_fallible_with(f, arg, TaskOptions::new())
     }
@@ -383,8 +392,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        E: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_function(Function::fallible(f), arg, options)
     }
@@ -404,8 +413,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize,
-        R: DeserializeOwned + Send + Sync + 'static,
-        E: Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+        E: Send + 'static,
     {
         let max = self.shared.config.max_frame_size;
         let frame = encode_call_frame(Kind::Run, function.call, &arg, max)?;
@@ -457,8 +466,8 @@ impl ProcessPoolExecutor {
     ) -> Result<ChunkFuture<R, E>, SubmitError>
     where
         A: Serialize,
-        R: DeserializeOwned + Send + Sync + 'static,
-        E: Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+        E: Send + 'static,
     {
         chunk::submit_chunk(&self.shared, function, args, None).map(|(chunk, _)| chunk)
     }
@@ -500,7 +509,7 @@ impl ProcessPoolExecutor {
     ///     .unwrap()
     ///     .map(Result::unwrap)
     ///     .sum();
-    /// assert_eq!(sum, (0..1000u64).map(cube).sum());
+    /// assert_eq!(sum, (0..1000u64).map(cube).sum::<u64>());
     ///
     /// // Only for its side effects: read it to the end (dropping it would
     /// // cancel what was not sent yet).
@@ -510,7 +519,7 @@ impl ProcessPoolExecutor {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.map_with(f, items, MapOptions::new())
     }
@@ -531,7 +540,7 @@ impl ProcessPoolExecutor {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         Map::start(shared, Function::new(f), items.into_iter(), options)
@@ -553,7 +562,7 @@ impl ProcessPoolExecutor {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         MapUnordered::start(shared, Function::new(f), items.into_iter(), options)
@@ -608,7 +617,7 @@ impl ProcessPoolExecutor {
         I: IntoIterator<Item = Result<A, X>>,
         X: fmt::Display,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         let input = Fallible::new(items.into_iter());
@@ -632,7 +641,7 @@ impl ProcessPoolExecutor {
         I: IntoIterator<Item = Result<A, X>>,
         X: fmt::Display,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         let input = Fallible::new(items.into_iter());
@@ -764,8 +773,8 @@ struct Task<R, E> {
 
 impl<R, E> Pending for Task<R, E>
 where
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     fn start(&self) -> bool {
         start(&self.completer)

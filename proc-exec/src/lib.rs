@@ -48,6 +48,20 @@
 //! they travel as [postcard](https://docs.rs/postcard). Nothing the function
 //! captures crosses, which is why it must be a plain function.
 //!
+//! Postcard is not self-describing, so a type whose serde implementation
+//! inspects the data (`serde_json::Value`, `skip_serializing_if`, `flatten`,
+//! untagged enums) fails with [`TaskError::ArgDecode`] ("the argument could
+//! not be deserialized: …") or [`TaskError::ResultDecode`]: wrap it in
+//! `Json<T>` (feature `json`). [`Bytes`] carries a byte buffer in one block,
+//! encoded as `serde_bytes::ByteBuf` is.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Json<T>`: a value that crosses as JSON text (`serde_json` dependency) |
+//! | `log` | no | [`log`](https://docs.rs/log) records, target `proc_exec`: a worker started or retired (info), killed on purpose (info), died with its pid and status (warn, and whether it is replaced), the pool broken and why (error) |
+//!
 //! # Start methods, and forking a process that has threads
 //!
 //! `fork` copies only the calling thread. A lock another thread held at that
@@ -144,6 +158,7 @@
 //! |---|---|
 //! | the task panics | that future: [`TaskError::Panicked`] (message and location) |
 //! | the argument's `Deserialize` panics or fails in the worker | that item: [`TaskError::ArgDecode`]; the rest of its chunk too (they cannot be found) |
+//! | the argument's type is not postcard-friendly (`serde_json::Value`, `skip_serializing_if`, untagged enum) | that item: [`TaskError::ArgDecode`] ("the argument could not be deserialized: …"), or a wrong value; use `Json<T>` |
 //! | the result's `Serialize` panics or fails in the worker | that item: [`TaskError::ResultEncode`] |
 //! | the argument's `Drop` panics in the worker (it ends inside the call) | that item: [`TaskError::Panicked`] |
 //! | the result's `Drop` panics in the worker, after it was encoded | that item: [`TaskError::Panicked`] ("dropping the result panicked: …") |
@@ -169,6 +184,8 @@
 
 #[macro_use]
 mod sync;
+#[macro_use]
+mod events;
 
 mod auto_chunk;
 mod bytes;
@@ -178,6 +195,8 @@ mod codec;
 mod error;
 mod executor;
 mod function;
+#[cfg(feature = "json")]
+mod json;
 mod map;
 mod map_input;
 mod os;
@@ -211,6 +230,8 @@ pub use chunk::{ChunkFuture, ChunkResults};
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
 pub use executor::{Builder, DEFAULT_TERMINATE_GRACE, ProcessPoolExecutor, TaskOptions};
 pub use function::Function;
+#[cfg(feature = "json")]
+pub use json::Json;
 pub use map::{Map, MapError, MapOptions, MapUnordered};
 pub use map_input::{Fallible, InputError, MapInput};
 pub use os::ExitStatus;

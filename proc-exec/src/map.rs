@@ -238,8 +238,8 @@ impl<I, A, R, E> Feeder<I, A, R, E>
 where
     I: MapInput<Arg = A>,
     A: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     /// Reads and submits the next chunk; `None` when the input is spent.
     fn next_slot(&mut self) -> Option<Slot<R, E>> {
@@ -325,8 +325,8 @@ fn start_map<I, A, R, E>(
 where
     I: MapInput<Arg = A>,
     A: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     let workers = shared.config.limits.max_workers.get();
     let budget = auto_chunk::byte_budget(shared.config.max_frame_size);
@@ -490,8 +490,8 @@ impl<I, R, E> Map<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
@@ -607,8 +607,8 @@ impl<I, R, E> Iterator for Map<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     type Item = Result<R, MapError<E>>;
 
@@ -754,8 +754,8 @@ impl<I, R, E> MapUnordered<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
@@ -893,8 +893,8 @@ impl<I, R, E> Iterator for MapUnordered<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     type Item = Result<R, MapError<E>>;
 

@@ -145,7 +145,7 @@ fn an_unbounded_buffersize_reads_the_whole_input_inside_the_call() {
     assert_eq!(taken.load(Ordering::Relaxed), 100);
     assert_eq!(
         out.map(Result::unwrap).sum::<u64>(),
-        (0..100u64).map(square).sum()
+        (0..100u64).map(square).sum::<u64>()
     );
     drop(pool);
     clean.check();

@@ -74,7 +74,7 @@ impl ThreadPoolExecutor {
     pub fn submit<F, R>(&self, f: F) -> Result<Future<R, TaskError>, SubmitError<F>>
     where
         F: FnOnce() -> R + Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         submit_to(&self.shared, f)
     }
@@ -97,7 +97,7 @@ impl ThreadPoolExecutor {
         I: IntoIterator,
         I::Item: Send + 'static,
         F: Fn(I::Item) -> R + Send + Sync + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         self.map_with(f, items, MapOptions::new())
     }
@@ -119,7 +119,7 @@ impl ThreadPoolExecutor {
         I: IntoIterator,
         I::Item: Send + 'static,
         F: Fn(I::Item) -> R + Send + Sync + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         Map::start(Arc::clone(&self.shared), f, items.into_iter(), options)
     }
@@ -179,7 +179,7 @@ pub(crate) fn submit_to<F, R>(
 ) -> Result<Future<R, TaskError>, SubmitError<F>>
 where
     F: FnOnce() -> R + Send + 'static,
-    R: Send + Sync + 'static,
+    R: Send + 'static,
 {
     submit_job(shared, f, |f, completer| {
         RawJob::new(Task::new(f, completer))

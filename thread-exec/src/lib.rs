@@ -40,8 +40,10 @@
 //! workers if asked. Dropping the executor shuts it down with `wait` and lets
 //! queued work finish, as Python's `with` block does.
 //!
-//! A result must be `Send + Sync` (a finished future is read by reference
-//! from any thread).
+//! A result must be `Send`, as for `std::thread::spawn`: a worker makes it
+//! and the submitter reads it. Only sharing the finished future with other
+//! threads (sending the [`Future`](future_core::Future), or adding a done
+//! callback, which reads it in the worker) also needs `Sync`.
 //!
 //! # What can go wrong
 //!

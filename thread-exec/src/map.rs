@@ -189,7 +189,7 @@ where
     I: Iterator,
     I::Item: Send + 'static,
     F: Fn(I::Item) -> R + Send + Sync + 'static,
-    R: Send + Sync + 'static,
+    R: Send + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
@@ -329,7 +329,7 @@ where
     I: Iterator,
     I::Item: Send + 'static,
     F: Fn(I::Item) -> R + Send + Sync + 'static,
-    R: Send + Sync + 'static,
+    R: Send + 'static,
 {
     type Item = Result<R, MapError>;
 

@@ -44,6 +44,9 @@
 //! `std` (default) and `futex` (default) give a default clock for the
 //! timeout arguments. Without them, use [`wait_with_clock`] and
 //! [`as_completed_with_clock`] with a [`Clock`](future_core::Clock).
+//! `futures-core` (off by default) makes [`AsCompleted`] a
+//! `futures_core::Stream` too, woken by each completion (its timeout is only
+//! checked when polled: use the runtime's timer).
 #![no_std]
 // Paths say where an item really comes from, so the crate stays no_std-clean.
 #![warn(
