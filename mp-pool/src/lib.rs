@@ -6,7 +6,8 @@
 //!   `maxtasksperchild`); `apply`/`apply_async`, `map`/`map_async`,
 //!   `starmap`/`starmap_async`, `imap`/`imap_unordered`, `close`,
 //!   `terminate`, `join`.
-//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`.
+//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`; and it
+//!   can be `.await`ed (it is a [`std::future::Future`]).
 //! - [`Callbacks`]: `callback` and `error_callback`, run before a job is
 //!   ready.
 //! - [`Imap`], [`ImapUnordered`]: lazy results with `next_timeout`;
@@ -87,6 +88,13 @@
 //! | a worker ignores SIGTERM on `terminate`/`Drop` | SIGKILL after the builder's `terminate_grace` (1 s by default) |
 //! | a kernel older than Linux 5.4, or a sandbox refusing a pidfd call | `build`: [`BuildError::Exec`] holding [`proc_exec::BuildError::Kernel`], which names the call and the release that has it |
 //!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Json<T>` (proc-exec's): a value that crosses as JSON text, for what postcard cannot describe (`serde_json::Value`, `skip_serializing_if`, untagged enums) |
+//! | `log` | no | proc-exec's `log` records (target `proc_exec`): workers started, retired, died (pid, status), replaced; the pool broken |
+//!
 //! # Where this differs from CPython, on purpose
 //!
 //! - A worker that dies while running a task fails that task with
@@ -139,3 +147,19 @@ pub use imap::{Imap, ImapUnordered, NextTimeout, Results, TryImap, TryImapUnorde
 pub use pool::{Builder, Pool};
 #[cfg(target_os = "linux")]
 pub use result::{AsyncResult, Callbacks};
+
+// What the signatures above name, so that a user needs no other crate in
+// `Cargo.toml` to match an error or pick a start method; the crates
+// themselves for the rest.
+#[cfg(target_os = "linux")]
+pub use future_core;
+#[cfg(target_os = "linux")]
+pub use future_core::{ResultError, State};
+#[cfg(target_os = "linux")]
+pub use proc_exec;
+#[cfg(all(target_os = "linux", feature = "json"))]
+pub use proc_exec::Json;
+#[cfg(target_os = "linux")]
+pub use proc_exec::{
+    BrokenProcessPool, Bytes, ExitStatus, InputError, MapError, StartMethod, SubmitError, TaskError,
+};

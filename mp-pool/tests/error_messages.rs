@@ -14,7 +14,11 @@ fn a_task_error_reads_once() {
     let clean = clean();
     let pool = pool(1);
     let error = pool.apply(panics_on_zero, 0).unwrap_err();
-    assert!(matches!(error, PoolError::Task(_)));
+    // Named through mp-pool's re-exports: no other crate needed.
+    assert!(matches!(
+        error,
+        PoolError::Task(mp_pool::TaskError::Panicked(_))
+    ));
     let texts = assert_reads_once(&error);
     assert!(texts[0].contains("zero is not allowed"), "{texts:?}");
     pool.close();
@@ -25,9 +29,9 @@ fn a_task_error_reads_once() {
 
 #[test]
 fn build_errors_read_once() {
-    let wrapped = BuildError::Exec(proc_exec::BuildError::StartMethod(io::Error::other(
-        "no /proc",
-    )));
+    let wrapped = BuildError::Exec(mp_pool::proc_exec::BuildError::StartMethod(
+        io::Error::other("no /proc"),
+    ));
     let texts = assert_reads_once(&wrapped);
     assert!(texts[0].contains("no /proc"), "{texts:?}");
     let texts = assert_reads_once(&BuildError::Io(io::Error::other("no threads")));

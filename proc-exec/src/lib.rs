@@ -62,6 +62,20 @@
 //! they travel as [postcard](https://docs.rs/postcard). Nothing the function
 //! captures crosses, which is why it must be a plain function.
 //!
+//! Postcard is not self-describing, so a type whose serde implementation
+//! inspects the data (`serde_json::Value`, `skip_serializing_if`, `flatten`,
+//! untagged enums) fails with [`TaskError::ArgDecode`] ("the argument could
+//! not be deserialized: …") or [`TaskError::ResultDecode`]: wrap it in
+//! `Json<T>` (feature `json`). [`Bytes`] carries a byte buffer in one block,
+//! encoded as `serde_bytes::ByteBuf` is.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Json<T>`: a value that crosses as JSON text (`serde_json` dependency) |
+//! | `log` | no | [`log`](https://docs.rs/log) records, target `proc_exec`: a worker started or retired (info), killed on purpose (info), died with its pid and status (warn, and whether it is replaced), the pool broken and why (error) |
+//!
 //! # Start methods, and forking a process that has threads
 //!
 //! `fork` copies only the calling thread. A lock another thread held at that
@@ -158,6 +172,7 @@
 //! |---|---|
 //! | the task panics | that future: [`TaskError::Panicked`] (message and location) |
 //! | the argument's `Deserialize` panics or fails in the worker | that item: [`TaskError::ArgDecode`]; the rest of its chunk too (they cannot be found) |
+//! | the argument's type is not postcard-friendly (`serde_json::Value`, `skip_serializing_if`, untagged enum) | that item: [`TaskError::ArgDecode`] ("the argument could not be deserialized: …"), or a wrong value; use `Json<T>` |
 //! | the result's `Serialize` panics or fails in the worker | that item: [`TaskError::ResultEncode`] |
 //! | the argument's `Drop` panics in the worker (it ends inside the call) | that item: [`TaskError::Panicked`] |
 //! | the result's `Drop` panics in the worker, after it was encoded | that item: [`TaskError::Panicked`] ("dropping the result panicked: …") |
@@ -190,7 +205,12 @@ compile_error!(
 #[cfg(target_os = "linux")]
 #[macro_use]
 mod sync;
+#[cfg(target_os = "linux")]
+#[macro_use]
+mod events;
 
+#[cfg(target_os = "linux")]
+mod auto_chunk;
 #[cfg(target_os = "linux")]
 mod bytes;
 #[cfg(target_os = "linux")]
@@ -205,6 +225,8 @@ mod error;
 mod executor;
 #[cfg(target_os = "linux")]
 mod function;
+#[cfg(all(target_os = "linux", feature = "json"))]
+mod json;
 #[cfg(target_os = "linux")]
 mod map;
 #[cfg(target_os = "linux")]
@@ -253,6 +275,8 @@ pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
 pub use executor::{Builder, DEFAULT_TERMINATE_GRACE, ProcessPoolExecutor, TaskOptions};
 #[cfg(target_os = "linux")]
 pub use function::Function;
+#[cfg(all(target_os = "linux", feature = "json"))]
+pub use json::Json;
 #[cfg(target_os = "linux")]
 pub use map::{Map, MapError, MapOptions, MapUnordered};
 #[cfg(target_os = "linux")]
@@ -265,6 +289,13 @@ pub use os::kernel::{MIN_LINUX, MissingSyscall};
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
 #[cfg(target_os = "linux")]
 pub use process::{Process, ProcessError};
+
+// What the signatures above name (the futures they return, their errors),
+// so that a user needs no other crate in `Cargo.toml`.
+#[cfg(target_os = "linux")]
+pub use future_core;
+#[cfg(target_os = "linux")]
+pub use future_core::{ResultError, State};
 
 /// How a pool starts its workers. See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).
 #[cfg(target_os = "linux")]

@@ -165,6 +165,7 @@ impl<R: DeserializeOwned, E> Process<R, E> {
     /// for the same safety); [`StartMethod::Fork`] is the fastest, for
     /// programs that hold no lock across the fork that the function needs.
     /// See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).
+    #[must_use = "`start_method` returns the process it configured"]
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.start_method = method;
         self

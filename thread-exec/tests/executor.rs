@@ -368,3 +368,20 @@ fn a_broken_pool_error_reads_once() {
     };
     assert!(texts[0].contains("no database"), "{texts:?}");
 }
+
+#[test]
+fn a_send_but_not_sync_result_is_produced_by_a_worker_and_read_by_the_submitter() {
+    // `std::thread::spawn` asks only `Send` of a result; so does `submit`.
+    let p = pool(2);
+    let fut = p.submit(|| std::cell::RefCell::new(vec![1])).unwrap();
+    let cell = fut.result(GUARD).unwrap();
+    cell.borrow_mut().push(2);
+    assert_eq!(*cell.borrow(), [1, 2]);
+    assert_eq!(fut.into_result().unwrap().into_inner(), [1, 2]);
+    let squares: Vec<_> = p
+        .map(|n: u32| std::cell::Cell::new(n * n), 1..4)
+        .unwrap()
+        .map(|r| r.unwrap().get())
+        .collect();
+    assert_eq!(squares, [1, 4, 9]);
+}
