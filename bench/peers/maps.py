@@ -2,6 +2,7 @@
 context) on the proc-exec map benchmark's workloads.
 
 Usage: python3 maps.py WORKERS ITEMS PPE_DEFAULT_ITEMS CHUNKSIZE REPEATS PRIMES_BELOW CHUNKS
+   or: python3 maps.py WORKERS ITEMS (the fresh-process row alone, see below)
 Prints one line per measurement: name value unit.
 
 Every map is over range(n) with inc, timed from the call until the last
@@ -17,8 +18,14 @@ pool (the chunksize-1 ProcessPoolExecutor map runs once, over PPE_DEFAULT_ITEMS)
 - cpu_serial, cpu_pool1, cpu_pool2 (ms), cpu_speedup (pool1 / pool2, paired
   within a repeat): primes below PRIMES_BELOW by trial division, the range cut
   into CHUNKS equal chunks, Pool.map with chunksize 1
+
+With two arguments, in this fresh process: Pool(WORKERS).map(inc,
+range(ITEMS)) with its defaults, timed from the call until the sum is in hand
+(fresh_pool_map, s), and this process's peak RSS, pool start included
+(fresh_pool_map_rss, KiB).
 """
 import multiprocessing
+import resource
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -59,7 +66,21 @@ def per_item(n, run):
     return elapsed / n * 1e6
 
 
+def fresh_map(workers, items):
+    with CTX.Pool(workers) as pool:
+        t0 = time.perf_counter()
+        total = sum(pool.map(inc, range(items)))
+        elapsed = time.perf_counter() - t0
+    assert total == items * (items + 1) // 2, total
+    print("fresh_pool_map", elapsed, "s")
+    # ru_maxrss is in KiB on Linux.
+    print("fresh_pool_map_rss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "KiB")
+
+
 def main():
+    if len(sys.argv) == 3:
+        fresh_map(int(sys.argv[1]), int(sys.argv[2]))
+        return
     workers, items, ppe_items, chunksize, repeats, below, chunks = (
         int(a) for a in sys.argv[1:8]
     )

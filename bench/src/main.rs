@@ -68,6 +68,8 @@ fn main() {
         "procs" => procs::run(PROCS).print_ratios(),
         "maps" => maps::run(MAPS).print_ratios(),
         "pool" => pool::run(POOL).print_ratios(),
+        // The fresh process each default-`map` row of `maps` runs in.
+        "maps-child" => maps::child(args),
         "all" => {
             all();
         }

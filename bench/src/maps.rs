@@ -1,7 +1,8 @@
 //! proc-exec's `map` and `map_unordered` against CPython's
 //! `ProcessPoolExecutor.map` and `multiprocessing.Pool.map`: many trivial
-//! items (per-item cost, by chunksize), and a CPU-bound job (primes by trial
-//! division in 64 chunks) on one worker and on two.
+//! items (per-item cost, by chunksize), the default `map` over a million of
+//! them (time and peak memory, each in a fresh process), and a CPU-bound job
+//! (primes by trial division in 64 chunks) on one worker and on two.
 
 use crate::report::{Ratio, Section, out};
 use crate::stats::run_peer;
@@ -68,6 +69,7 @@ pub(crate) fn run(rounds: Rounds) -> Section {
     let ours = ours_map_row(rounds);
     let (ppe, pool, cpython_cpu) = cpython_rows(rounds);
     let pool_chunks = pool_default_chunksize(rounds.items);
+    let fresh = fresh_rows(rounds.items);
 
     out!(
         sec,
@@ -95,7 +97,7 @@ pub(crate) fn run(rounds: Rounds) -> Section {
     }
     out!(
         sec,
-        "\nDefault chunksize: 1 for proc-exec and ProcessPoolExecutor (Python's), \
+        "\nDefault chunksize: adaptive for proc-exec, 1 for ProcessPoolExecutor (Python's), \
          ceil(len / (4 x workers)) = {pool_chunks} for Pool.map (the same column as the next one). \
          ProcessPoolExecutor.map with chunksize 1 runs over {} items (about 160 us each). \
          Unordered: proc-exec `map_unordered`, Pool `imap_unordered`. \
@@ -104,6 +106,37 @@ pub(crate) fn run(rounds: Rounds) -> Section {
          CPython uses the fork context.",
         rounds.ppe_default_items,
         rounds.repeats
+    );
+
+    out!(
+        sec,
+        "\n## The default `map` over {} trivial items, {WORKERS} workers, in a fresh process\n",
+        rounds.items
+    );
+    out!(
+        sec,
+        "| implementation | map, call to last result (ms) | peak RSS of the process (MiB) |"
+    );
+    out!(sec, "| --- | --- | --- |");
+    for r in &fresh {
+        let mib =
+            |kb: Option<f64>| kb.map_or("n/a".to_string(), |kb| format!("{:.1}", kb / 1024.0));
+        let ms = |s: Option<f64>| s.map_or("n/a".to_string(), |s| format!("{:.1}", s * 1e3));
+        out!(
+            sec,
+            "| {} | {} | {} |",
+            r.name,
+            ms(r.seconds),
+            mib(r.rss_kb)
+        );
+    }
+    out!(
+        sec,
+        "\nEach row is one run of a fresh process that builds a pool of {WORKERS} workers and \
+         maps `inc` over `0..{}` with no options, summing the results; the time is from \
+         the `map` call until the sum is in hand, the peak RSS that of the calling process \
+         (its workers excluded), pool start included. Targets: <= 150 ms and <= 64 MiB.",
+        rounds.items
     );
 
     out!(
@@ -184,6 +217,26 @@ pub(crate) fn run(rounds: Rounds) -> Section {
         "CPython PPE.map",
         ours.pool_default,
         ppe.pool_default,
+        None,
+    ));
+    for r in fresh.iter().filter(|r| !r.name.starts_with("CPython")) {
+        if let (Some(s), Some(kb)) = (r.seconds, r.rss_kb) {
+            out!(
+                sec,
+                "- {}, default, 1M items in a fresh process: {:.1} ms (target <= 150 ms), {:.1} MiB (target <= 64 MiB): {}",
+                r.name,
+                s * 1e3,
+                kb / 1024.0,
+                verdict(s <= 0.15 && kb <= 64.0 * 1024.0)
+            );
+        }
+    }
+    let cpython_fresh = fresh.iter().find(|r| r.name.starts_with("CPython"));
+    sec.ratio(Ratio::of(
+        "default map, 1M items, fresh process",
+        "CPython Pool.map",
+        fresh.first().and_then(|r| r.seconds),
+        cpython_fresh.and_then(|r| r.seconds),
         None,
     ));
     sec.ratio(Ratio::of(
@@ -309,7 +362,7 @@ fn ours_map_row(rounds: Rounds) -> MapRow {
 
 fn ours_cpu_row(rounds: Rounds) -> CpuRow {
     let chunks = prime_chunks(rounds.primes_below);
-    let one_by_one = MapOptions::new();
+    let one_by_one = MapOptions::new().chunksize(NonZeroUsize::MIN);
     let run = |pool: &ProcessPoolExecutor| {
         let start = Instant::now();
         let count: u64 = pool
@@ -401,4 +454,113 @@ fn cpython_rows(rounds: Rounds) -> (MapRow, MapRow, CpuRow) {
         }
     }
     (ppe, pool, cpu)
+}
+
+/// One run of the default `map` over many trivial items in a fresh process.
+struct FreshRow {
+    name: String,
+    seconds: Option<f64>,
+    rss_kb: Option<f64>,
+}
+
+/// The default `map` of proc-exec, thread-exec and CPython's `Pool.map`,
+/// each in a fresh process (this binary run again as `maps-child`, and
+/// `peers/maps.py`), so each peak RSS is the map's own.
+fn fresh_rows(items: usize) -> Vec<FreshRow> {
+    let mut rows = Vec::new();
+    for (which, name) in [("proc", "proc-exec `map`"), ("thread", "thread-exec `map`")] {
+        let mut row = FreshRow {
+            name: name.to_string(),
+            seconds: None,
+            rss_kb: None,
+        };
+        let run = std::env::current_exe().and_then(|exe| {
+            std::process::Command::new(exe)
+                .args([
+                    "maps-child",
+                    which,
+                    &WORKERS.to_string(),
+                    &items.to_string(),
+                ])
+                .output()
+        });
+        match run {
+            Ok(output) if output.status.success() => {
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                for (key, value) in crate::stats::peer_values(&stdout) {
+                    match key {
+                        "seconds" => row.seconds = Some(value),
+                        "rss_kb" => row.rss_kb = Some(value),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(output) => row.name.push_str(&format!(" (failed: {})", output.status)),
+            Err(error) => row.name.push_str(&format!(" (could not run: {error})")),
+        }
+        rows.push(row);
+    }
+    let mut pool = FreshRow {
+        name: "CPython `multiprocessing.Pool.map`".to_string(),
+        seconds: None,
+        rss_kb: None,
+    };
+    for (key, value) in run_peer("maps.py", &[WORKERS, items], &mut [&mut pool.name]) {
+        match key.as_str() {
+            "fresh_pool_map" => pool.seconds = Some(value),
+            "fresh_pool_map_rss" => pool.rss_kb = Some(value),
+            _ => {}
+        }
+    }
+    rows.push(pool);
+    rows
+}
+
+/// `bench maps-child proc|thread WORKERS ITEMS`: one default `map` in this
+/// fresh process; prints its time and this process's peak RSS.
+pub(crate) fn child(mut args: impl Iterator<Item = String>) {
+    let which = args.next().unwrap_or_default();
+    let mut number = || args.next().and_then(|a| a.parse::<usize>().ok());
+    let (workers, items) = (number().unwrap_or(WORKERS), number().unwrap_or(1_000_000));
+    let n = items as u64;
+    let elapsed = match which.as_str() {
+        "proc" => {
+            let pool = ProcessPoolExecutor::builder()
+                .max_workers(workers)
+                .build()
+                .expect("build a pool");
+            let start = Instant::now();
+            let sum: u64 = pool.map(inc, 0..n).unwrap().map(Result::unwrap).sum();
+            let elapsed = start.elapsed();
+            assert_eq!(sum, n * (n + 1) / 2);
+            elapsed
+        }
+        "thread" => {
+            let pool = thread_exec::ThreadPoolExecutor::builder()
+                .max_workers(workers)
+                .build()
+                .expect("build a pool");
+            let start = Instant::now();
+            let sum: u64 = pool.map(inc, 0..n).unwrap().map(Result::unwrap).sum();
+            let elapsed = start.elapsed();
+            assert_eq!(sum, n * (n + 1) / 2);
+            elapsed
+        }
+        other => {
+            eprintln!("maps-child: unknown map {other:?} (proc or thread)");
+            std::process::exit(2);
+        }
+    };
+    println!("seconds {} s", elapsed.as_secs_f64());
+    println!("rss_kb {} KiB", peak_rss_kb());
+}
+
+/// This process's peak resident set (`VmHWM`), in KiB.
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }

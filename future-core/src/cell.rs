@@ -49,7 +49,10 @@ use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
 ///
 /// A finished outcome is read by reference from every thread that holds the
 /// future, and by done callbacks in the completing thread, so sharing a
-/// future needs `T: Send + Sync` (and the same of `E`):
+/// future needs `T: Send + Sync` (and the same of `E`), and so does adding a
+/// done callback (it may run in another thread than the readers). Only
+/// producing an outcome needs no more than `Send`: a
+/// `Completer` moves to the worker with `T: Send`.
 ///
 /// ```compile_fail
 /// fn shared<T: Sync>() {}
@@ -59,6 +62,11 @@ use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
 /// ```compile_fail
 /// fn sent<T: Send>() {}
 /// sent::<future_core::Future<std::rc::Rc<u8>, ()>>();
+/// ```
+///
+/// ```compile_fail
+/// let cell = future_core::FutureCell::<std::cell::Cell<u8>, ()>::new();
+/// cell.add_done_callback_fn(|_| {}).unwrap();
 /// ```
 ///
 /// # Examples
@@ -86,7 +94,9 @@ pub struct FutureCell<T, E, const N: usize = 2> {
     registry: Mutex<Registry<T, E, N>>,
 }
 
-// SAFETY: `&FutureCell` lets one thread move a `T`/`E` in (needs `Send`) and every thread read it by reference (needs `Sync`). Callbacks and wakers in the registry are `Send` and reached only under its mutex.
+// SAFETY: `&FutureCell` lets one thread move a `T`/`E` in (needs `Send`) and
+// every thread read it by reference (needs `Sync`). Callbacks and wakers in
+// the registry are `Send` and reached only under its mutex.
 unsafe impl<T: Send + Sync, E: Send + Sync, const N: usize> Sync for FutureCell<T, E, N> {}
 // SAFETY: moving the cell moves the outcome (and callbacks, which are `Send`).
 unsafe impl<T: Send, E: Send, const N: usize> Send for FutureCell<T, E, N> {}
@@ -452,14 +462,27 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     ///
     /// [`CapacityError`] when `N` callbacks are already waiting and the `alloc`
     /// feature is off. The callback is then not registered.
-    pub fn add_done_callback_fn(&self, f: fn(Completion<'_, T, E>)) -> Result<(), CapacityError> {
+    ///
+    /// Needs `T: Sync` and `E: Sync`: the callback reads the outcome by
+    /// reference in the completing thread while the future's holders may read
+    /// it in theirs. (A `Completer` is `Send` with `T: Send` alone; this
+    /// bound is what keeps that sound.)
+    pub fn add_done_callback_fn(&self, f: fn(Completion<'_, T, E>)) -> Result<(), CapacityError>
+    where
+        T: Sync,
+        E: Sync,
+    {
         self.add_callback(Callback::Fn(f))
     }
 
     /// Adds a closure as a done callback; otherwise like
     /// [`add_done_callback_fn`](Self::add_done_callback_fn), and never fails.
     #[cfg(feature = "alloc")]
-    pub fn add_done_callback(&self, f: impl FnOnce(Completion<'_, T, E>) + Send + 'static) {
+    pub fn add_done_callback(&self, f: impl FnOnce(Completion<'_, T, E>) + Send + 'static)
+    where
+        T: Sync,
+        E: Sync,
+    {
         let added = self.add_callback(Callback::Boxed(alloc::boxed::Box::new(f)));
         debug_assert!(added.is_ok(), "with alloc the callback list grows");
     }

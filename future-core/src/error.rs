@@ -47,7 +47,9 @@ impl<E> From<WaitError> for ResultError<E> {
 impl<E: fmt::Display> fmt::Display for ResultError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed(e) => write!(f, "the task failed: {e}"),
+            // The task's own error, as Python raises it: any context is
+            // the error's to give (no "failed: failed: ..." chains).
+            Self::Failed(e) => fmt::Display::fmt(e, f),
             Self::Cancelled => f.write_str("the future was cancelled"),
             Self::Timeout => f.write_str("timed out waiting for the future"),
         }
@@ -165,3 +167,21 @@ impl fmt::Display for CapacityError {
 }
 
 impl core::error::Error for CapacityError {}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+    extern crate alloc;
+    use alloc::string::ToString;
+
+    #[test]
+    fn a_failed_result_shows_the_tasks_error_alone() {
+        // The task's error brings its own context ("the task failed: ..."
+        // in proc-exec): wrapping it again would read twice.
+        assert_eq!(ResultError::Failed("bad number").to_string(), "bad number");
+        assert_eq!(
+            ResultError::<&str>::Cancelled.to_string(),
+            "the future was cancelled"
+        );
+    }
+}

@@ -214,6 +214,27 @@ impl<T, E> Completer<T, E> {
     }
 }
 
+// SAFETY: a completer never reads the outcome, so it needs `T: Send` (to
+// move a value in, or to drop the shared cell with the value in it when it
+// holds the last reference) and never `T: Sync`. Every way the completing
+// thread could obtain `&T` was checked:
+// - its own methods: `set_result`/`set_exception` move a value in and hand
+//   back only that same value on failure; `cancel`, `state`, `done`,
+//   `cancelled`, `identity`, `Debug` read the state word alone;
+// - done callbacks, which it runs and which see `Completion` (`&T`/`&E`):
+//   registering one needs `T: Sync, E: Sync` (`FutureCell::add_done_callback`);
+// - wakers, which it wakes: they never see the outcome;
+// - drops: the last `Arc` (a completer or the future) drops the cell and so
+//   the outcome, in whatever thread it is, which needs `T: Send` only; the
+//   `Arc` count's Release/Acquire orders every reader's borrow before it.
+// The handle that reads (`Future`) keeps the auto-derived bounds: it is
+// `Send`/`Sync` only when `T` and `E` are `Send + Sync`.
+unsafe impl<T: Send, E: Send> Send for Completer<T, E> {}
+// SAFETY: `&Completer` offers only the methods above (none reads `&T`), and
+// cloning one is an atomic increment; so sharing it needs what sending it
+// needs, like `std::sync::mpsc::Sender`.
+unsafe impl<T: Send, E: Send> Sync for Completer<T, E> {}
+
 impl<T, E> Clone for Completer<T, E> {
     fn clone(&self) -> Self {
         Self::new(Arc::clone(&self.shared))

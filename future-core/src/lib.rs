@@ -73,7 +73,7 @@
     clippy::std_instead_of_alloc,
     clippy::alloc_instead_of_core
 )]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

@@ -1,15 +1,16 @@
 //! How long is the Collatz trajectory of every number below a limit? The
 //! numbers go to the workers in chunks through `imap_unordered`, which reads
-//! the range only as fast as results come back, and a progress line is
-//! redrawn as they do. Then a callback collects the longest trajectory of a
-//! `map_async`.
+//! the range only as fast as results come back, and indicatif draws a
+//! progress bar as they do (an `imap` over an input of known length is an
+//! `ExactSizeIterator`). Then a callback collects the longest trajectory of
+//! a `map_async`.
 //!
 //! `cargo run --release -p mp-pool --example progress [LIMIT] [PROCESSES]`
 
-use std::io::Write;
 use std::sync::mpsc;
 use std::time::Instant;
 
+use indicatif::ProgressIterator;
 use mp_pool::{Callbacks, Pool};
 
 /// The number of steps `n` takes to reach 1 (and `n`).
@@ -37,7 +38,9 @@ fn longest(results: &[(u64, u32)]) -> (u64, u32) {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let limit: u64 = args
+    // A `u32` range has an exact length (a `u64` one is no
+    // `ExactSizeIterator`, as it could be longer than `usize` on 32 bits).
+    let limit: u32 = args
         .next()
         .and_then(|a| a.parse().ok())
         .unwrap_or(2_000_000);
@@ -51,28 +54,16 @@ fn main() {
         .expect("start the pool");
 
     let started = Instant::now();
-    let total = limit - 1;
-    let mut done = 0u64;
     let mut best = (1, 0);
-    let mut stderr = std::io::stderr();
-    for result in pool
-        .imap_unordered(collatz, 1..limit, 10_000)
-        .expect("imap")
-    {
+    let numbers = (1..limit).map(u64::from);
+    let results = pool.imap_unordered(collatz, numbers, 10_000).expect("imap");
+    // Drawn on stderr, and only when it is a terminal.
+    for result in results.progress() {
         let (n, steps) = result.expect("every number reaches 1");
         if steps > best.1 {
             best = (n, steps);
         }
-        done += 1;
-        if done.is_multiple_of(50_000) || done == total {
-            let _ = write!(
-                stderr,
-                "\r{done:>10} of {total} numbers ({:>3}%)",
-                done * 100 / total
-            );
-        }
     }
-    let _ = writeln!(stderr);
     println!(
         "below {limit}: {} takes the most steps, {} ({processes} processes, {:.2?})",
         best.0,
@@ -88,7 +79,7 @@ fn main() {
         tx.send(longest(all)).expect("main waits for it");
     });
     let job = pool
-        .map_async_with(collatz, 1..limit.min(100_000), None, callbacks)
+        .map_async_with(collatz, 1..u64::from(limit.min(100_000)), None, callbacks)
         .expect("map_async");
     job.wait(None);
     let (n, steps) = rx

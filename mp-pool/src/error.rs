@@ -64,10 +64,12 @@ impl fmt::Display for PoolError {
 impl std::error::Error for PoolError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Task(error) => Some(error),
-            Self::Submit(error) => Some(error),
-            Self::Input(error) => Some(error),
-            Self::Map(error) => Some(error),
+            // Each shows the inner error's text as its own, so the next
+            // link is the inner error's source, not the inner error.
+            Self::Task(error) => error.source(),
+            Self::Submit(error) => error.source(),
+            Self::Input(error) => error.source(),
+            Self::Map(error) => error.source(),
             _ => None,
         }
     }
@@ -120,8 +122,8 @@ pub enum BuildError {
     /// be a positive int or None")`).
     ZeroMaxTasksPerChild,
     /// The process pool underneath could not be started (its manager
-    /// thread, fork server or eventfd), or the initializer's argument did not
-    /// serialize.
+    /// thread, its start method, e.g. the fork server, or its eventfd), or
+    /// the initializer's argument did not serialize.
     Exec(proc_exec::BuildError),
     /// The result-handler thread could not be started.
     Io(std::io::Error),
@@ -143,8 +145,9 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Exec(error) => Some(error),
-            Self::Io(error) => Some(error),
+            // `Exec` shows proc-exec's error as its own; `Io` includes the
+            // `io::Error`'s text: neither repeats it as a source.
+            Self::Exec(error) => error.source(),
             _ => None,
         }
     }

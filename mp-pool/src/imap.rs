@@ -14,7 +14,8 @@ use crate::error::PoolError;
 ///
 /// A failed item yields its `Err` and the next item follows. An input that
 /// panics yields [`PoolError::Input`] in its place and ends the iteration.
-/// Dropping the iterator cancels the chunks not yet sent to a worker.
+/// Dropping the iterator cancels the chunks not yet sent to a worker (see
+/// [`Results`]).
 pub type Imap<I, R> = Results<Map<I, R>>;
 
 /// The results of [`Pool::try_imap`](crate::Pool::try_imap), in input
@@ -28,7 +29,7 @@ pub type TryImap<I, R> = Results<Map<Fallible<I>, R>>;
 /// A failed item yields its `Err` and the iteration goes on. An input that
 /// panics yields [`PoolError::Input`] once every item read before it was,
 /// and ends the iteration. Dropping the iterator cancels the chunks not yet
-/// sent to a worker.
+/// sent to a worker (see [`Results`]).
 pub type ImapUnordered<I, R> = Results<MapUnordered<I, R>>;
 
 /// The results of
@@ -39,6 +40,17 @@ pub type TryImapUnordered<I, R> = Results<MapUnordered<Fallible<I>, R>>;
 
 /// A proc-exec map iterator with the pool's errors: what [`Imap`] and
 /// [`ImapUnordered`] are.
+///
+/// # Dropping
+///
+/// Dropping it, read to its end or not, cancels every chunk not yet sent
+/// to a worker and reads no more input; the chunks already sent run to
+/// their end and their results are discarded. An `imap` reads no input
+/// before its first `next`, so one that is never read runs nothing. To run
+/// one for its side effects, read it to the end:
+/// `results.try_for_each(|r| r.map(drop))` stops at the first error and
+/// returns it, `results.for_each(drop)` goes on past failed items.
+#[must_use = "an imap runs only as it is read, and dropping it cancels the rest: read it, e.g. with `.for_each(drop)`"]
 pub struct Results<M> {
     map: M,
 }
@@ -63,7 +75,7 @@ impl<I, R> NextTimeout for Map<I, R>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
 {
     type Value = R;
 
@@ -76,7 +88,7 @@ impl<I, R> NextTimeout for MapUnordered<I, R>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
 {
     type Value = R;
 
@@ -103,7 +115,18 @@ impl<M: NextTimeout> Iterator for Results<M> {
     fn next(&mut self) -> Option<Self::Item> {
         self.map.next().map(|r| r.map_err(PoolError::from))
     }
+
+    /// The items still to come if the iteration runs to its end (an input
+    /// that fails ends it early): exact when the input's `size_hint` is.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.map.size_hint()
+    }
 }
+
+/// When the input is an [`ExactSizeIterator`], so are the results (as
+/// long as nothing ends them early, see [`Iterator::size_hint`] above):
+/// a progress bar such as indicatif's `.progress()` can show them.
+impl<M: NextTimeout + ExactSizeIterator> ExactSizeIterator for Results<M> {}
 
 impl<M: fmt::Debug> fmt::Debug for Results<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,7 +6,8 @@
 //!   `maxtasksperchild`); `apply`/`apply_async`, `map`/`map_async`,
 //!   `starmap`/`starmap_async`, `imap`/`imap_unordered`, `close`,
 //!   `terminate`, `join`.
-//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`.
+//! - [`AsyncResult`]: `get(timeout)`, `wait`, `ready`, `successful`; and it
+//!   can be `.await`ed (it is a [`std::future::Future`]).
 //! - [`Callbacks`]: `callback` and `error_callback`, run before a job is
 //!   ready.
 //! - [`Imap`], [`ImapUnordered`]: lazy results with `next_timeout`;
@@ -85,6 +86,14 @@
 //! | a user value's `Drop` panics on the handler thread | reported to [`future_core::set_callback_panic_hook`], or the job's [`PoolError::Task`] when a failed map discards it |
 //! | an `imap` input panics, or a `try_imap` input yields `Err` | at its position, after every earlier result: [`PoolError::Input`]; nothing after it is read; the pool goes on |
 //! | a worker ignores SIGTERM on `terminate`/`Drop` | SIGKILL after the builder's `terminate_grace` (1 s by default) |
+//! | a kernel older than Linux 5.4, or a sandbox refusing a pidfd call | `build`: [`BuildError::Exec`] holding [`proc_exec::BuildError::Kernel`], which names the call and the release that has it |
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Json<T>` (proc-exec's): a value that crosses as JSON text, for what postcard cannot describe (`serde_json::Value`, `skip_serializing_if`, untagged enums) |
+//! | `log` | no | proc-exec's `log` records (target `proc_exec`): workers started, retired, died (pid, status), replaced; the pool broken |
 //!
 //! # Where this differs from CPython, on purpose
 //!
@@ -108,18 +117,49 @@
 //!   first failing item in input order.
 //! - Jobs not finished when the pool is terminated fail instead of never
 //!   becoming ready.
-#![cfg(target_os = "linux")]
 #![forbid(unsafe_code)]
+// Off Linux this message is all there is: every item below is Linux's.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "mp-pool runs on Linux only, 5.4 or later: its workers are proc-exec's, held by pidfd (pidfd_open, waitid(P_PIDFD)). On other systems use thread-exec's ThreadPoolExecutor (threads, not processes)."
+);
 
+#[cfg(target_os = "linux")]
 mod dispatch;
+#[cfg(target_os = "linux")]
 mod error;
+#[cfg(target_os = "linux")]
 mod gather;
+#[cfg(target_os = "linux")]
 mod imap;
+#[cfg(target_os = "linux")]
 mod pool;
+#[cfg(target_os = "linux")]
 mod result;
+#[cfg(target_os = "linux")]
 mod sync;
 
+#[cfg(target_os = "linux")]
 pub use error::{BuildError, NotReady, PoolError, StillRunning};
+#[cfg(target_os = "linux")]
 pub use imap::{Imap, ImapUnordered, NextTimeout, Results, TryImap, TryImapUnordered};
+#[cfg(target_os = "linux")]
 pub use pool::{Builder, Pool};
+#[cfg(target_os = "linux")]
 pub use result::{AsyncResult, Callbacks};
+
+// What the signatures above name, so that a user needs no other crate in
+// `Cargo.toml` to match an error or pick a start method; the crates
+// themselves for the rest.
+#[cfg(target_os = "linux")]
+pub use future_core;
+#[cfg(target_os = "linux")]
+pub use future_core::{ResultError, State};
+#[cfg(target_os = "linux")]
+pub use proc_exec;
+#[cfg(all(target_os = "linux", feature = "json"))]
+pub use proc_exec::Json;
+#[cfg(target_os = "linux")]
+pub use proc_exec::{
+    BrokenProcessPool, Bytes, ExitStatus, InputError, MapError, StartMethod, SubmitError, TaskError,
+};

@@ -67,6 +67,7 @@ const DEFAULT_IN_FLIGHT: usize = 16;
 
 /// Configures a [`Pool`]; from [`Pool::builder`].
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     processes: Option<usize>,
     maxtasksperchild: Option<usize>,
@@ -225,7 +226,7 @@ impl Pool {
     pub fn apply<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<R, PoolError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.apply_async(f, arg)?.into_result()
     }
@@ -241,13 +242,18 @@ impl Pool {
     pub fn apply_async<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<AsyncResult<R>, PoolError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
-        self.apply_async_with(f, arg, Callbacks::new())
+        self.running()?;
+        Ok(AsyncResult::from_task(self.exec.submit(f, arg)?))
     }
 
     /// [`apply_async`](Self::apply_async) with a `callback` and an
     /// `error_callback` (see [`Callbacks`]).
+    ///
+    /// Unlike `apply_async`, the result must be `Sync` too: the result
+    /// handler thread reads it to run the callbacks while the task's future
+    /// is shared with it.
     ///
     /// # Errors
     ///
@@ -298,6 +304,11 @@ impl Pool {
 
     /// Applies `f` to every item in the workers, in chunks; the list of
     /// results comes through the [`AsyncResult`] (Python's `map_async`).
+    ///
+    /// The result must be `Sync` here (and in `map`, `starmap` and their
+    /// `_async` forms): the result handler thread gathers each chunk's
+    /// future. [`imap`](Self::imap) and [`apply`](Self::apply) need only
+    /// `Send`.
     ///
     /// The input is read into a list first, as in CPython. `chunksize`
     /// `None` is Python's default, `len / (4 * processes)` rounded up. The
@@ -492,7 +503,7 @@ impl Pool {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let options = self.imap_options(chunksize)?;
         Ok(Imap::new(self.exec.map_with(f, items, options)?))
@@ -514,7 +525,7 @@ impl Pool {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let options = self.imap_options(chunksize)?;
         Ok(ImapUnordered::new(
@@ -567,7 +578,7 @@ impl Pool {
         I: IntoIterator<Item = Result<A, X>>,
         X: fmt::Display,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let options = self.imap_options(chunksize)?;
         Ok(TryImap::new(self.exec.try_map_with(f, items, options)?))
@@ -591,7 +602,7 @@ impl Pool {
         I: IntoIterator<Item = Result<A, X>>,
         X: fmt::Display,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let options = self.imap_options(chunksize)?;
         Ok(TryImapUnordered::new(

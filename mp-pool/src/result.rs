@@ -2,6 +2,8 @@
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use future_core::{Completer, Future, ResultError, WaitError};
@@ -40,6 +42,7 @@ type OnError = Box<dyn FnOnce(&PoolError) + Send>;
 /// // The callback ran before the job was ready.
 /// assert_eq!(rx.try_recv(), Ok(42));
 /// ```
+#[must_use = "callbacks do nothing until passed to an `_async_with` call"]
 pub struct Callbacks<T> {
     on_success: Option<OnSuccess<T>>,
     on_error: Option<OnError>,
@@ -226,12 +229,7 @@ impl<T> AsyncResult<T> {
     pub fn into_result(self) -> Result<T, PoolError> {
         match self.inner {
             Inner::Task(task) => task_outcome(task.into_result()),
-            Inner::Job(job) => match job.into_result() {
-                Ok(value) => Ok(value),
-                Err(ResultError::Failed(error)) => Err(error),
-                Err(ResultError::Timeout) => Err(PoolError::Timeout),
-                Err(ResultError::Cancelled) => Err(PoolError::Terminated),
-            },
+            Inner::Job(job) => job_outcome(job.into_result()),
         }
     }
 
@@ -263,6 +261,35 @@ impl<T> AsyncResult<T> {
             return Err(NotReady);
         }
         Ok(self.get(Some(Duration::ZERO)).is_ok())
+    }
+}
+
+/// A job's outcome as the caller sees it.
+fn job_outcome<T>(outcome: Result<T, ResultError<PoolError>>) -> Result<T, PoolError> {
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(ResultError::Failed(error)) => Err(error),
+        Err(ResultError::Timeout) => Err(PoolError::Timeout),
+        Err(ResultError::Cancelled) => Err(PoolError::Terminated),
+    }
+}
+
+/// `.await` yields the result by value, like
+/// [`into_result`](AsyncResult::into_result), in any async runtime (or none:
+/// the waker is woken from the pool's threads, so a plain `block_on` works).
+///
+/// # Panics
+///
+/// Polling again after it returned `Ready` panics: the result has been
+/// moved out (the usual contract of [`std::future::Future`]).
+impl<T> std::future::Future for AsyncResult<T> {
+    type Output = Result<T, PoolError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().inner {
+            Inner::Task(task) => Pin::new(task).poll(cx).map(task_outcome),
+            Inner::Job(job) => Pin::new(job).poll(cx).map(job_outcome),
+        }
     }
 }
 

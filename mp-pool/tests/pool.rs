@@ -27,6 +27,30 @@ fn apply_and_apply_async_return_results() {
     clean.check();
 }
 
+fn counter(start: u64) -> std::cell::Cell<u64> {
+    std::cell::Cell::new(start)
+}
+
+#[test]
+fn apply_and_imap_need_only_a_send_result() {
+    let clean = clean();
+    let pool = pool(1);
+    let cell = pool.apply(counter, 41).unwrap();
+    cell.set(cell.get() + 1);
+    assert_eq!(cell.get(), 42);
+    let job = pool.apply_async(counter, 7).unwrap();
+    assert_eq!(job.get(common::GUARD).map(std::cell::Cell::get), Ok(7));
+    let cells: Vec<u64> = pool
+        .imap(counter, 1..4u64, 1)
+        .unwrap()
+        .map(|c| c.unwrap().get())
+        .collect();
+    assert_eq!(cells, [1, 2, 3]);
+    drop(job);
+    drop(pool);
+    clean.check();
+}
+
 #[test]
 fn successful_is_an_error_before_ready_and_get_times_out() {
     let clean = clean();

@@ -12,7 +12,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::{Rng, RssWatch, chaos, clean, quiet_panics, soak_rounds, soak_seed, spin, square};
@@ -52,8 +52,9 @@ fn round(seed: u64, total: &mut Tally) {
         std::thread::spawn(move || chaos(|| pool.worker_pids(), seed, &stop))
     };
     // Callbacks count themselves: each must run exactly once.
-    let callbacks_expected = Arc::new(AtomicU64::new(0));
-    let callbacks_ran = Arc::new(AtomicU64::new(0));
+    // 32-bit counters: some targets have no 64-bit atomics.
+    let callbacks_expected = Arc::new(AtomicU32::new(0));
+    let callbacks_ran = Arc::new(AtomicU32::new(0));
     let counting = |panic: bool| {
         let ran = Arc::clone(&callbacks_ran);
         let also = Arc::clone(&callbacks_ran);

@@ -12,6 +12,10 @@ use serde::{Serialize, Serializer};
 /// at a time (about 1 ms per MiB each way); `Bytes` is encoded with one copy.
 /// Use it for large binary arguments and results.
 ///
+/// It serializes as `serde_bytes::ByteBuf` (and `#[serde(with =
+/// "serde_bytes")]` on a `Vec<u8>`) does, through `serialize_bytes`, so the
+/// encodings are the same and either side may use either type.
+///
 /// # Examples
 ///
 /// ```
@@ -111,5 +115,16 @@ mod tests {
         assert_eq!(decoded, Bytes(vec![7, 8, 9]));
         // The same bytes as a `Vec<u8>`: the encodings agree.
         assert_eq!(postcard::to_allocvec(&vec![7u8, 8, 9]).unwrap(), encoded);
+    }
+
+    #[test]
+    fn encodes_as_serde_bytes_does() {
+        let ours = postcard::to_allocvec(&Bytes(vec![0, 255, 9])).unwrap();
+        let theirs = postcard::to_allocvec(&serde_bytes::ByteBuf::from(vec![0, 255, 9])).unwrap();
+        assert_eq!(ours, theirs);
+        let back: serde_bytes::ByteBuf = postcard::from_bytes(&ours).unwrap();
+        assert_eq!(back.into_vec(), [0, 255, 9]);
+        let back: Bytes = postcard::from_bytes(&theirs).unwrap();
+        assert_eq!(back, Bytes(vec![0, 255, 9]));
     }
 }

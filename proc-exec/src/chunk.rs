@@ -62,6 +62,13 @@ impl<R: DeserializeOwned, E> Iterator for ChunkResults<R, E> {
 
 impl<R: DeserializeOwned, E> ExactSizeIterator for ChunkResults<R, E> {}
 
+impl<R, E> ChunkResults<R, E> {
+    /// Items still to yield.
+    pub(crate) fn left(&self) -> usize {
+        self.left
+    }
+}
+
 impl<R, E> fmt::Debug for ChunkResults<R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChunkResults")
@@ -71,21 +78,23 @@ impl<R, E> fmt::Debug for ChunkResults<R, E> {
 }
 
 /// Runs once the chunk's future is settled (its outcome in place and its
-/// done callbacks finished), or once the pool let go of the chunk.
-pub(crate) type OnSettled = Box<dyn FnOnce() + Send>;
+/// done callbacks finished), or once the pool let go of the chunk; with the
+/// bytes of its answer if it was answered.
+pub(crate) type OnSettled = Box<dyn FnOnce(Option<usize>) + Send>;
 
-/// Encodes `args` as one frame and queues it. `on_settled` runs once the
-/// future is settled, so whoever it tells can take the outcome at once.
+/// Encodes `args` as one frame and queues it; returns its future and the
+/// frame's bytes. `on_settled` runs once the future is settled, so whoever
+/// it tells can take the outcome at once.
 pub(crate) fn submit_chunk<A, R, E>(
     shared: &Shared,
     function: Function<A, R, E>,
     args: &[A],
     on_settled: Option<OnSettled>,
-) -> Result<ChunkFuture<R, E>, SubmitError>
+) -> Result<(ChunkFuture<R, E>, usize), SubmitError>
 where
     A: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     let max = shared.config.max_frame_size;
     if wire::min_outcomes_len(args.len()) > max as usize {
@@ -93,15 +102,19 @@ where
         return Err(SubmitError::ChunkTooLarge { items, max });
     }
     let frame = encode_chunk_frame(Kind::Run, function.call, args, max)?;
+    let bytes = frame.len();
     let future = Future::new();
     let chunk = Chunk::<R, E> {
         completer: future.completer(),
         raised: function.raised,
         len: args.len(),
-        _settled: Settled(on_settled),
+        settled: Settled {
+            on_settled,
+            answer_bytes: None,
+        },
     };
     shared.submit(frame, Box::new(chunk))?;
-    Ok(future)
+    Ok((future, bytes))
 }
 
 /// One chunk's future, seen from the manager.
@@ -109,27 +122,31 @@ struct Chunk<R, E> {
     completer: Completer<ChunkResults<R, E>, TaskError<E>>,
     raised: RaisedDecoder<E>,
     len: usize,
-    /// Declared after `completer`, so it drops after it: once `complete`,
-    /// `fail` or `cancel` settled the future, or once dropping the
-    /// completer of a chunk the pool never ran cancelled it.
-    _settled: Settled,
+    /// Declared after `completer`, so it drops after it: once `fail` or
+    /// `cancel` settled the future, or once dropping the completer of a
+    /// chunk the pool never ran cancelled it (`complete` drops it last).
+    settled: Settled,
 }
 
 /// Runs its [`OnSettled`] when dropped.
-struct Settled(Option<OnSettled>);
+struct Settled {
+    on_settled: Option<OnSettled>,
+    /// Set once the chunk was answered.
+    answer_bytes: Option<usize>,
+}
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        if let Some(on_settled) = self.0.take() {
-            on_settled();
+        if let Some(on_settled) = self.on_settled.take() {
+            on_settled(self.answer_bytes);
         }
     }
 }
 
 impl<R, E> Pending for Chunk<R, E>
 where
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     fn start(&self) -> bool {
         start(&self.completer)
@@ -148,13 +165,21 @@ where
     }
 
     fn complete(self: Box<Self>, outcomes: Outcomes<'_>) {
+        let Self {
+            completer,
+            raised,
+            len,
+            mut settled,
+        } = *self;
         let results = ChunkResults {
             items: OwnedOutcomes::new(outcomes),
-            left: self.len,
-            raised: self.raised,
+            left: len,
+            raised,
             _values: PhantomData,
         };
-        drop(self.completer.set_result(results));
+        settled.answer_bytes = Some(results.items.bytes_left());
+        drop(completer.set_result(results));
+        drop(settled);
     }
 
     fn fail(self: Box<Self>, failure: Failure<ExitStatus>) {

@@ -125,14 +125,10 @@ impl<E> TaskError<E> {
     }
 }
 
-impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskError<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Broken(broken) => Some(broken),
-            _ => None,
-        }
-    }
-}
+// Every variant's text is in `Display` (a `Broken` one is the
+// `BrokenProcessPool`'s own, which has no source), so no `source()`: the
+// convention is one or the other, never both.
+impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskError<E> {}
 
 /// The pool can no longer be used (Python: `BrokenProcessPool`). Every
 /// future it fails gets its own value, carrying what broke the pool: the dead
@@ -265,14 +261,8 @@ impl fmt::Display for SubmitError {
     }
 }
 
-impl std::error::Error for SubmitError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Broken(broken) => Some(broken),
-            _ => None,
-        }
-    }
-}
+// As `TaskError`: the text is all in `Display`.
+impl std::error::Error for SubmitError {}
 
 /// Why a pool could not be built.
 #[derive(Debug)]
@@ -293,6 +283,10 @@ pub enum BuildError {
     /// or the fork server could not be started (`exec` refused by a
     /// `noexec` mount or a seccomp filter, say). The message says which.
     StartMethod(std::io::Error),
+    /// The kernel lacks a system call the pool needs (Linux
+    /// [`MIN_LINUX`](crate::MIN_LINUX) has them all), or a sandbox refuses
+    /// it. Checked once per process, before anything starts.
+    Kernel(crate::MissingSyscall),
 }
 
 impl fmt::Display for BuildError {
@@ -310,15 +304,11 @@ impl fmt::Display for BuildError {
             Self::StartMethod(error) => {
                 write!(f, "the pool's start method cannot work here: {error}")
             }
+            Self::Kernel(missing) => write!(f, "the pool cannot run here: {missing}"),
         }
     }
 }
 
-impl std::error::Error for BuildError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io(error) | Self::StartMethod(error) => Some(error),
-            _ => None,
-        }
-    }
-}
+// The `io::Error`'s text is in `Display`, so it is not a `source()` too;
+// match the variant to reach the `io::Error` itself.
+impl std::error::Error for BuildError {}

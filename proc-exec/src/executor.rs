@@ -48,6 +48,7 @@ pub struct ProcessPoolExecutor {
 
 /// Configures a [`ProcessPoolExecutor`]; from [`ProcessPoolExecutor::builder`].
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
     start_method: StartMethod,
@@ -204,8 +205,9 @@ impl Builder {
     /// # Errors
     ///
     /// [`BuildError`] for a zero `max_workers` or `max_tasks_per_child`, an
-    /// initializer argument that does not serialize, or a thread or eventfd
-    /// that cannot be created.
+    /// initializer argument that does not serialize, a thread or eventfd
+    /// that cannot be created, or a kernel older than
+    /// [`MIN_LINUX`](crate::MIN_LINUX) ([`BuildError::Kernel`]).
     pub fn build(self) -> Result<ProcessPoolExecutor, BuildError> {
         // Here, on the caller's thread: a worker must not install it itself.
         crate::panic::install_worker_hook();
@@ -231,6 +233,7 @@ impl Builder {
             worker_limits: self.worker_limits,
             terminate_grace: self.terminate_grace,
         };
+        crate::os::kernel::check().map_err(BuildError::Kernel)?;
         let prepared = Prepared::new(self.start_method).map_err(BuildError::StartMethod)?;
         let shared = Arc::new(Shared::new(config).map_err(BuildError::Io)?);
         let for_manager = shared.clone();
@@ -317,6 +320,15 @@ impl ProcessPoolExecutor {
     /// postcard. A panic in `f` fails the future with
     /// [`TaskError::Panicked`]; the worker survives.
     ///
+    /// Postcard is not self-describing: the reader follows the type, not the
+    /// bytes. Types whose serde implementation needs to look at the data
+    /// (`serde_json::Value`, fields with `skip_serializing_if` or `flatten`,
+    /// untagged or internally tagged enums) serialize in the parent but fail
+    /// in the worker as [`TaskError::ArgDecode`] (or, for a result, in the
+    /// parent as [`TaskError::ResultDecode`]), or decode into a wrong value.
+    /// Wrap such values in `Json<T>` (feature `json`), which crosses as JSON
+    /// text; large byte buffers go faster as [`Bytes`](crate::Bytes).
+    ///
     /// # Errors
     ///
     /// [`SubmitError`] after `shutdown`, once the pool is broken, or when the
@@ -325,7 +337,7 @@ impl ProcessPoolExecutor {
     pub fn submit<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<Future<R, TaskError>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_with(f, arg, TaskOptions::new())
     }
@@ -344,7 +356,7 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_function(Function::new(f), arg, options)
     }
@@ -363,8 +375,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        E: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_fallible_with(f, arg, TaskOptions::new())
     }
@@ -382,8 +394,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+        E: Serialize + DeserializeOwned + Send + 'static,
     {
         self.submit_function(Function::fallible(f), arg, options)
     }
@@ -403,8 +415,8 @@ impl ProcessPoolExecutor {
     ) -> Result<Future<R, TaskError<E>>, SubmitError>
     where
         A: Serialize,
-        R: DeserializeOwned + Send + Sync + 'static,
-        E: Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+        E: Send + 'static,
     {
         let max = self.shared.config.max_frame_size;
         let frame = encode_call_frame(Kind::Run, function.call, &arg, max)?;
@@ -448,6 +460,7 @@ impl ProcessPoolExecutor {
     /// assert!(matches!(&items[1], Err(TaskError::Panicked(m)) if m.contains("odd")));
     /// assert_eq!(items[2], Ok(3));
     /// ```
+    #[must_use = "the chunk runs anyway, but its results are only in the returned future"]
     pub fn submit_chunk<A, R, E>(
         &self,
         function: Function<A, R, E>,
@@ -455,16 +468,20 @@ impl ProcessPoolExecutor {
     ) -> Result<ChunkFuture<R, E>, SubmitError>
     where
         A: Serialize,
-        R: DeserializeOwned + Send + Sync + 'static,
-        E: Send + Sync + 'static,
+        R: DeserializeOwned + Send + 'static,
+        E: Send + 'static,
     {
-        chunk::submit_chunk(&self.shared, function, args, None)
+        chunk::submit_chunk(&self.shared, function, args, None).map(|(chunk, _)| chunk)
     }
 
     /// Applies `f` to every item in the workers, yielding results in input
-    /// order. Every item is submitted now, one per frame (Python's
-    /// defaults); see [`map_with`](Self::map_with) for chunks, a timeout and
-    /// a bounded window, and [`Map`] for how an error ends the iteration.
+    /// order. With the default [`MapOptions`], the items go in chunks whose
+    /// size adapts to how long an item takes, at most four chunks per
+    /// worker in flight, the input read as results are taken (CPython
+    /// sends every item at once, one per chunk: see [`MapOptions::new`] for
+    /// why not); see [`map_with`](Self::map_with) for a fixed chunksize, a
+    /// timeout and another window, and [`Map`] for how an error ends the
+    /// iteration and what dropping it does.
     ///
     /// # Errors
     ///
@@ -482,26 +499,36 @@ impl ProcessPoolExecutor {
     /// }
     ///
     /// let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
-    /// let options = MapOptions::new().chunksize(NonZeroUsize::new(100).unwrap());
+    /// let sum: u64 = pool.map(cube, 0..1000u64).unwrap().map(Result::unwrap).sum();
+    /// assert_eq!(sum, (0..1000u64).map(cube).sum());
+    ///
+    /// // Chunks of 100 items, all sent inside the call (CPython's way).
+    /// let options = MapOptions::new()
+    ///     .chunksize(NonZeroUsize::new(100).unwrap())
+    ///     .buffersize(NonZeroUsize::MAX);
     /// let sum: u64 = pool
     ///     .map_with(cube, 0..1000u64, options)
     ///     .unwrap()
     ///     .map(Result::unwrap)
     ///     .sum();
-    /// assert_eq!(sum, (0..1000u64).map(cube).sum());
+    /// assert_eq!(sum, (0..1000u64).map(cube).sum::<u64>());
+    ///
+    /// // Only for its side effects: read it to the end (dropping it would
+    /// // cancel what was not sent yet).
+    /// pool.map(cube, 0..10u64).unwrap().try_for_each(|r| r.map(drop)).unwrap();
     /// ```
     pub fn map<A, R, I>(&self, f: fn(A) -> R, items: I) -> Result<Map<I::IntoIter, R>, SubmitError>
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.map_with(f, items, MapOptions::new())
     }
 
-    /// [`map`](Self::map) with [`MapOptions`]: `chunksize`, one `timeout`
-    /// for the whole iteration, and a `buffersize` bounding the chunks in
-    /// flight.
+    /// [`map`](Self::map) with [`MapOptions`]: a fixed `chunksize`, one
+    /// `timeout` for the whole iteration, and a `buffersize` bounding the
+    /// chunks in flight.
     ///
     /// # Errors
     ///
@@ -515,7 +542,7 @@ impl ProcessPoolExecutor {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         Map::start(shared, Function::new(f), items.into_iter(), options)
@@ -537,7 +564,7 @@ impl ProcessPoolExecutor {
     where
         I: IntoIterator<Item = A>,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         MapUnordered::start(shared, Function::new(f), items.into_iter(), options)
@@ -592,7 +619,7 @@ impl ProcessPoolExecutor {
         I: IntoIterator<Item = Result<A, X>>,
         X: fmt::Display,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         let input = Fallible::new(items.into_iter());
@@ -616,7 +643,7 @@ impl ProcessPoolExecutor {
         I: IntoIterator<Item = Result<A, X>>,
         X: fmt::Display,
         A: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = Arc::clone(&self.shared);
         let input = Fallible::new(items.into_iter());
@@ -716,6 +743,7 @@ impl fmt::Debug for ProcessPoolExecutor {
 
 /// How one task is run; for [`ProcessPoolExecutor::submit_with`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "options do nothing until passed to `submit_with`"]
 pub struct TaskOptions {
     timeout: Option<Duration>,
 }
@@ -747,8 +775,8 @@ struct Task<R, E> {
 
 impl<R, E> Pending for Task<R, E>
 where
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     fn start(&self) -> bool {
         start(&self.completer)

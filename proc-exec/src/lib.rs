@@ -4,7 +4,7 @@
 //!
 //! - [`ProcessPoolExecutor`]: `submit`, `shutdown(wait, cancel_futures)`,
 //!   `terminate_workers`/`kill_workers`, an initializer, `max_tasks_per_child`,
-//!   two [`StartMethod`]s.
+//!   three [`StartMethod`]s.
 //! - [`Process`]: one function in one child, with `multiprocessing.Process`'s
 //!   lifecycle (`start`, `join`, `exitcode`, `terminate`, `kill`, `sentinel`).
 //! - Errors: [`TaskError`] in a future, [`SubmitError`] from a refused
@@ -36,41 +36,95 @@
 //! pool.shutdown(true, false);
 //! ```
 //!
+//! # Platforms and kernels
+//!
+//! Linux only, [`MIN_LINUX`] (5.4) or later, any architecture, glibc or
+//! musl, static or dynamic. A child is held by its pidfd: `pidfd_open`
+//! (5.3), `pidfd_send_signal` (5.1), a pidfd polled for its exit (5.3),
+//! `waitid(P_PIDFD)` (5.4); `close_range` (5.9) is used where present. The
+//! first pool or [`Process`] of a process asks the kernel for those calls
+//! (once: the answer is kept), and a kernel that lacks one, or a sandbox
+//! that refuses it, gets [`BuildError::Kernel`] (or
+//! [`ProcessError::Kernel`]) naming the call and the release that has it.
+//! The workspace README says which targets CI tests, natively or under
+//! qemu-user. Off Linux the crate does not compile (a `compile_error!`
+//! says so); thread-exec's `ThreadPoolExecutor` runs everywhere.
+//!
 //! # How functions cross
 //!
-//! Workers are forked from this binary, so a `fn(A) -> R` pointer is valid in
-//! them. A frame carries the function's address and that of a trampoline
+//! Workers run this very binary (forked from it, or a fresh copy of it), so a
+//! `fn(A) -> R` names the same code in them. A frame carries the function's
+//! address (relative to a fixed point, so it holds in a fresh copy loaded
+//! elsewhere) and that of a trampoline
 //! monomorphized for `A` and `R`, which decodes the argument, calls, and
 //! encodes the result. `A`, `R` (and `E` for
 //! [`submit_fallible`](ProcessPoolExecutor::submit_fallible)) are serde types;
 //! they travel as [postcard](https://docs.rs/postcard). Nothing the function
 //! captures crosses, which is why it must be a plain function.
 //!
+//! Postcard is not self-describing, so a type whose serde implementation
+//! inspects the data (`serde_json::Value`, `skip_serializing_if`, `flatten`,
+//! untagged enums) fails with [`TaskError::ArgDecode`] ("the argument could
+//! not be deserialized: …") or [`TaskError::ResultDecode`]: wrap it in
+//! `Json<T>` (feature `json`). [`Bytes`] carries a byte buffer in one block,
+//! encoded as `serde_bytes::ByteBuf` is.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Json<T>`: a value that crosses as JSON text (`serde_json` dependency) |
+//! | `log` | no | [`log`](https://docs.rs/log) records, target `proc_exec`: a worker started or retired (info), killed on purpose (info), died with its pid and status (warn, and whether it is replaced), the pool broken and why (error) |
+//!
 //! # Start methods, and forking a process that has threads
 //!
 //! `fork` copies only the calling thread. A lock another thread held at that
-//! moment (in the allocator, stdio, the panic machinery, or your own code)
-//! stays locked forever in the child. The C library's at-fork handlers make
-//! `malloc` safe; nothing makes *your* locks safe.
+//! moment (in the allocator, stdio, the panic machinery, a logger, or your
+//! own code) stays locked forever in the child. The C library's at-fork
+//! handlers make `malloc` safe; nothing makes *your* locks safe. Programs
+//! built on tokio or rayon are threaded before `main` does anything.
 //!
-//! - [`StartMethod::ForkServer`] (the default, as in CPython 3.14): when the
-//!   pool starts, its manager thread forks one single-threaded server
-//!   process, and every worker (and every replacement) is forked from that
-//!   server, so workers never inherit the pool's own threads. The server
-//!   itself is still a fork of your process, made on the manager thread
-//!   just after `build` returns: a lock another of your threads held at that
-//!   moment is held in every worker. Today neither method is safe for tasks
-//!   that take locks your other threads may hold at that moment; a start
-//!   method that `exec`s a fresh copy of the binary is planned.
-//!   The pool's own worker code takes no such lock: its panic hook is
-//!   installed in your process at `build`, not in the worker.
+//! | method | a worker is | safe in a threaded program | cost per worker |
+//! |---|---|---|---|
+//! | [`StartMethod::ForkServer`] (default) | forked from a fresh copy of the program, started once per pool | yes | one fork of a small process |
+//! | [`StartMethod::Spawn`] | a fresh copy of the program | yes | one `exec` of the program |
+//! | [`StartMethod::Fork`] | forked from the pool's manager thread | only if no lock a task needs is held across the fork | one fork of your whole process |
+//!
+//! A *fresh copy* is this program's executable started again with `exec`
+//! (through `/proc/self/exe`, opened when the pool is built). A constructor
+//! this crate places in `.init_array` (run by glibc and musl before `main`,
+//! in dynamic and static programs alike) recognises the copy by a variable
+//! in its environment and turns it into a worker or a fork server before
+//! your `main` runs: you add no call to `main`, and `main` never runs in
+//! the copy. The copy starts with one thread and a fresh heap, so no lock
+//! in it can be held by anyone; it checks that it is the same build as its
+//! parent and refuses to run otherwise. In an ordinary run the constructor
+//! reads one environment variable and returns.
+//!
+//! - [`StartMethod::ForkServer`] (the default, as in CPython 3.14): `build`
+//!   starts the server, a fresh copy, and returns once it runs; every worker
+//!   (and every replacement) is forked from that single-threaded server. The
+//!   `exec` is paid once per pool; each worker costs one fork of a small
+//!   process. Use it unless you have a reason not to.
+//! - [`StartMethod::Spawn`] (CPython's `spawn`): every worker is a fresh
+//!   copy. The cleanest start, and the slowest: one `exec` per worker.
 //! - [`StartMethod::Fork`]: each worker is forked from the pool's manager
-//!   thread directly. One fork less per worker, but a worker is a copy of the
-//!   whole, threaded, parent at that moment: use it when your program holds no
-//!   locks across the fork that the tasks need.
+//!   thread directly, a copy of your whole, threaded process at that moment.
+//!   The fastest start, for programs that hold no lock across the fork that
+//!   a task needs. The pool's own worker code takes no such lock (its panic
+//!   hook is installed in your process at `build`, not in the worker).
 //!
-//! Either way a worker closes every inherited file descriptor except its two
-//! pipes (and stdio), asks the kernel to kill it if its parent dies
+//! The `exec` methods need the program's executable to be this crate's: a
+//! pool in a shared library (a Python extension, say) gets
+//! [`BuildError::StartMethod`] and should use `Fork`. So does a process
+//! without `/proc`, and one whose fork server cannot be `exec`ed (a `noexec`
+//! mount, a seccomp filter); with `Spawn` a refused `exec` fails the
+//! futures waiting for the worker, as any worker that cannot be started.
+//! The executable opened at `build` is the one every copy runs, even if a
+//! new file is renamed over its path while the pool runs.
+//!
+//! Whatever the method, a worker holds no file descriptor but its two pipes
+//! (and stdio), asks the kernel to kill it if its parent dies
 //! (`PR_SET_PDEATHSIG`), and leaves with `_exit`.
 //!
 //! # Blocking and shutdown
@@ -118,6 +172,7 @@
 //! |---|---|
 //! | the task panics | that future: [`TaskError::Panicked`] (message and location) |
 //! | the argument's `Deserialize` panics or fails in the worker | that item: [`TaskError::ArgDecode`]; the rest of its chunk too (they cannot be found) |
+//! | the argument's type is not postcard-friendly (`serde_json::Value`, `skip_serializing_if`, untagged enum) | that item: [`TaskError::ArgDecode`] ("the argument could not be deserialized: …"), or a wrong value; use `Json<T>` |
 //! | the result's `Serialize` panics or fails in the worker | that item: [`TaskError::ResultEncode`] |
 //! | the argument's `Drop` panics in the worker (it ends inside the call) | that item: [`TaskError::Panicked`] |
 //! | the result's `Drop` panics in the worker, after it was encoded | that item: [`TaskError::Panicked`] ("dropping the result panicked: …") |
@@ -127,67 +182,123 @@
 //! | a chunk no answer could fit | the submit: [`SubmitError::ChunkTooLarge`] |
 //! | a map's input panics, or yields `Err` (`try_map_with`) | at its position: [`MapError::Input`] after every earlier item; the pool goes on |
 //! | a worker dies (signal, `abort`, `_exit`, OOM) | [`TaskError::Broken`] for every pending future, or under [`OnWorkerDeath::Replace`] [`TaskError::Died`] for its items only |
-//! | the application ignores or reaps `SIGCHLD` | nothing changes; with [`StartMethod::Fork`] a status taken first by the application is [`ExitStatus::Unknown`] |
+//! | the application ignores or reaps `SIGCHLD` | nothing changes; with [`StartMethod::Fork`] or [`StartMethod::Spawn`] a status taken first by the application is [`ExitStatus::Unknown`] |
+//! | another thread holds a lock (a panic hook, stdout, your mutex) when a worker starts | nothing, with [`StartMethod::ForkServer`] and [`StartMethod::Spawn`]; with [`StartMethod::Fork`] a task that takes that lock waits forever (its timeout, if any, kills it) |
+//! | a kernel older than 5.4, or a sandbox refusing a pidfd call | before anything starts: [`BuildError::Kernel`] ("the pool cannot run here: this kernel refuses waitid(P_PIDFD) (…), which Linux has since 5.4: proc-exec needs Linux 5.4 or later, …"); `Process::start`: [`ProcessError::Kernel`] |
+//! | `/proc` missing, or the pool lives in a shared library (`ForkServer`, `Spawn`) | [`BuildError::StartMethod`] |
+//! | `exec` refused (`noexec` mount, seccomp) | `ForkServer`: [`BuildError::StartMethod`]; `Spawn`: [`TaskError::Broken`] ("a worker could not be started: … exec … failed: …") |
 //! | a worker cannot be started (`EMFILE`, `EAGAIN`) | at once: [`TaskError::Broken`] ("a worker could not be started: …") for the waiting futures; running workers are terminated |
 //! | a worker ignores SIGTERM on terminate or a broken pool | SIGKILL after [`Builder::terminate_grace`] |
 //! | a worker breaks the protocol (malformed frame, wrong outcome count) | [`TaskError::Broken`] naming the worker and what it sent |
 //! | the manager thread itself panics (a bug of ours) | the pool breaks: every pending future fails, later submits are refused |
 //! | the parent dies | workers die with it (`PR_SET_PDEATHSIG`) |
-#![cfg(target_os = "linux")]
 #![deny(unsafe_code)]
 // Under loom the I/O manager is replaced by a model, leaving parts unused.
 #![cfg_attr(exec_loom, allow(dead_code))]
 
+// Off Linux this message is all there is: every item below is Linux's.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "proc-exec runs on Linux only, 5.4 or later: it holds its workers by pidfd (pidfd_open, waitid(P_PIDFD)). On other systems use thread-exec's ThreadPoolExecutor (threads instead of processes)."
+);
+
+#[cfg(target_os = "linux")]
 #[macro_use]
 mod sync;
+#[cfg(target_os = "linux")]
+#[macro_use]
+mod events;
 
+#[cfg(target_os = "linux")]
+mod auto_chunk;
+#[cfg(target_os = "linux")]
 mod bytes;
+#[cfg(target_os = "linux")]
 mod call;
+#[cfg(target_os = "linux")]
 mod chunk;
+#[cfg(target_os = "linux")]
 mod codec;
+#[cfg(target_os = "linux")]
 mod error;
+#[cfg(target_os = "linux")]
 mod executor;
+#[cfg(target_os = "linux")]
 mod function;
+#[cfg(all(target_os = "linux", feature = "json"))]
+mod json;
+#[cfg(target_os = "linux")]
 mod map;
+#[cfg(target_os = "linux")]
 mod map_input;
+#[cfg(target_os = "linux")]
 mod os;
+#[cfg(target_os = "linux")]
 mod panic;
+#[cfg(target_os = "linux")]
 mod pool_state;
+#[cfg(target_os = "linux")]
 mod process;
+#[cfg(target_os = "linux")]
 mod shared;
+#[cfg(target_os = "linux")]
 mod start;
+#[cfg(target_os = "linux")]
 pub mod wire;
+#[cfg(target_os = "linux")]
 mod worker;
 
 // Declared with plain attributes, not through the cfg macros, so that
 // rustfmt reaches these files.
-#[cfg(not(exec_loom))]
+#[cfg(all(target_os = "linux", not(exec_loom)))]
 mod manager;
 
 // The fuzz targets' bodies: public to `fuzz/` (cargo-fuzz sets
 // `--cfg fuzzing`), tested over the corpus by `cargo test`.
-#[cfg(fuzzing)]
+#[cfg(all(target_os = "linux", fuzzing))]
 #[doc(hidden)]
 pub mod fuzzing;
-#[cfg(all(test, not(fuzzing)))]
+#[cfg(all(target_os = "linux", test, not(fuzzing)))]
 mod fuzzing;
 
-#[cfg(exec_loom)]
+#[cfg(all(target_os = "linux", exec_loom))]
 #[doc(hidden)]
 pub mod loom_model;
 
+#[cfg(target_os = "linux")]
 pub use bytes::Bytes;
+#[cfg(target_os = "linux")]
 pub use chunk::{ChunkFuture, ChunkResults};
+#[cfg(target_os = "linux")]
 pub use error::{BrokenProcessPool, BuildError, SubmitError, TaskError};
+#[cfg(target_os = "linux")]
 pub use executor::{Builder, DEFAULT_TERMINATE_GRACE, ProcessPoolExecutor, TaskOptions};
+#[cfg(target_os = "linux")]
 pub use function::Function;
+#[cfg(all(target_os = "linux", feature = "json"))]
+pub use json::Json;
+#[cfg(target_os = "linux")]
 pub use map::{Map, MapError, MapOptions, MapUnordered};
+#[cfg(target_os = "linux")]
 pub use map_input::{Fallible, InputError, MapInput};
+#[cfg(target_os = "linux")]
 pub use os::ExitStatus;
+#[cfg(target_os = "linux")]
+pub use os::kernel::{MIN_LINUX, MissingSyscall};
+#[cfg(target_os = "linux")]
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
+#[cfg(target_os = "linux")]
 pub use process::{Process, ProcessError};
 
+// What the signatures above name (the futures they return, their errors),
+// so that a user needs no other crate in `Cargo.toml`.
+#[cfg(target_os = "linux")]
+pub use future_core;
+#[cfg(target_os = "linux")]
+pub use future_core::{ResultError, State};
+
 /// How a pool starts its workers. See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).
+#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum StartMethod {

@@ -22,47 +22,84 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Function;
+use crate::auto_chunk::{self, AutoChunk, MAX_ITEMS, WINDOW_PER_WORKER};
 use crate::chunk::{ChunkFuture, ChunkResults, OnSettled, submit_chunk};
 use crate::error::{SubmitError, TaskError};
-use crate::map_input::{InputError, MapInput, Reader};
+use crate::map_input::{Fallible, InputError, MapInput, Reader};
 use crate::shared::Shared;
 use crate::sync::{Condvar, Mutex};
 
+/// What dropping a map does, said once for [`Map`] and [`MapUnordered`].
+macro_rules! DROPPING {
+    () => {
+        "Dropping the iterator, read to its end or not, cancels every chunk \
+         not yet sent to a worker and reads no more input; the chunks already \
+         sent run to their end and their results are discarded. A map that \
+         is never read therefore runs only what was sent before it was \
+         dropped. To run one for its side effects, read it to the end: \
+         `map.try_for_each(|r| r.map(drop))` stops at the first error and \
+         returns it, `map.for_each(drop)` ignores errors."
+    };
+}
+
+/// The `#[must_use]` message of the map iterators.
+macro_rules! DISCARDED {
+    () => {
+        "dropping a map cancels its work not yet sent to a worker: read it, \
+         e.g. with `.for_each(drop)`"
+    };
+}
+
 /// Settings of [`map_with`](crate::ProcessPoolExecutor::map_with) and
 /// [`map_unordered`](crate::ProcessPoolExecutor::map_unordered).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "options do nothing until passed to a map"]
 pub struct MapOptions {
-    chunksize: NonZeroUsize,
+    /// `None`: chosen as the map goes (see [`MapOptions::new`]).
+    chunksize: Option<NonZeroUsize>,
     timeout: Option<Duration>,
+    /// `None`: four chunks per worker.
     buffersize: Option<NonZeroUsize>,
     keep_going: bool,
     defer_start: bool,
 }
 
-impl Default for MapOptions {
-    fn default() -> Self {
-        Self {
-            chunksize: NonZeroUsize::MIN,
-            timeout: None,
-            buffersize: None,
-            keep_going: false,
-            defer_start: false,
-        }
-    }
-}
-
 impl MapOptions {
-    /// Python's defaults: chunks of one item, no timeout, every item
-    /// submitted at once, the first error ends the iteration.
+    /// The defaults: chunk sizes chosen as the map goes, a bounded window
+    /// of chunks in flight, no timeout, the first error ends the iteration.
+    ///
+    /// # Where this differs from CPython, and why
+    ///
+    /// CPython's `Executor.map` sends every item at once, one per chunk
+    /// (`chunksize=1`): over a million cheap items it spends its time and
+    /// memory on a million round trips and futures. Here, by default:
+    /// - the first chunks hold one item each, and the next ones grow
+    ///   (doubling at most) to what keeps a worker busy about 10 ms, judged
+    ///   by how fast the answered chunks came back, as joblib's
+    ///   `batch_size="auto"` does; never past `Pool.map`'s
+    ///   `ceil(len / (4 * workers))` when the input's length is known
+    ///   (its `size_hint` is exact), never past 65,536 items, and never
+    ///   past 1 MiB of arguments or results per chunk. Slow items stay one
+    ///   per chunk and spread over every worker; cheap ones go by the
+    ///   thousand;
+    /// - at most four chunks per worker are in flight (as if
+    ///   [`buffersize`](Self::buffersize) were `4 * max_workers`): the
+    ///   input is read as results are taken, so an endless input works and
+    ///   memory stays bounded.
+    ///
+    /// [`chunksize`](Self::chunksize) and [`buffersize`](Self::buffersize)
+    /// set either by hand; `buffersize(NonZeroUsize::MAX)` with
+    /// `chunksize(NonZeroUsize::MIN)` is CPython's behaviour.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Items per chunk (default 1): a chunk crosses to a worker as one frame
-    /// and comes back as one, which for small items is much cheaper than one
+    /// Items per chunk (default: chosen as the map goes, see
+    /// [`new`](Self::new)): a chunk crosses to a worker as one frame and
+    /// comes back as one, which for small items is much cheaper than one
     /// round trip each. Zero cannot be written (Python: `ValueError`).
     pub fn chunksize(mut self, n: NonZeroUsize) -> Self {
-        self.chunksize = n;
+        self.chunksize = Some(n);
         self
     }
 
@@ -73,10 +110,11 @@ impl MapOptions {
         self
     }
 
-    /// At most `n` chunks in flight (Python 3.14's `buffersize`): `map`
-    /// submits the first `n` chunks, and each time the iterator takes a
-    /// finished chunk it submits the next one first. Without it the whole
-    /// input is read and submitted inside the `map` call, as in CPython.
+    /// At most `n` chunks in flight (Python 3.14's `buffersize`; default
+    /// four per worker): `map` submits the first `n` chunks, and each time
+    /// the iterator takes a finished chunk it submits the next one first.
+    /// `NonZeroUsize::MAX` reads and submits the whole input inside the
+    /// `map` call, as CPython does without a `buffersize`.
     pub fn buffersize(mut self, n: NonZeroUsize) -> Self {
         self.buffersize = Some(n);
         self
@@ -146,8 +184,8 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for MapError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Task(error) => error.source(),
-            Self::Submit(error) => Some(error),
-            Self::Input(error) => Some(error),
+            Self::Submit(error) => error.source(),
+            Self::Input(error) => error.source(),
             Self::Cancelled | Self::Timeout => None,
         }
     }
@@ -166,6 +204,13 @@ enum Slot<R, E> {
 }
 
 impl<R, E> Slot<R, E> {
+    /// Its items.
+    fn len(&self) -> usize {
+        match self {
+            Self::Sent { len, .. } | Self::Refused { len, .. } => *len,
+        }
+    }
+
     fn cancel(&self) {
         if let Self::Sent { chunk, .. } = self {
             chunk.cancel();
@@ -177,13 +222,15 @@ impl<R, E> Slot<R, E> {
 struct Feeder<I, A, R, E> {
     shared: Arc<Shared>,
     function: Function<A, R, E>,
-    chunksize: usize,
+    /// The chunksize given; `None` for sizes chosen by `auto`.
+    chunksize: Option<usize>,
+    auto: AutoChunk,
     keep_going: bool,
     input: Reader<I>,
     /// The number of the next chunk.
     next_id: u64,
-    /// For `map_unordered`: where each chunk reports itself settled, by
-    /// number.
+    /// Where each chunk reports itself settled: for `map_unordered`, and
+    /// for the chunk sizes chosen as the map goes.
     finished: Option<Arc<Finished>>,
 }
 
@@ -191,15 +238,16 @@ impl<I, A, R, E> Feeder<I, A, R, E>
 where
     I: MapInput<Arg = A>,
     A: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
     /// Reads and submits the next chunk; `None` when the input is spent.
     fn next_slot(&mut self) -> Option<Slot<R, E>> {
+        let size = self.chunksize.unwrap_or_else(|| self.auto.next_size());
         // A panic in the input ends the chunk being read: the items read
         // before it are sent as a shorter chunk.
-        let mut args = Vec::new();
-        while args.len() < self.chunksize {
+        let mut args = Vec::with_capacity(size.min(MAX_ITEMS));
+        while args.len() < size {
             match self.input.next() {
                 Some(arg) => args.push(arg),
                 None => break,
@@ -214,11 +262,19 @@ where
         let on_settled = self.finished.as_ref().map(|finished| {
             let finished = Arc::clone(finished);
             // A refused chunk reports itself too; nobody waits for it.
-            Box::new(move || finished.push(id)) as OnSettled
+            Box::new(move |bytes: Option<usize>| {
+                finished.push(Settled {
+                    id,
+                    answered: bytes.map(|bytes| (len, bytes, Instant::now())),
+                });
+            }) as OnSettled
         });
         Some(
             match submit_chunk(&self.shared, self.function, &args, on_settled) {
-                Ok(chunk) => Slot::Sent { chunk, len, id },
+                Ok((chunk, bytes)) => {
+                    self.auto.sent(len, bytes);
+                    Slot::Sent { chunk, len, id }
+                }
                 Err(error) => {
                     // A pool that refuses work refuses the rest too; an argument
                     // that does not serialize spoils only its own chunk.
@@ -236,6 +292,24 @@ where
             },
         )
     }
+
+    /// Tells the chunk sizes how a chunk was answered.
+    fn note(&mut self, settled: &Settled) {
+        if let Some((items, bytes, at)) = settled.answered {
+            self.auto.answered(items, bytes, at);
+        }
+    }
+
+    /// Takes every report of a settled chunk, for `map`, which waits on
+    /// its chunks' futures instead.
+    fn catch_up(&mut self) {
+        let Some(finished) = &self.finished else {
+            return;
+        };
+        for settled in finished.take_all() {
+            self.note(&settled);
+        }
+    }
 }
 
 /// The start of a map: the feeder, after the chunks submitted inside the
@@ -251,23 +325,30 @@ fn start_map<I, A, R, E>(
 where
     I: MapInput<Arg = A>,
     A: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Send + 'static,
 {
+    let workers = shared.config.limits.max_workers.get();
+    let budget = auto_chunk::byte_budget(shared.config.max_frame_size);
+    let input = Reader::new(input);
+    let len = match input.size_hint() {
+        (lower, Some(upper)) if lower == upper => Some(lower),
+        _ => None,
+    };
     let mut feeder = Feeder {
         shared,
         function,
-        chunksize: options.chunksize.get(),
+        chunksize: options.chunksize.map(NonZeroUsize::get),
+        auto: AutoChunk::new(workers, len, budget),
         keep_going: options.keep_going,
-        input: Reader::new(input),
+        input,
         next_id: 0,
         finished,
     };
     if options.defer_start {
         return Ok(feeder);
     }
-    let first = options.buffersize.map_or(usize::MAX, NonZeroUsize::get);
-    for n in 0..first {
+    for n in 0..window(&feeder.shared, options) {
         match feeder.next_slot() {
             // Nothing was accepted: the call itself is refused.
             Some(Slot::Refused {
@@ -278,10 +359,15 @@ where
             None => break,
         }
     }
-    if options.buffersize.is_none() {
-        feeder.input.stop();
-    }
     Ok(feeder)
+}
+
+/// The chunks a map keeps in flight: its `buffersize`, or four per worker.
+fn window(shared: &Shared, options: MapOptions) -> usize {
+    options.buffersize.map_or_else(
+        || WINDOW_PER_WORKER.saturating_mul(shared.config.limits.max_workers.get()),
+        NonZeroUsize::get,
+    )
 }
 
 /// The items of the chunk being yielded.
@@ -293,6 +379,26 @@ enum Current<R, E> {
     /// A chunk lost or refused as a whole, under `keep_going`: its error,
     /// once for each of its items still to yield.
     Failed(MapError<E>, usize),
+}
+
+impl<R, E> Current<R, E> {
+    /// The items it has still to yield.
+    fn len(&self) -> usize {
+        match self {
+            Self::Done => 0,
+            Self::Items(items) => items.left(),
+            Self::Failed(_, left) => *left,
+        }
+    }
+}
+
+/// The bounds of a map's `size_hint`: `ahead` items read (settled or in
+/// flight) and not yet yielded, and the input's bounds.
+fn size_hint(ahead: usize, (lower, upper): (usize, Option<usize>)) -> (usize, Option<usize>) {
+    (
+        lower.saturating_add(ahead),
+        upper.and_then(|n| n.checked_add(ahead)),
+    )
 }
 
 impl<R: DeserializeOwned, E: Clone> Current<R, E> {
@@ -338,16 +444,27 @@ fn earlier(deadline: Option<Instant>, call: Option<Instant>) -> Option<Instant> 
 /// The results of [`map`](crate::ProcessPoolExecutor::map), in input order.
 ///
 /// CPython 3.14's semantics, chosen deliberately:
-/// - without `buffersize` every item is submitted inside `map`, so the work
-///   runs even if the iterator is never read;
-/// - with it, taking a finished chunk submits the next one first, keeping
-///   `buffersize` chunks in flight;
+/// - `buffersize` chunks in flight (by default four per worker, see
+///   [`MapOptions::new`]; CPython's default sends every item inside `map`):
+///   the call submits the first ones, and taking a finished chunk submits
+///   the next one first;
 /// - the timeout is one deadline counted from the `map` call;
 /// - the first failure, cancellation or timeout is yielded as an `Err`,
 ///   cancels every chunk not yet sent to a worker, and ends the iteration
-///   (unless [`MapOptions::keep_going`]);
-/// - dropping the iterator early also cancels every chunk not yet sent
-///   (sent ones finish; their results are discarded).
+///   (unless [`MapOptions::keep_going`]).
+///
+/// # Size
+///
+/// [`size_hint`](Iterator::size_hint) counts the items still to come if
+/// the iteration runs to its end: it is exact, and the map an
+/// [`ExactSizeIterator`] (so a progress bar such as indicatif's
+/// `.progress()` can show it), when the input is one. An error that ends
+/// the iteration early (see above) yields fewer: the count may overstate
+/// what is left, never understate it.
+///
+/// # Dropping
+///
+#[doc = DROPPING!()]
 ///
 /// Better than CPython: the items of a chunk before a failing one are
 /// yielded first (CPython fails the whole chunk). A chunk whose worker dies
@@ -356,6 +473,7 @@ fn earlier(deadline: Option<Instant>, call: Option<Instant>) -> Option<Instant> 
 /// input's `Err`, is yielded as [`MapError::Input`] after every item read
 /// before it and ends the iteration (CPython lets the exception out of `map`
 /// or `next`, losing the results already computed).
+#[must_use = DISCARDED!()]
 pub struct Map<I: MapInput, R, E = Infallible> {
     feeder: Feeder<I, I::Arg, R, E>,
     /// Oldest first.
@@ -372,8 +490,8 @@ impl<I, R, E> Map<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
@@ -382,8 +500,14 @@ where
         options: MapOptions,
     ) -> Result<Self, SubmitError> {
         let deadline = options.timeout.map(|t| Instant::now() + t);
+        let window = window(&shared, options);
+        // Only chosen chunk sizes need to hear of each settled chunk.
+        let finished = options
+            .chunksize
+            .is_none()
+            .then(|| Arc::new(Finished::default()));
         let mut slots = VecDeque::new();
-        let feeder = start_map(shared, function, input, options, None, |slot| {
+        let feeder = start_map(shared, function, input, options, finished, |slot| {
             slots.push_back(slot);
         });
         match feeder {
@@ -391,7 +515,7 @@ where
                 feeder,
                 slots,
                 current: Current::Done,
-                window: options.buffersize.map_or(usize::MAX, NonZeroUsize::get),
+                window,
                 deadline,
                 keep_going: options.keep_going,
                 finished: false,
@@ -424,6 +548,7 @@ where
                 None => {}
             }
             // The next input goes in before the oldest result comes out.
+            self.feeder.catch_up();
             while self.slots.len() <= self.window {
                 match self.feeder.next_slot() {
                     Some(slot) => self.slots.push_back(slot),
@@ -482,14 +607,43 @@ impl<I, R, E> Iterator for Map<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     type Item = Result<R, MapError<E>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_until(None)
     }
+
+    /// The items still to come if the iteration runs to its end: exact when
+    /// the input's `size_hint` is (see [`Map`]'s `# Size`).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.finished {
+            return (0, Some(0));
+        }
+        let ahead = self.current.len() + self.slots.iter().map(Slot::len).sum::<usize>();
+        size_hint(ahead, self.feeder.input.size_hint())
+    }
+}
+
+impl<I, R, E> ExactSizeIterator for Map<I, R, E>
+where
+    I: ExactSizeIterator,
+    I::Item: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
+}
+
+impl<I, A, X, R, E> ExactSizeIterator for Map<Fallible<I>, R, E>
+where
+    I: ExactSizeIterator<Item = Result<A, X>>,
+    X: fmt::Display,
+    A: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
 }
 
 impl<I: MapInput, R, E> Drop for Map<I, R, E> {
@@ -507,7 +661,14 @@ impl<I: MapInput, R, E> fmt::Debug for Map<I, R, E> {
     }
 }
 
-/// Chunks that finished, by number, in the order they finished.
+/// A chunk that settled: its number, and if it was answered, its items,
+/// the bytes of its answer and when.
+struct Settled {
+    id: u64,
+    answered: Option<(usize, usize, Instant)>,
+}
+
+/// Chunks that finished, in the order they finished.
 #[derive(Default)]
 struct Finished {
     state: Mutex<FinishedState>,
@@ -516,16 +677,16 @@ struct Finished {
 
 #[derive(Default)]
 struct FinishedState {
-    chunks: VecDeque<u64>,
+    chunks: VecDeque<Settled>,
     /// The iterator sleeps on `changed`: only then does a push wake it (a
     /// wake is a system call, and most pushes find it busy).
     waiting: bool,
 }
 
 impl Finished {
-    fn push(&self, id: u64) {
+    fn push(&self, settled: Settled) {
         let mut state = self.state.lock();
-        state.chunks.push_back(id);
+        state.chunks.push_back(settled);
         let wake = state.waiting;
         drop(state);
         if wake {
@@ -533,12 +694,17 @@ impl Finished {
         }
     }
 
+    /// Every chunk that finished since the last look, without waiting.
+    fn take_all(&self) -> VecDeque<Settled> {
+        std::mem::take(&mut self.state.lock().chunks)
+    }
+
     /// The next finished chunk; `None` if `deadline` passes first.
-    fn pop(&self, deadline: Option<Instant>) -> Option<u64> {
+    fn pop(&self, deadline: Option<Instant>) -> Option<Settled> {
         let mut state = self.state.lock();
         loop {
-            if let Some(id) = state.chunks.pop_front() {
-                return Some(id);
+            if let Some(settled) = state.chunks.pop_front() {
+                return Some(settled);
             }
             state.waiting = true;
             state = match deadline {
@@ -563,9 +729,13 @@ impl Finished {
 /// The same rules as [`Map`] otherwise: `buffersize` chunks in flight (each
 /// finished chunk taken submits the next), one deadline, the first failure
 /// ends the iteration and cancels what was not sent (unless
-/// [`MapOptions::keep_going`]), and so does dropping it. An input that
-/// fails is yielded as [`MapError::Input`] once every item read before it
-/// was.
+/// [`MapOptions::keep_going`]). An input that fails is yielded as
+/// [`MapError::Input`] once every item read before it was.
+///
+/// # Dropping
+///
+#[doc = DROPPING!()]
+#[must_use = DISCARDED!()]
 pub struct MapUnordered<I: MapInput, R, E = Infallible> {
     feeder: Feeder<I, I::Arg, R, E>,
     /// Sent chunks not yet taken, by number.
@@ -584,8 +754,8 @@ impl<I, R, E> MapUnordered<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     pub(crate) fn start(
         shared: Arc<Shared>,
@@ -594,6 +764,7 @@ where
         options: MapOptions,
     ) -> Result<Self, SubmitError> {
         let finished_chunks = Arc::new(Finished::default());
+        let window = window(&shared, options);
         let mut slots = Vec::new();
         let finished = Some(Arc::clone(&finished_chunks));
         let feeder = match start_map(shared, function, input, options, finished, |slot| {
@@ -612,7 +783,7 @@ where
             refused: VecDeque::new(),
             finished_chunks,
             current: Current::Done,
-            window: options.buffersize.map_or(usize::MAX, NonZeroUsize::get),
+            window,
             deadline: options.timeout.map(|t| Instant::now() + t),
             keep_going: options.keep_going,
             finished: false,
@@ -669,13 +840,15 @@ where
                     if self.pending.is_empty() {
                         return self.input_end();
                     }
-                    let Some(id) = self.finished_chunks.pop(earlier(self.deadline, call)) else {
+                    let Some(settled) = self.finished_chunks.pop(earlier(self.deadline, call))
+                    else {
                         if self.deadline.is_some_and(|d| Instant::now() >= d) {
                             return self.fail(MapError::Timeout);
                         }
                         return Some(Err(MapError::Timeout));
                     };
-                    let Some(slot) = self.pending.remove(&id) else {
+                    self.feeder.note(&settled);
+                    let Some(slot) = self.pending.remove(&settled.id) else {
                         continue;
                     };
                     // Taking a finished chunk submits the next.
@@ -720,14 +893,44 @@ impl<I, R, E> Iterator for MapUnordered<I, R, E>
 where
     I: MapInput,
     I::Arg: Serialize,
-    R: DeserializeOwned + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
+    R: DeserializeOwned + Send + 'static,
+    E: Clone + Send + 'static,
 {
     type Item = Result<R, MapError<E>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_until(None)
     }
+
+    /// The items still to come if the iteration runs to its end: exact when
+    /// the input's `size_hint` is (see [`Map`]'s `# Size`).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.finished {
+            return (0, Some(0));
+        }
+        let pending = self.pending.values().chain(&self.refused);
+        let ahead = self.current.len() + pending.map(Slot::len).sum::<usize>();
+        size_hint(ahead, self.feeder.input.size_hint())
+    }
+}
+
+impl<I, R, E> ExactSizeIterator for MapUnordered<I, R, E>
+where
+    I: ExactSizeIterator,
+    I::Item: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
+}
+
+impl<I, A, X, R, E> ExactSizeIterator for MapUnordered<Fallible<I>, R, E>
+where
+    I: ExactSizeIterator<Item = Result<A, X>>,
+    X: fmt::Display,
+    A: Serialize,
+    R: DeserializeOwned + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
 }
 
 impl<I: MapInput, R, E> Drop for MapUnordered<I, R, E> {

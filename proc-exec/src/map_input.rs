@@ -29,6 +29,15 @@ pub trait MapInput {
     /// The next argument; `Some(Err(message))` when the input failed here,
     /// `None` at its end.
     fn next_arg(&mut self) -> Option<Result<Self::Arg, String>>;
+
+    /// Bounds on the items left, as [`Iterator::size_hint`] (a failing
+    /// item counts as one). Default: nothing known.
+    ///
+    /// A map uses it to size its chunks and to report its own
+    /// [`size_hint`](Iterator::size_hint).
+    fn args_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
 }
 
 impl<I: Iterator> MapInput for I {
@@ -36,6 +45,10 @@ impl<I: Iterator> MapInput for I {
 
     fn next_arg(&mut self) -> Option<Result<I::Item, String>> {
         self.next().map(Ok)
+    }
+
+    fn args_hint(&self) -> (usize, Option<usize>) {
+        self.size_hint()
     }
 }
 
@@ -79,6 +92,10 @@ where
         self.inner
             .next()
             .map(|item| item.map_err(|e| e.to_string()))
+    }
+
+    fn args_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
     }
 }
 
@@ -175,6 +192,17 @@ impl<I: MapInput> Reader<I> {
         }
         self.stop();
         None
+    }
+
+    /// Bounds on the items still to come out of this input: its arguments
+    /// left, and one for a failure not yet taken.
+    pub(crate) fn size_hint(&self) -> (usize, Option<usize>) {
+        let failure = usize::from(self.failure.is_some());
+        let (lower, upper) = self.input.as_ref().map_or((0, Some(0)), I::args_hint);
+        (
+            lower.saturating_add(failure),
+            upper.and_then(|n| n.checked_add(failure)),
+        )
     }
 
     /// Reads no more (the input is dropped).

@@ -61,7 +61,7 @@ pub(crate) trait Spec {
     /// the item resolves.
     type Record;
     /// How a worker process ended (an exit status).
-    type Status: Clone + fmt::Debug;
+    type Status: Clone + fmt::Debug + fmt::Display;
 }
 
 /// Identifies one submitted work item (never 0: the wire reserves 0).
@@ -477,6 +477,7 @@ impl<S: Spec> PoolState<S> {
         };
         let w = &mut self.workers[index];
         w.pid = Some(pid);
+        event!(info, "worker {pid} started");
         if w.life == Life::Spawning {
             w.life = Life::Starting;
         }
@@ -613,6 +614,11 @@ impl<S: Spec> PoolState<S> {
         // After terminate_workers every death is part of the pool's end.
         let killing = w.killing.take().filter(|_| !self.forced);
         if let Some((work, kill)) = killing {
+            event!(
+                info,
+                "{} killed to stop a task ({status}); another replaces it",
+                crate::events::Who(w.pid)
+            );
             // Killed on purpose: only the item it was stopped for fails
             // (unless it finished first).
             if w.in_flight.front() == Some(&work) {
@@ -622,6 +628,8 @@ impl<S: Spec> PoolState<S> {
             self.requeue(w.in_flight);
         } else if !expected {
             self.died(w, status);
+        } else {
+            event!(info, "{} retired ({status})", crate::events::Who(w.pid));
         }
         self.schedule();
         self.maybe_close();
@@ -672,7 +680,9 @@ impl<S: Spec> PoolState<S> {
         if replace && w.life != Life::Running {
             self.start_failures += 1;
         }
+        let who = crate::events::Who(w.pid);
         if replace && self.start_failures < MAX_START_FAILURES {
+            event!(warn, "{who} died ({status}); another replaces it");
             // Before `Ready` it was still initializing: none of its items
             // started.
             if w.life == Life::Running {
@@ -683,6 +693,7 @@ impl<S: Spec> PoolState<S> {
             }
             self.requeue(w.in_flight);
         } else {
+            event!(warn, "{who} died ({status})");
             let cause = BreakCause::WorkerDied {
                 pid: w.pid,
                 status,
@@ -814,6 +825,7 @@ impl<S: Spec> PoolState<S> {
             debug_assert!(dead.as_ref().is_none_or(|w| w.in_flight.is_empty()));
             return;
         }
+        event!(error, "the pool is broken: {cause}");
         let cause = Arc::new(cause);
         self.phase = Phase::Broken(cause.clone());
         let mut failed = Vec::new();

@@ -1,4 +1,4 @@
-//! `Process`: one function in one forked child, with
+//! `Process`: one function in one child process, with
 //! `multiprocessing.Process`'s lifecycle.
 //!
 //! The child is a pool worker that is given one item: the same loop, the
@@ -36,6 +36,9 @@ pub enum ProcessError {
     Timeout,
     /// An OS call failed (fork, pipe, poll, waitid).
     Io(io::Error),
+    /// `start`: the kernel lacks a system call the child needs (Linux
+    /// [`MIN_LINUX`](crate::MIN_LINUX) has them all), or a sandbox refuses it.
+    Kernel(crate::MissingSyscall),
 }
 
 impl fmt::Display for ProcessError {
@@ -45,18 +48,13 @@ impl fmt::Display for ProcessError {
             Self::NotStarted => f.write_str("the process was not started"),
             Self::Timeout => f.write_str("the process is still running"),
             Self::Io(error) => write!(f, "process operation failed: {error}"),
+            Self::Kernel(missing) => write!(f, "the process cannot run here: {missing}"),
         }
     }
 }
 
-impl std::error::Error for ProcessError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io(error) => Some(error),
-            _ => None,
-        }
-    }
-}
+// The `io::Error`'s text is in `Display`, so it is not a `source()` too.
+impl std::error::Error for ProcessError {}
 
 impl From<io::Error> for ProcessError {
     fn from(error: io::Error) -> Self {
@@ -151,7 +149,7 @@ impl<R: DeserializeOwned, E> Process<R, E> {
         wire::set_work_id(&mut frames[start..], 1);
         let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut frames, max);
         Ok(Self {
-            start_method: StartMethod::Fork,
+            start_method: StartMethod::Spawn,
             frames: Some(frames),
             running: None,
             result: None,
@@ -160,21 +158,30 @@ impl<R: DeserializeOwned, E> Process<R, E> {
         })
     }
 
-    /// Chooses how the child is started (default [`StartMethod::Fork`]: a
-    /// lone process needs no server; [`StartMethod::ForkServer`] forks a
-    /// single-threaded server first and the child from it).
+    /// Chooses how the child is started. The default is
+    /// [`StartMethod::Spawn`]: a lone child is a fresh copy of the program,
+    /// safe in a threaded program, and needs no server;
+    /// [`StartMethod::ForkServer`] starts a server first (one process more
+    /// for the same safety); [`StartMethod::Fork`] is the fastest, for
+    /// programs that hold no lock across the fork that the function needs.
+    /// See the [crate docs](crate#start-methods-and-forking-a-process-that-has-threads).
+    #[must_use = "`start_method` returns the process it configured"]
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.start_method = method;
         self
     }
 
-    /// Forks the child and hands it its argument.
+    /// Starts the child and hands it its argument.
     ///
     /// # Errors
     ///
     /// [`ProcessError::AlreadyStarted`] the second time;
-    /// [`ProcessError::Io`] if the pipes or the fork fail.
+    /// [`ProcessError::Kernel`] on a kernel older than
+    /// [`MIN_LINUX`](crate::MIN_LINUX);
+    /// [`ProcessError::Io`] if the pipes, the fork or the `exec` fail (the
+    /// message says which).
     pub fn start(&mut self) -> Result<(), ProcessError> {
+        crate::os::kernel::check().map_err(ProcessError::Kernel)?;
         let Some(frames) = self.frames.take() else {
             return Err(ProcessError::AlreadyStarted);
         };

@@ -19,7 +19,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::hostile::{Bomb, Hostile, mark_parent};
@@ -162,7 +162,7 @@ impl Tally {
     }
 }
 
-fn round(seed: u64, totals: &Totals) {
+fn round(seed: u64, totals: &mut Totals) {
     let mut rng = Rng::new(seed);
     let methods = methods();
     let method = methods[rng.below(methods.len() as u64) as usize];
@@ -206,8 +206,9 @@ fn round(seed: u64, totals: &Totals) {
 
     let submissions = 100 + rng.below(60);
     let shutdown_at = rng.below(submissions * 3);
-    let callbacks_registered = Arc::new(AtomicU64::new(0));
-    let callbacks_ran = Arc::new(AtomicU64::new(0));
+    // 32-bit counters: some targets have no 64-bit atomics.
+    let callbacks_registered = Arc::new(AtomicU32::new(0));
+    let callbacks_ran = Arc::new(AtomicU32::new(0));
     let mut tally = Tally::default();
     let mut results: Vec<Kept<future_core::Future<Hostile, TaskError>>> = Vec::new();
     let mut args: Vec<Kept<future_core::Future<u64, TaskError>>> = Vec::new();
@@ -314,19 +315,18 @@ fn round(seed: u64, totals: &Totals) {
 /// Across rounds.
 #[derive(Default)]
 struct Totals {
-    items: AtomicU64,
-    ok: AtomicU64,
-    failed: AtomicU64,
-    kills: AtomicU64,
+    items: u64,
+    ok: u64,
+    failed: u64,
+    kills: u64,
 }
 
 impl Totals {
-    fn add(&self, tally: &Tally, kills: u64) {
-        // ORDERING: counters read once at the end, after every round.
-        self.items.fetch_add(tally.items, Ordering::Relaxed);
-        self.ok.fetch_add(tally.ok, Ordering::Relaxed);
-        self.failed.fetch_add(tally.failed, Ordering::Relaxed);
-        self.kills.fetch_add(kills, Ordering::Relaxed);
+    fn add(&mut self, tally: &Tally, kills: u64) {
+        self.items += tally.items;
+        self.ok += tally.ok;
+        self.failed += tally.failed;
+        self.kills += kills;
     }
 }
 
@@ -339,19 +339,17 @@ fn soak_with_hostile_user_code_and_sigchld_dispositions() {
     let seed = soak_seed();
     let rounds = soak_rounds(30);
     println!("proc-exec hostile soak: SOAK_SEED={seed} SOAK_ROUNDS={rounds}");
-    let totals = Totals::default();
+    let mut totals = Totals::default();
     for r in 0..rounds {
         let seed = seed.wrapping_add(r);
         let _hang_guard = Watchdog::arm(format!("round {r} (SOAK_SEED={seed})"), ROUND_GUARD);
-        round(seed, &totals);
+        round(seed, &mut totals);
         clean.check();
     }
-    let items = totals.items.load(Ordering::Relaxed);
+    let items = totals.items;
     println!(
         "proc-exec hostile soak: {rounds} rounds, {items} items checked ({} ok, {} failed), {} workers killed, no hang, no mismatch, no leak",
-        totals.ok.load(Ordering::Relaxed),
-        totals.failed.load(Ordering::Relaxed),
-        totals.kills.load(Ordering::Relaxed),
+        totals.ok, totals.failed, totals.kills,
     );
     assert!(
         items >= 1000 || rounds < 10,

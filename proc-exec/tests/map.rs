@@ -109,7 +109,7 @@ fn buffersize_bounds_the_chunks_in_flight() {
 }
 
 #[test]
-fn without_buffersize_the_input_is_read_inside_the_call() {
+fn without_buffersize_four_chunks_per_worker_are_read_inside_the_call() {
     let clean = clean();
     let pool = pool(2);
     let taken = Arc::new(AtomicUsize::new(0));
@@ -118,10 +118,31 @@ fn without_buffersize_the_input_is_read_inside_the_call() {
         counter.fetch_add(1, Ordering::Relaxed);
     });
     let out = pool.map_with(square, input, chunks(7)).unwrap();
-    assert_eq!(taken.load(Ordering::Relaxed), 100);
+    assert_eq!(taken.load(Ordering::Relaxed), 4 * 2 * 7);
     assert_eq!(
         out.map(Result::unwrap).sum::<u64>(),
         (0..100u64).map(square).sum()
+    );
+    assert_eq!(taken.load(Ordering::Relaxed), 100);
+    drop(pool);
+    clean.check();
+}
+
+#[test]
+fn an_unbounded_buffersize_reads_the_whole_input_inside_the_call() {
+    let clean = clean();
+    let pool = pool(2);
+    let taken = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&taken);
+    let input = (0..100u64).inspect(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let options = chunks(7).buffersize(NonZeroUsize::MAX);
+    let out = pool.map_with(square, input, options).unwrap();
+    assert_eq!(taken.load(Ordering::Relaxed), 100);
+    assert_eq!(
+        out.map(Result::unwrap).sum::<u64>(),
+        (0..100u64).map(square).sum::<u64>()
     );
     drop(pool);
     clean.check();

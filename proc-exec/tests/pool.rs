@@ -589,3 +589,27 @@ fn cancelled_before_sent_is_never_run() {
     drop(pool);
     clean.check();
 }
+
+fn counter(start: u32) -> std::cell::Cell<u32> {
+    std::cell::Cell::new(start)
+}
+
+#[test]
+fn a_send_but_not_sync_result_needs_only_send() {
+    // A `Cell` crosses as bytes and is rebuilt in the parent: `Send` is all
+    // a result needs, as for `std::thread::spawn`.
+    let clean = clean();
+    let pool = pool(StartMethod::Fork, 1);
+    let future = pool.submit(counter, 41).unwrap();
+    let cell = future.result(GUARD).unwrap();
+    cell.set(cell.get() + 1);
+    assert_eq!(future.into_result().unwrap().get(), 42);
+    let cells: Vec<u32> = pool
+        .map(counter, 1..4u32)
+        .unwrap()
+        .map(|c| c.unwrap().get())
+        .collect();
+    assert_eq!(cells, [1, 2, 3]);
+    drop(pool);
+    clean.check();
+}

@@ -12,7 +12,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Rng, RssWatch, chaos, clean, methods, soak_rounds, soak_seed, spin};
@@ -72,7 +72,7 @@ impl Tally {
     }
 }
 
-fn round(seed: u64, totals: &Totals) {
+fn round(seed: u64, totals: &mut Totals) {
     let mut rng = Rng::new(seed);
     let methods = methods();
     let method = methods[rng.below(methods.len() as u64) as usize];
@@ -139,20 +139,25 @@ fn round(seed: u64, totals: &Totals) {
                 let options = MapOptions::new()
                     .chunksize(std::num::NonZeroUsize::new(1 + rng.below(8) as usize).unwrap())
                     .keep_going();
-                let read = Arc::new(AtomicU64::new(0));
+                // Not AtomicU64: some targets have no 64-bit atomics.
+                let read = Arc::new(AtomicUsize::new(0));
                 let counter = Arc::clone(&read);
                 let input = (0..n).inspect(move |_| {
                     counter.fetch_add(1, Ordering::Relaxed);
                 });
                 pool.map_with(square, input, options).map(|map| {
-                    let mut seen = 0;
+                    let mut seen: u64 = 0;
                     for (k, item) in map.enumerate() {
                         seen += 1;
                         if let Ok(value) = item {
                             assert_eq!(value, (k as u64) * (k as u64));
                         }
                     }
-                    assert_eq!(seen, read.load(Ordering::Relaxed), "a map lost items");
+                    assert_eq!(
+                        seen,
+                        read.load(Ordering::Relaxed) as u64,
+                        "a map lost items"
+                    );
                     mapped.push((n, seen));
                 })
             }
@@ -220,17 +225,16 @@ fn round(seed: u64, totals: &Totals) {
 /// Across rounds.
 #[derive(Default)]
 struct Totals {
-    futures: AtomicU64,
-    kills: AtomicU64,
-    cancelled: AtomicU64,
+    futures: u64,
+    kills: u64,
+    cancelled: u64,
 }
 
 impl Totals {
-    fn add(&self, tally: &Tally, kills: u64) {
-        // ORDERING: counters read once at the end, after every round joined.
-        self.futures.fetch_add(tally.accepted, Ordering::Relaxed);
-        self.kills.fetch_add(kills, Ordering::Relaxed);
-        self.cancelled.fetch_add(tally.cancelled, Ordering::Relaxed);
+    fn add(&mut self, tally: &Tally, kills: u64) {
+        self.futures += tally.accepted;
+        self.kills += kills;
+        self.cancelled += tally.cancelled;
     }
 }
 
@@ -240,17 +244,15 @@ fn soak_with_workers_killed_and_shutdowns_at_random_points() {
     let seed = soak_seed();
     let rounds = soak_rounds(40);
     println!("proc-exec soak: SOAK_SEED={seed} SOAK_ROUNDS={rounds}");
-    let totals = Totals::default();
+    let mut totals = Totals::default();
     let mut rss = RssWatch::default();
     for r in 0..rounds {
-        round(seed.wrapping_add(r), &totals);
+        round(seed.wrapping_add(r), &mut totals);
         clean.check();
         rss.round_ended(32 << 20);
     }
     println!(
         "proc-exec soak: {rounds} rounds, {} futures checked, {} workers killed, {} cancelled, no leaks",
-        totals.futures.load(Ordering::Relaxed),
-        totals.kills.load(Ordering::Relaxed),
-        totals.cancelled.load(Ordering::Relaxed),
+        totals.futures, totals.kills, totals.cancelled,
     );
 }

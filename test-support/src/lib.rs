@@ -2,7 +2,12 @@
 //! test ends with (no child left, alive or zombie, and no file descriptor
 //! left open), FIFOs through which a test and a task meet, and the start
 //! method the tests run with ([`START_METHOD`]).
+//!
+//! Those parts, and the signal dispositions and the seccomp filter, are
+//! Linux's, as are proc-exec and mp-pool; the rest (hang guards, seeded
+//! randomness, hostile types) builds everywhere, for thread-exec's tests.
 
+pub mod errors;
 mod held;
 pub mod hostile;
 mod methods;
@@ -13,16 +18,20 @@ pub mod subprocess;
 pub use held::Held;
 pub use methods::{Method, START_METHOD};
 
+#[cfg(target_os = "linux")]
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+#[cfg(target_os = "linux")]
 pub mod signals;
 
 /// A hang guard, never a synchronisation.
 pub const GUARD: Option<Duration> = Some(Duration::from_secs(60));
 
+#[cfg(target_os = "linux")]
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+#[cfg(target_os = "linux")]
 /// Serialises the tests of one binary (so fd and child counts are theirs)
 /// and remembers the open fds.
 #[derive(Debug)]
@@ -31,6 +40,7 @@ pub struct Clean {
     _one: MutexGuard<'static, ()>,
 }
 
+#[cfg(target_os = "linux")]
 /// Call first in every test that starts processes (so it is dropped last,
 /// after the test's other values, and the next test starts only then); call
 /// [`Clean::check`] at the end.
@@ -42,6 +52,7 @@ pub fn clean() -> Clean {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Clean {
     /// Asserts no child process exists (neither running nor a zombie) and the
     /// same fds are open as at the start.
@@ -87,6 +98,7 @@ pub fn settled<T: PartialEq>(mut look: impl FnMut() -> T) -> T {
     last
 }
 
+#[cfg(target_os = "linux")]
 fn open_fds() -> Vec<String> {
     let mut fds: Vec<String> = std::fs::read_dir("/proc/self/fd")
         .unwrap()
@@ -107,6 +119,7 @@ fn open_fds() -> Vec<String> {
     fds
 }
 
+#[cfg(target_os = "linux")]
 /// A named pipe in a fresh temporary directory: how a test and a task in a
 /// worker (which inherits no fds) meet, without sleeps.
 #[derive(Debug)]
@@ -115,6 +128,7 @@ pub struct Fifo {
     pub path: String,
 }
 
+#[cfg(target_os = "linux")]
 impl Fifo {
     /// Makes the FIFO `name` in a fresh directory of its own.
     pub fn new(name: &str) -> Self {
@@ -148,6 +162,7 @@ impl Fifo {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for Fifo {
     fn drop(&mut self) {
         if let Some(dir) = std::path::Path::new(&self.path).parent() {
@@ -208,14 +223,15 @@ pub fn soak_seed() -> u64 {
         })
 }
 
-/// This process's resident set size in bytes (`/proc/self/statm`).
+/// This process's resident set size in bytes (`/proc/self/statm`: Linux
+/// only at run time).
 pub fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
     let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
     pages * rustix::param::page_size() as u64
 }
 
-/// The threads of this process (`/proc/self/task`).
+/// The threads of this process (`/proc/self/task`: Linux only at run time).
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
@@ -279,6 +295,7 @@ pub fn quiet_panics(marker: &'static str) {
     }));
 }
 
+#[cfg(target_os = "linux")]
 /// What a test task does, sent to a worker as its argument.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Step {
@@ -300,6 +317,7 @@ pub enum Step {
     KillSelf,
 }
 
+#[cfg(target_os = "linux")]
 /// Runs a [`Step`] (the task function the tests submit).
 pub fn step(step: Step) -> u64 {
     match step {
@@ -321,6 +339,7 @@ pub fn step(step: Step) -> u64 {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// A task that blocks until the test lets it go: two FIFOs, one to hear
 /// that it started, one to release it.
 #[derive(Debug)]
@@ -329,6 +348,7 @@ pub struct Gate {
     gate: Fifo,
 }
 
+#[cfg(target_os = "linux")]
 impl Gate {
     /// A gate whose FIFOs are named after `name`.
     pub fn new(name: &str) -> Self {
@@ -445,6 +465,7 @@ pub fn watchdog<T>(what: &str, body: impl FnOnce() -> T) -> T {
     body()
 }
 
+#[cfg(target_os = "linux")]
 /// Every file descriptor this process may open is taken (see
 /// [`exhaust_fds`]); dropping it closes them and puts the limit back.
 #[derive(Debug)]
@@ -453,6 +474,7 @@ pub struct Exhausted {
     limit: rustix::process::Rlimit,
 }
 
+#[cfg(target_os = "linux")]
 /// Lowers `RLIMIT_NOFILE` to `limit` and opens descriptors until no more
 /// can be opened, so the next `pipe` or `socketpair` fails with `EMFILE`.
 /// Process-wide: only in a test binary of its own, under [`clean`].
@@ -478,6 +500,7 @@ pub fn exhaust_fds(limit: u64) -> Exhausted {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for Exhausted {
     fn drop(&mut self) {
         self.fillers.clear();

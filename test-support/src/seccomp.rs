@@ -23,8 +23,8 @@
 //! knows the system call numbers of x86_64, i686, aarch64, 32-bit ARM and
 //! riscv64; a call made through another ABI of the same kernel (x32, or
 //! `int 0x80` from a 64-bit x86 process) is let through untouched.
-//! Under qemu-user the filter cannot be installed (qemu refuses it, since
-//! it would filter qemu's own calls): the functions return that error.
+//! Under qemu-user the filter cannot be installed (qemu implements no
+//! seccomp: `ENOSYS`): the functions return that error.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -77,7 +77,7 @@ impl Fail {
 ///
 /// An `errno` outside `1..=4095`, a target whose calls the filter does not
 /// know ([`io::ErrorKind::Unsupported`]), or the kernel's refusal
-/// (`EINVAL` under qemu-user, `ENOSYS` without seccomp).
+/// (`ENOSYS` without seccomp, and under qemu-user).
 pub fn fail_syscalls(calls: &[(c_long, c_int)]) -> io::Result<()> {
     let rules: Vec<Fail> = calls
         .iter()

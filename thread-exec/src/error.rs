@@ -21,14 +21,9 @@ impl fmt::Display for TaskError {
     }
 }
 
-impl std::error::Error for TaskError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Broken(broken) => Some(broken),
-            Self::Panicked(_) => None,
-        }
-    }
-}
+// A `Broken` error shows the `BrokenThreadPool`'s text as its own, so it
+// is not a `source()` too.
+impl std::error::Error for TaskError {}
 
 /// The pool can no longer be used (Python: `BrokenThreadPool`): a worker's
 /// initializer failed (carrying its error or panic message), no worker

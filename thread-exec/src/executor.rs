@@ -74,14 +74,19 @@ impl ThreadPoolExecutor {
     pub fn submit<F, R>(&self, f: F) -> Result<Future<R, TaskError>, SubmitError<F>>
     where
         F: FnOnce() -> R + Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         submit_to(&self.shared, f)
     }
 
     /// Applies `f` to every item, in parallel, yielding results in input
-    /// order. Every item is submitted now (Python's default); see
-    /// [`map_with`](Self::map_with) for a timeout and a bounded window.
+    /// order. With the default [`MapOptions`], items are grouped into tasks
+    /// whose size adapts to how long an item runs, at most four tasks per
+    /// worker thread in flight, the input read as results are taken
+    /// (CPython submits every item at once, one task each: see
+    /// [`MapOptions::new`] for why not); see [`map_with`](Self::map_with)
+    /// for a timeout, a fixed chunksize and another window, and [`Map`] for
+    /// what dropping it does.
     ///
     /// # Errors
     ///
@@ -92,13 +97,14 @@ impl ThreadPoolExecutor {
         I: IntoIterator,
         I::Item: Send + 'static,
         F: Fn(I::Item) -> R + Send + Sync + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         self.map_with(f, items, MapOptions::new())
     }
 
     /// [`map`](Self::map) with a [`MapOptions`]: a timeout for the whole
-    /// iteration and a `buffersize` bounding the tasks in flight.
+    /// iteration, a `buffersize` bounding the tasks in flight and a fixed
+    /// `chunksize`.
     ///
     /// # Errors
     ///
@@ -113,7 +119,7 @@ impl ThreadPoolExecutor {
         I: IntoIterator,
         I::Item: Send + 'static,
         F: Fn(I::Item) -> R + Send + Sync + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         Map::start(Arc::clone(&self.shared), f, items.into_iter(), options)
     }
@@ -173,7 +179,7 @@ pub(crate) fn submit_to<F, R>(
 ) -> Result<Future<R, TaskError>, SubmitError<F>>
 where
     F: FnOnce() -> R + Send + 'static,
-    R: Send + Sync + 'static,
+    R: Send + 'static,
 {
     submit_job(shared, f, |f, completer| {
         RawJob::new(Task::new(f, completer))
@@ -238,6 +244,7 @@ impl fmt::Debug for ThreadPoolExecutor {
 /// assert_eq!(name.into_result().unwrap().as_deref(), Some("hasher_0"));
 /// ```
 #[derive(Clone, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
     thread_name_prefix: Option<String>,

@@ -40,8 +40,10 @@
 //! workers if asked. Dropping the executor shuts it down with `wait` and lets
 //! queued work finish, as Python's `with` block does.
 //!
-//! A result must be `Send + Sync` (a finished future is read by reference
-//! from any thread).
+//! A result must be `Send`, as for `std::thread::spawn`: a worker makes it
+//! and the submitter reads it. Only sharing the finished future with other
+//! threads (sending the [`Future`](future_core::Future), or adding a done
+//! callback, which reads it in the worker) also needs `Sync`.
 //!
 //! # What can go wrong
 //!
@@ -54,6 +56,7 @@
 //! | a `map` input panics | at its position, after every earlier result: [`MapError::InputPanicked`]; the pool goes on |
 #![deny(unsafe_code)]
 
+mod auto_chunk;
 mod counts;
 mod error;
 mod executor;
@@ -74,3 +77,8 @@ pub use error::{BrokenThreadPool, BuildError, SubmitError, SubmitErrorKind, Task
 pub use executor::{Builder, ThreadPoolExecutor};
 pub use map::{Map, MapError, MapOptions};
 pub use scope::Scope;
+
+// What the signatures above name (the futures they return, their errors),
+// so that a user needs no other crate in `Cargo.toml`.
+pub use future_core;
+pub use future_core::{ResultError, State};

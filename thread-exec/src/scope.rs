@@ -119,7 +119,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     pub fn submit<F, R>(&'scope self, f: F) -> Result<Future<R, TaskError>, SubmitError<F>>
     where
         F: FnOnce() -> R + Send + 'scope,
-        R: Send + Sync + 'scope,
+        R: Send + 'scope,
     {
         let outstanding = &self.outstanding;
         submit_job(self.shared, f, |f, completer| {

@@ -49,7 +49,7 @@ impl<F, R> Task<F, R> {
 impl<F, R> Job for Task<F, R>
 where
     F: FnOnce() -> R + Send,
-    R: Send + Sync,
+    R: Send,
 {
     fn run(self, finishing: &dyn Fn()) {
         let Self { f, completer } = self;

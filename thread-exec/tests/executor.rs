@@ -347,3 +347,41 @@ fn many_submitters_and_one_shutdown_lose_nothing() {
     let (accepted, refused) = *outcomes.lock().unwrap();
     assert_eq!(accepted + refused, 2000);
 }
+
+#[test]
+fn a_broken_pool_error_reads_once() {
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .initializer(|| Err::<(), _>("no database"))
+        .build()
+        .unwrap();
+    let error = match pool.submit(|| 1) {
+        Ok(future) => future.into_result().unwrap_err().to_string(),
+        Err(refused) => refused.to_string(),
+    };
+    assert!(error.contains("no database"), "{error}");
+    let broken = pool.submit(|| 2).map(|f| f.into_result());
+    let texts = match broken {
+        Ok(Err(error)) => test_support::errors::assert_reads_once(&error),
+        Err(refused) => test_support::errors::assert_reads_once(&refused),
+        Ok(Ok(value)) => panic!("a broken pool ran a task: {value}"),
+    };
+    assert!(texts[0].contains("no database"), "{texts:?}");
+}
+
+#[test]
+fn a_send_but_not_sync_result_is_produced_by_a_worker_and_read_by_the_submitter() {
+    // `std::thread::spawn` asks only `Send` of a result; so does `submit`.
+    let p = pool(2);
+    let fut = p.submit(|| std::cell::RefCell::new(vec![1])).unwrap();
+    let cell = fut.result(GUARD).unwrap();
+    cell.borrow_mut().push(2);
+    assert_eq!(*cell.borrow(), [1, 2]);
+    assert_eq!(fut.into_result().unwrap().into_inner(), [1, 2]);
+    let squares: Vec<_> = p
+        .map(|n: u32| std::cell::Cell::new(n * n), 1..4)
+        .unwrap()
+        .map(|r| r.unwrap().get())
+        .collect();
+    assert_eq!(squares, [1, 4, 9]);
+}

@@ -109,14 +109,17 @@ fn the_timeout_is_a_deadline_and_ends_the_iteration() {
 }
 
 #[test]
-fn buffersize_submits_one_more_before_each_result() {
+fn buffersize_submits_one_more_task_before_each_result() {
     let p = pool(2);
     let pulled = Arc::new(AtomicUsize::new(0));
     let pl = pulled.clone();
     let input = (0..10u32).inspect(move |_| {
         pl.fetch_add(1, Ordering::SeqCst);
     });
-    let options = MapOptions::new().buffersize(NonZeroUsize::new(2).unwrap());
+    // One item per task, so tasks and items are counted alike.
+    let options = MapOptions::new()
+        .buffersize(NonZeroUsize::new(2).unwrap())
+        .chunksize(NonZeroUsize::MIN);
     let mut results = p.map_with(|i| i + 1, input, options).unwrap();
     assert_eq!(
         pulled.load(Ordering::SeqCst),
@@ -135,7 +138,7 @@ fn buffersize_submits_one_more_before_each_result() {
 }
 
 #[test]
-fn without_buffersize_every_item_is_submitted_inside_map() {
+fn without_buffersize_four_tasks_per_thread_are_submitted_inside_map() {
     let p = pool(2);
     let ran = Arc::new(AtomicUsize::new(0));
     let r = ran.clone();
@@ -147,7 +150,31 @@ fn without_buffersize_every_item_is_submitted_inside_map() {
             0..50,
         )
         .unwrap();
-    std::mem::forget(results); // never read, never dropped: the work still runs
+    // Never read, never dropped: what was submitted runs, nothing more (a
+    // task takes one item until one finished and was taken).
+    std::mem::forget(results);
+    p.shutdown(true, false);
+    assert_eq!(ran.load(Ordering::SeqCst), 4 * 2);
+}
+
+#[test]
+fn an_unbounded_buffersize_submits_every_item_inside_map() {
+    let p = pool(2);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let options = MapOptions::new()
+        .buffersize(NonZeroUsize::MAX)
+        .chunksize(NonZeroUsize::MIN);
+    let results = p
+        .map_with(
+            move |_: u8| {
+                r.fetch_add(1, Ordering::SeqCst);
+            },
+            0..50,
+            options,
+        )
+        .unwrap();
+    std::mem::forget(results);
     p.shutdown(true, false);
     assert_eq!(ran.load(Ordering::SeqCst), 50);
 }

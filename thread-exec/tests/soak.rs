@@ -147,6 +147,8 @@ fn round(seed: u64) -> Tally {
 }
 
 #[test]
+// Its thread and memory counts come from /proc.
+#[cfg_attr(not(target_os = "linux"), ignore = "reads /proc (Linux)")]
 fn soak_with_panics_and_shutdowns_at_random_points() {
     quiet_panics("on purpose");
     let seed = soak_seed();

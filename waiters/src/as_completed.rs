@@ -194,6 +194,69 @@ impl<'a, W: Waitable + ?Sized, C: Clock> Iterator for AsCompleted<'a, W, C> {
     }
 }
 
+/// With the `futures-core` feature the iterator is also a `Stream`, polled
+/// without blocking: each completion wakes the polling task.
+///
+/// The timeout is checked at each poll, and nothing wakes the task when it
+/// passes: bound the wait with your runtime's timer instead (or as well).
+/// Should a future refuse a waker (a full fixed-capacity list of a
+/// `Waitable` outside this workspace), the stream asks to be polled again at
+/// once, as the iterator polls in short sleeps.
+#[cfg(feature = "futures-core")]
+impl<'a, W: Waitable + ?Sized, C: Clock + Unpin> futures_core::Stream for AsCompleted<'a, W, C> {
+    type Item = Result<&'a W, AsCompletedTimeout>;
+
+    fn poll_next(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Option<Self::Item>> {
+        use core::task::Poll;
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        // Before anything is looked at, so no completion after it is missed.
+        this.watch.set_task(cx.waker());
+        if !this.started {
+            this.start();
+        }
+        this.watch.drain_notified(&mut this.notified);
+        this.ready.extend(this.notified.drain(..));
+        if this.watch.polling() {
+            this.queue_done_ones();
+        }
+        if let Some(future) = this.take_ready() {
+            return Poll::Ready(Some(Ok(future)));
+        }
+        if this.remaining == 0 {
+            this.finished = true;
+            return Poll::Ready(None);
+        }
+        if this.deadline().expired() {
+            this.finished = true;
+            return Poll::Ready(Some(Err(AsCompletedTimeout {
+                unfinished: this.remaining,
+                total: this.watch.len(),
+            })));
+        }
+        if this.watch.polling() {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.finished {
+            (0, Some(0))
+        } else if self.started {
+            // Plus one for a timeout's `Err`.
+            (0, Some(self.remaining + 1))
+        } else {
+            (0, Some(self.watch.len() + 1))
+        }
+    }
+}
+
 impl<W: Waitable + ?Sized, C> fmt::Debug for AsCompleted<'_, W, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsCompleted")

@@ -44,6 +44,9 @@
 //! `std` (default) and `futex` (default) give a default clock for the
 //! timeout arguments. Without them, use [`wait_with_clock`] and
 //! [`as_completed_with_clock`] with a [`Clock`](future_core::Clock).
+//! `futures-core` (off by default) makes [`AsCompleted`] a
+//! `futures_core::Stream` too, woken by each completion (its timeout is only
+//! checked when polled: use the runtime's timer).
 #![no_std]
 // Paths say where an item really comes from, so the crate stays no_std-clean.
 #![warn(
@@ -65,3 +68,10 @@ pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed_with_clock}
 #[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
 pub use wait::wait;
 pub use wait::{DoneAndNotDone, ReturnWhen, wait_with_clock};
+
+// What the signatures above name (the `Waitable` bound, the clocks), so that
+// a user needs no other crate in `Cargo.toml`; the crate itself for the rest.
+pub use future_core;
+#[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
+pub use future_core::DefaultClock;
+pub use future_core::{Clock, Waitable};

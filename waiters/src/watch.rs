@@ -14,6 +14,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(1);
 struct Signal {
     inbox: Mutex<Vec<usize>>,
     condvar: Condvar,
+    /// The task polling the `Stream`, woken after the condvar.
+    #[cfg(feature = "futures-core")]
+    task: Mutex<Option<Waker>>,
 }
 
 /// One future's waker: names its index in the watch.
@@ -30,6 +33,11 @@ impl Wake for Slot {
     fn wake_by_ref(self: &Arc<Self>) {
         self.signal.inbox.lock().push(self.index);
         self.signal.condvar.notify_all();
+        // Woken outside our lock: a task's waker is foreign code.
+        #[cfg(feature = "futures-core")]
+        if let Some(task) = self.signal.task.lock().clone() {
+            task.wake();
+        }
     }
 }
 
@@ -57,6 +65,8 @@ impl<'a, W: Waitable + ?Sized> Watch<'a, W> {
             signal: Arc::new(Signal {
                 inbox: Mutex::new(Vec::new()),
                 condvar: Condvar::new(),
+                #[cfg(feature = "futures-core")]
+                task: Mutex::new(None),
             }),
             polling: false,
         }
@@ -90,6 +100,17 @@ impl<'a, W: Waitable + ?Sized> Watch<'a, W> {
                 Ok(key) => self.keys[index] = key,
                 Err(_) => self.polling = true,
             }
+        }
+    }
+
+    /// Makes every later notification also wake `task`. Set it before
+    /// draining the notifications: one that comes after the drain then sees
+    /// it.
+    #[cfg(feature = "futures-core")]
+    pub(crate) fn set_task(&self, task: &Waker) {
+        let mut slot = self.signal.task.lock();
+        if !slot.as_ref().is_some_and(|old| old.will_wake(task)) {
+            *slot = Some(task.clone());
         }
     }
 

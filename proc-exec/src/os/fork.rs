@@ -277,13 +277,13 @@ unsafe fn close_range_or_loop(first: u32, last: u32) -> io::Result<()> {
 /// - The caller answers for every descriptor in the range (see
 ///   [`close_fds_except`]).
 unsafe fn sys_close_range(first: u32, last: u32) -> io::Result<()> {
-    // SAFETY: `close_range` touches no memory of ours, only the descriptor table; the caller answers for the descriptors it closes. The arguments are passed as `c_long`, the width the variadic `syscall` reads, and the kernel takes the low 32 bits as the `unsigned int`s it declares.
+    // SAFETY: `close_range` touches no memory of ours, only the descriptor table; the caller answers for the descriptors it closes. The arguments are passed as `c_ulong`, the width of the `long` the variadic `syscall` reads (32 bits on 32-bit targets, where `c_long` cannot hold `u32::MAX`), and the kernel takes the low 32 bits as the `unsigned int`s it declares.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_close_range,
-            libc::c_long::from(first),
-            libc::c_long::from(last),
-            0 as libc::c_long,
+            libc::c_ulong::from(first),
+            libc::c_ulong::from(last),
+            0 as libc::c_ulong,
         )
     };
     if ret == -1 {

@@ -16,12 +16,14 @@
 //! | [`exec`]         | `fork` + `fexecve` of `/proc/self/exe`, a report pipe        |
 //! | [`status`]       | the wait status of a finished process                       |
 //! | [`child`]        | `pidfd_open`, `waitid(P_PIDFD)`, `pidfd_send_signal`         |
+//! | [`kernel`]       | whether the kernel has those calls, asked once               |
 //! | [`fork_server`]  | a single-threaded process that forks workers on request      |
 //! | [`limits`]       | `prlimit(RLIMIT_AS)`, `setpriority` on a worker              |
 //! | [`signals`]      | `sigaction(SIGCHLD)`, `sigprocmask` in the fork server       |
 //!
 //! Unsafe code is denied here and allowed per file: only [`fork`] (which
-//! forks and makes raw syscalls), [`exec`] and [`fork_server`] (which call `fork`) and
+//! forks and makes raw syscalls), [`exec`] and [`fork_server`] (which call `fork`),
+//! [`kernel`] (one raw syscall) and
 //! [`signals`] (libc's signal calls) opt in, each with its reasons, plus the
 //! tests that fork children.
 #![deny(unsafe_code)]
@@ -31,6 +33,7 @@ pub(crate) mod exec;
 pub(crate) mod fd;
 pub(crate) mod fork;
 pub(crate) mod fork_server;
+pub(crate) mod kernel;
 pub(crate) mod limits;
 pub(crate) mod poll;
 pub(crate) mod signals;

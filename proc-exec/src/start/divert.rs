@@ -125,8 +125,7 @@ fn run(text: &[u8]) -> i32 {
     // One thread, a fresh heap: std's hook lock is free.
     crate::panic::install_worker_hook();
     // SAFETY: the fingerprints match, so this is the parent's binary, where `marker.entry` is the offset of a function of type `Entry` (only our parent writes markers, and it writes `Entry` offsets only).
-    let entry: Entry =
-        unsafe { std::mem::transmute::<usize, Entry>(call::address(marker.entry)) };
+    let entry: Entry = unsafe { std::mem::transmute::<usize, Entry>(call::address(marker.entry)) };
     tell(READY);
     drop(report);
     match marker.role {
@@ -146,8 +145,42 @@ pub(crate) fn fingerprint() -> u64 {
     // SAFETY: `getauxval` has no preconditions; `AT_ENTRY` is always present on Linux.
     let entry = unsafe { libc::getauxval(libc::AT_ENTRY) } as usize;
     let offset = call::offset(entry);
-    marker::fnv1a(&[
-        env!("CARGO_PKG_VERSION").as_bytes(),
-        &offset.to_le_bytes(),
-    ])
+    marker::fnv1a(&[env!("CARGO_PKG_VERSION").as_bytes(), &offset.to_le_bytes()])
+}
+
+/// Whether this crate is part of the program's executable (not of a shared
+/// library it loaded): only then does a fresh copy of the executable run
+/// [`DIVERT`]. `true` where it cannot tell (`dladdr` finds nothing in a
+/// static program, which loads no shared library of Rust code either).
+pub(crate) fn linked_into_executable() -> bool {
+    let ours = fingerprint as fn() -> u64 as *const libc::c_void;
+    // SAFETY: `getauxval` has no preconditions; `AT_PHDR` (the executable's program headers) is always present on Linux.
+    let executable = unsafe { libc::getauxval(libc::AT_PHDR) } as *const libc::c_void;
+    let base = |address: *const libc::c_void| {
+        let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+        // SAFETY: `dladdr` only reads `address` as a number and fills `info`, a live local, returning 0 when it finds nothing.
+        let found = unsafe { libc::dladdr(address, info.as_mut_ptr()) } != 0;
+        // SAFETY: `info` was zeroed, and filled in by `dladdr` when it found something.
+        found.then(|| unsafe { info.assume_init() }.dli_fbase)
+    };
+    match (base(ours), base(executable)) {
+        (Some(ours), Some(executable)) => ours == executable,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_binary_holds_this_crate() {
+        assert!(linked_into_executable());
+    }
+
+    #[test]
+    fn the_fingerprint_is_stable_within_a_process() {
+        assert_eq!(fingerprint(), fingerprint());
+        assert_ne!(fingerprint(), 0);
+    }
 }

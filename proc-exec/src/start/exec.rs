@@ -74,7 +74,9 @@ pub(crate) fn start_copy(
             let cause = io::Error::from_raw_os_error(errno);
             io::Error::new(
                 cause.kind(),
-                format!("{what} could not be started: exec of this program's executable failed: {cause}"),
+                format!(
+                    "{what} could not be started: exec of this program's executable failed: {cause}"
+                ),
             )
         }
         Report::Word(MISMATCH) => io::Error::other(format!(

@@ -131,7 +131,7 @@ impl Marker {
 /// Decodes lowercase or uppercase hex; `None` for an odd length or a
 /// non-hex digit.
 fn hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -64,11 +64,25 @@ impl Prepared {
     ///
     /// # Errors
     ///
-    /// For the `exec` methods: `/proc/self/exe` cannot be opened.
+    /// For the `exec` methods: `/proc/self/exe` cannot be opened, or this
+    /// crate lives in a shared library (a Python extension, say) rather
+    /// than in the executable that would be started again.
     pub(crate) fn new(method: StartMethod) -> io::Result<Self> {
         let program = match method {
             StartMethod::Fork => None,
-            StartMethod::ForkServer | StartMethod::Spawn => Some(Program::current()?),
+            StartMethod::ForkServer | StartMethod::Spawn => {
+                if !divert::linked_into_executable() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        format!(
+                            "proc-exec is linked into a shared library, not into the program's \
+                             executable, so a fresh copy of the executable cannot become a \
+                             worker; use StartMethod::Fork (asked for: {method:?})"
+                        ),
+                    ));
+                }
+                Some(Program::current()?)
+            }
         };
         Ok(Self { method, program })
     }
@@ -118,7 +132,9 @@ impl Launcher {
         let fds = [to_worker.as_fd(), from_worker.as_fd()];
         let child = match self {
             Self::Server(server) => server.spawn(&request, &fds)?,
-            Self::Spawn(program) => start_copy(program, Role::Worker, server_entry, &request, &fds)?,
+            Self::Spawn(program) => {
+                start_copy(program, Role::Worker, server_entry, &request, &fds)?
+            }
             Self::Fork => {
                 let parent = rustix::process::getpid();
                 // SAFETY: the child runs only the worker loop over its two pipe ends and leaves through `exit_child` (inside `run_child` and `worker::main`). The loop itself takes no lock another thread could hold except the allocator's, which the C library's at-fork handlers keep usable, and (when a task panics) std's panic-hook lock for reading, which is held for writing only while some thread runs `set_hook` (the worker never does; see `panic.rs`). The tasks' own locks are the user's: see `StartMethod::Fork`.

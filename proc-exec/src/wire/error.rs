@@ -189,14 +189,8 @@ impl fmt::Display for EncodeError {
     }
 }
 
-impl std::error::Error for EncodeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            EncodeError::Postcard(err) => Some(err),
-            _ => None,
-        }
-    }
-}
+// postcard's text is in `Display`, so it is not a `source()` too.
+impl std::error::Error for EncodeError {}
 
 /// Why [`OutcomeWriter::item`](super::OutcomeWriter::item) did not add an
 /// item. In every case the list is left as it was before the call, so the
@@ -238,10 +232,12 @@ impl<E: fmt::Display> fmt::Display for ItemError<E> {
     }
 }
 
+// The closure's error text is in `Display`; its own source, if any, is
+// the next link.
 impl<E: std::error::Error + 'static> std::error::Error for ItemError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ItemError::Write(err) => Some(err),
+            ItemError::Write(err) => err.source(),
             _ => None,
         }
     }

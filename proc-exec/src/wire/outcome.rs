@@ -210,6 +210,11 @@ impl OwnedOutcomes {
         Some(item)
     }
 
+    /// The bytes of the items not yet taken.
+    pub(crate) fn bytes_left(&self) -> usize {
+        self.bytes.len().saturating_sub(self.taken)
+    }
+
     /// The items not yet taken, as a borrowed list.
     pub fn outcomes(&self) -> Outcomes<'_> {
         Outcomes {
