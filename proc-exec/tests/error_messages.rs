@@ -7,11 +7,9 @@ mod common;
 use std::io;
 
 use common::errors::assert_reads_once;
-use common::{GUARD, clean};
+use common::{GUARD, builder, clean};
 use future_core::ResultError;
-use proc_exec::{
-    BuildError, InputError, MapError, ProcessError, ProcessPoolExecutor, SubmitError, TaskError,
-};
+use proc_exec::{BuildError, InputError, MapError, ProcessError, SubmitError, TaskError};
 
 fn parse(text: String) -> Result<u32, String> {
     text.parse().map_err(|_| format!("bad number {text:?}"))
@@ -24,10 +22,7 @@ fn dies(_: u32) -> u32 {
 #[test]
 fn a_raised_error_reads_once() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
-        .max_workers(1)
-        .build()
-        .unwrap();
+    let pool = builder().max_workers(1).build().unwrap();
     let future = pool.submit_fallible(parse, "x".to_owned()).unwrap();
     let error = future.result(GUARD).unwrap_err();
     assert!(matches!(error, ResultError::Failed(TaskError::Raised(_))));
@@ -40,10 +35,7 @@ fn a_raised_error_reads_once() {
 #[test]
 fn a_broken_pool_reads_once() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
-        .max_workers(1)
-        .build()
-        .unwrap();
+    let pool = builder().max_workers(1).build().unwrap();
     let error = pool.submit(dies, 1).unwrap().into_result().unwrap_err();
     let texts = assert_reads_once(&error);
     assert!(texts[0].contains("SIGABRT"), "{texts:?}");

@@ -4,18 +4,14 @@
 
 mod common;
 
-use common::{GUARD, clean};
+use common::{GUARD, builder, clean};
 use future_core::ResultError;
-use proc_exec::{Json, ProcessPoolExecutor, StartMethod, TaskError};
+use proc_exec::{Json, ProcessPoolExecutor, TaskError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 fn pool() -> ProcessPoolExecutor {
-    ProcessPoolExecutor::builder()
-        .max_workers(1)
-        .start_method(StartMethod::Fork)
-        .build()
-        .unwrap()
+    builder().max_workers(1).build().unwrap()
 }
 
 /// Writes `note` only when there is one: postcard's reader cannot tell.

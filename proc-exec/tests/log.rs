@@ -7,9 +7,9 @@ mod common;
 
 use std::sync::Mutex;
 
-use common::{GUARD, clean};
+use common::{GUARD, builder, clean};
 use log::{Level, Log, Metadata, Record};
-use proc_exec::{OnWorkerDeath, ProcessPoolExecutor, StartMethod};
+use proc_exec::{OnWorkerDeath, ProcessPoolExecutor};
 
 /// Keeps the crate's records, as (level, text).
 struct Capture(Mutex<Vec<(Level, String)>>);
@@ -40,9 +40,8 @@ fn records() -> Vec<(Level, String)> {
 }
 
 fn pool(policy: OnWorkerDeath) -> ProcessPoolExecutor {
-    ProcessPoolExecutor::builder()
+    builder()
         .max_workers(1)
-        .start_method(StartMethod::Fork)
         .on_worker_death(policy)
         .build()
         .unwrap()

@@ -7,14 +7,11 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Gate, Step, clean, step, watchdog};
+use common::{Gate, Step, builder, clean, step, watchdog};
 use proc_exec::{MapOptions, ProcessPoolExecutor};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
-    ProcessPoolExecutor::builder()
-        .max_workers(workers)
-        .build()
-        .unwrap()
+    builder().max_workers(workers).build().unwrap()
 }
 
 fn square(n: u64) -> u64 {
@@ -97,7 +94,7 @@ fn chosen_chunks_keep_large_results_under_the_frame_limit() {
     let clean = clean();
     // 64 KiB frames: 21 results of 3 KiB fill one, so a chunk of
     // `Pool.map`'s size (1000 items on 2 workers: 125) could not answer.
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(2)
         .max_frame_size(64 * 1024)
         .build()

@@ -17,19 +17,11 @@ mod common;
 use std::time::Duration;
 
 use common::errors::assert_reads_once;
-use common::{GUARD, clean, watchdog};
+use common::{GUARD, clean, methods, watchdog};
 use future_core::ResultError;
-use proc_exec::{
-    BuildError, MIN_LINUX, Process, ProcessError, ProcessPoolExecutor, StartMethod, TaskError,
-};
+use proc_exec::{BuildError, MIN_LINUX, Process, ProcessError, ProcessPoolExecutor, TaskError};
 use test_support::seccomp::{Fail, fail_syscalls_if};
 use test_support::subprocess::{is_role, run_alone};
-
-const METHODS: [StartMethod; 3] = [
-    StartMethod::ForkServer,
-    StartMethod::Fork,
-    StartMethod::Spawn,
-];
 
 fn double(n: u64) -> u64 {
     2 * n
@@ -41,7 +33,7 @@ fn refused_everywhere(rule: Fail, syscall: &str, since: &str) {
     let clean = clean();
     fail_syscalls_if(&[rule]).expect("installing the seccomp filter");
     watchdog("building pools on an old kernel", || {
-        for method in METHODS {
+        for method in methods() {
             let built = ProcessPoolExecutor::builder()
                 .max_workers(1)
                 .start_method(method)
@@ -157,7 +149,7 @@ fn waitid_fails_after_the_check_role() {
     );
     let rule = Fail::new(libc::SYS_waitid, libc::ENOSYS).when_first_arg(libc::P_PIDFD);
     fail_syscalls_if(&[rule]).expect("installing the seccomp filter");
-    for method in METHODS {
+    for method in methods() {
         watchdog(&format!("{method:?}: a pool that cannot reap"), || {
             let pool = ProcessPoolExecutor::builder()
                 .max_workers(2)

@@ -599,7 +599,7 @@ fn a_send_but_not_sync_result_needs_only_send() {
     // A `Cell` crosses as bytes and is rebuilt in the parent: `Send` is all
     // a result needs, as for `std::thread::spawn`.
     let clean = clean();
-    let pool = pool(StartMethod::Fork, 1);
+    let pool = pool(chosen_method(), 1);
     let future = pool.submit(counter, 41).unwrap();
     let cell = future.result(GUARD).unwrap();
     cell.set(cell.get() + 1);
