@@ -18,7 +18,7 @@ use proc_exec::TaskError;
 fn pool() -> Pool {
     mark_parent();
     quiet_panics("on purpose");
-    Pool::builder().processes(1).build().unwrap()
+    common::builder().processes(1).build().unwrap()
 }
 
 /// A value whose `bomb` goes off, or a panic for the text "panic".

@@ -96,7 +96,7 @@ fn next_timeout_is_a_timeout_and_the_iteration_goes_on() {
 fn imap_unordered_yields_what_finishes_first() {
     let clean = clean();
     // One task ahead per worker: nothing waits behind the blocked one.
-    let pool = mp_pool::Pool::builder()
+    let pool = common::builder()
         .processes(2)
         .max_in_flight_per_process(std::num::NonZeroUsize::MIN)
         .build()

@@ -218,7 +218,7 @@ fn a_worker_that_dies_fails_its_task_and_is_replaced() {
 #[test]
 fn maxtasksperchild_gives_each_task_a_fresh_worker() {
     let clean = clean();
-    let pool = Pool::builder()
+    let pool = common::builder()
         .processes(1)
         .maxtasksperchild(1)
         .build()
@@ -236,7 +236,7 @@ fn refuse_to_start(reason: String) -> Result<(), String> {
 #[test]
 fn an_initializer_that_keeps_failing_breaks_the_pool_instead_of_respawning() {
     let clean = clean();
-    let pool = Pool::builder()
+    let pool = common::builder()
         .processes(2)
         .try_initializer(refuse_to_start, "no database".to_owned())
         .build()
@@ -272,7 +272,7 @@ fn initialized(_: ()) -> u64 {
 #[test]
 fn the_initializer_runs_in_each_worker_first() {
     let clean = clean();
-    let pool = Pool::builder()
+    let pool = common::builder()
         .processes(2)
         .initializer(remember, 42)
         .build()

@@ -9,11 +9,9 @@
 mod common;
 
 use common::signals::DISPOSITIONS;
-use common::{GUARD, clean, square, watchdog};
+use common::{GUARD, clean, methods, square, watchdog};
 use mp_pool::{Pool, PoolError};
 use proc_exec::{ExitStatus, StartMethod, TaskError};
-
-const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::ForkServer];
 
 fn pool(method: StartMethod, maxtasksperchild: Option<usize>) -> Pool {
     let builder = Pool::builder().processes(2).start_method(method);
@@ -36,7 +34,7 @@ fn abort(_: ()) -> u64 {
 /// an invented signal) and the pool goes on; `close` + `join` return.
 #[test]
 fn apply_crash_close_join() {
-    for method in METHODS {
+    for method in methods() {
         for disposition in DISPOSITIONS {
             let clean = clean();
             let _restore = disposition.before_pool();
@@ -81,7 +79,7 @@ fn apply_crash_close_join() {
 /// returns.
 #[test]
 fn retirements_are_not_deaths() {
-    for method in METHODS {
+    for method in methods() {
         for disposition in DISPOSITIONS {
             let clean = clean();
             let _restore = disposition.before_pool();

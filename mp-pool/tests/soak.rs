@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::{Rng, RssWatch, chaos, clean, quiet_panics, soak_rounds, soak_seed, spin, square};
-use mp_pool::{AsyncResult, Callbacks, Pool, PoolError};
+use mp_pool::{AsyncResult, Callbacks, PoolError};
 
 fn panics(n: u64) -> u64 {
     panic!("task {n} panics on purpose")
@@ -40,7 +40,7 @@ enum Job {
 fn round(seed: u64, total: &mut Tally) {
     let mut rng = Rng::new(seed);
     let pool = Arc::new(
-        Pool::builder()
+        common::builder()
             .processes(1 + rng.below(3) as usize)
             .build()
             .unwrap(),

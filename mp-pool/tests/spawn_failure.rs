@@ -6,11 +6,9 @@
 
 mod common;
 
-use common::{GUARD, Gate, clean, exhaust_fds, square, step, watchdog};
+use common::{GUARD, Gate, clean, exhaust_fds, methods, square, step, watchdog};
 use mp_pool::{AsyncResult, Pool, PoolError};
-use proc_exec::{StartMethod, TaskError};
-
-const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::ForkServer];
+use proc_exec::TaskError;
 
 /// Room for what the test binary holds open, and no more.
 const FD_LIMIT: u64 = 64;
@@ -30,7 +28,7 @@ fn assert_spawn_failed<R: std::fmt::Debug>(job: &AsyncResult<R>) {
 /// started: the waiting job fails at once and the pool is dropped cleanly.
 #[test]
 fn a_replacement_cannot_be_started() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         watchdog(&format!("{method:?}: replacement fails"), move || {
             let pool = Pool::builder()
@@ -55,7 +53,7 @@ fn a_replacement_cannot_be_started() {
 /// `close` + `join` return.
 #[test]
 fn a_running_worker_is_terminated_when_a_spawn_fails() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         watchdog(
             &format!("{method:?}: spawn fails beside a job"),

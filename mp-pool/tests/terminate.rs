@@ -4,11 +4,8 @@
 mod common;
 
 use common::signals::ignore_sigterm;
-use common::{GUARD, Gate, Step, clean, watchdog};
+use common::{GUARD, Gate, Step, clean, methods, watchdog};
 use mp_pool::{Pool, PoolError};
-use proc_exec::StartMethod;
-
-const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::ForkServer];
 
 /// A task that makes its worker ignore SIGTERM, then runs `step`.
 fn ignore_sigterm_then(step: Step) -> u64 {
@@ -21,7 +18,7 @@ fn ignore_sigterm_then(step: Step) -> u64 {
 /// dropping a pool in the same state.
 #[test]
 fn terminate_and_drop_return_though_a_worker_ignores_sigterm() {
-    for method in METHODS {
+    for method in methods() {
         for by_drop in [false, true] {
             let clean = clean();
             watchdog(&format!("{method:?} drop={by_drop}"), move || {

@@ -7,7 +7,7 @@
 mod common;
 
 use common::hostile::{Bomb, Hostile, mark_parent};
-use common::{GUARD, Rng, clean, quiet_panics, watchdog};
+use common::{GUARD, Rng, chosen_method, clean, methods, quiet_panics, watchdog};
 use proc_exec::{ChunkFuture, Function, ProcessPoolExecutor, StartMethod, TaskError};
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +53,7 @@ fn a_result_too_large_for_the_frame_fails_its_own_item_only() {
     watchdog(
         "a result too large for the frame fails its own item only",
         || {
-            let pool = pool(StartMethod::ForkServer, 1024);
+            let pool = pool(chosen_method(), 1024);
             let too_large = |item: &Result<String, TaskError>| matches!(item, Err(TaskError::ResultTooLarge(m)) if !m.is_empty());
             // 4 (count) + 5 + 1002 = 1011 bytes hold the first result. The
             // second does not fit, and takes 5 bytes as an error; "xx" (8 bytes)
@@ -81,7 +81,7 @@ fn a_panic_message_longer_than_the_frame_is_cut_and_the_pool_goes_on() {
     watchdog(
         "a panic message longer than the frame is cut and the pool goes on",
         || {
-            let pool = pool(StartMethod::Fork, 1024);
+            let pool = pool(chosen_method(), 1024);
             let items = results(pool.submit_chunk(Function::new(shout), &[5000, 3]).unwrap());
             for (item, n) in items.iter().zip([5000, 3]) {
                 match item {
@@ -113,7 +113,7 @@ fn a_chunk_no_frame_could_answer_is_refused_and_one_that_just_fits_runs() {
     watchdog(
         "a chunk no frame could answer is refused and one that just fits runs",
         || {
-            let pool = pool(StartMethod::ForkServer, 1024);
+            let pool = pool(chosen_method(), 1024);
             // A 4-byte count and 5 bytes per empty item: 204 items fill 1024.
             let fits = results(pool.submit_chunk(Function::new(unit), &[(); 204]).unwrap());
             assert_eq!(fits.len(), 204);
@@ -220,8 +220,9 @@ fn every_outcome_goes_to_its_own_item() {
         let mut rng = Rng::new(seed);
         let mut id = 0;
         let mut items = 0;
+        let methods = methods();
         for round in 0..8 {
-            let method = [StartMethod::Fork, StartMethod::ForkServer][round % 2];
+            let method = methods[round % methods.len()];
             let max = 1024 + rng.below(4096) as u32;
             let pool = pool(method, max);
             let mut chunks = Vec::new();

@@ -2,7 +2,10 @@
 //! hook: std's hook lock is copied into the worker as held, so a worker that
 //! took it for writing (as `std::panic::set_hook` does) would wait forever.
 //! The pool installs its worker hook in the parent instead, so workers
-//! started at that moment run their tasks, with both start methods.
+//! started at that moment run their tasks, with every start method; and a
+//! pool *built* at that moment works for every worker it ever starts (issue
+//! 15: a fork server forked then used to pass the held lock on to all of
+//! them).
 //!
 //! A binary of its own: it sets the process's panic hook.
 
@@ -11,8 +14,8 @@ mod common;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use common::{GUARD, clean, watchdog};
-use proc_exec::{ProcessPoolExecutor, StartMethod, TaskError};
+use common::{GUARD, clean, methods, watchdog};
+use proc_exec::{ProcessPoolExecutor, TaskError};
 
 fn double(n: u64) -> u64 {
     2 * n
@@ -50,26 +53,31 @@ fn workers_forked_while_another_thread_is_in_a_panic_hook_run_their_tasks() {
     });
     entered.recv_timeout(GUARD.unwrap()).unwrap();
     // Now a thread of ours holds the hook lock: start fresh workers.
-    for method in [StartMethod::Fork, StartMethod::ForkServer] {
+    for method in methods() {
         watchdog(
-            &format!("{method:?}: a worker forked during a panic"),
+            &format!("{method:?}: workers started during a panic"),
             || {
+                // Built now, and every task on a fresh worker: each one is
+                // started while the hook runs.
                 let pool = ProcessPoolExecutor::builder()
                     .max_workers(1)
                     .start_method(method)
+                    .max_tasks_per_child(1)
                     .build()
                     .unwrap();
-                let fut = pool.submit(double, 21).unwrap();
-                assert_eq!(fut.result(GUARD), Ok(&42), "{method:?}");
-                // A panic in that worker is still its task's error, with where
-                // it happened.
-                let fut = pool.submit(panics, 1).unwrap();
-                match fut.result(GUARD) {
-                    Err(future_core::ResultError::Failed(TaskError::Panicked(message))) => {
-                        assert!(message.contains("on purpose"), "{message}");
-                        assert!(message.contains("fork_during_panic.rs"), "{message}");
+                for n in 0..3 {
+                    let fut = pool.submit(double, 21 + n).unwrap();
+                    assert_eq!(fut.result(GUARD), Ok(&(42 + 2 * n)), "{method:?}");
+                    // A panic in such a worker is still its task's error,
+                    // with where it happened.
+                    let fut = pool.submit(panics, n).unwrap();
+                    match fut.result(GUARD) {
+                        Err(future_core::ResultError::Failed(TaskError::Panicked(message))) => {
+                            assert!(message.contains("on purpose"), "{message}");
+                            assert!(message.contains("fork_during_panic.rs"), "{message}");
+                        }
+                        other => panic!("{method:?}: {other:?}"),
                     }
-                    other => panic!("{method:?}: {other:?}"),
                 }
                 pool.shutdown(true, false);
             },

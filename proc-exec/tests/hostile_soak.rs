@@ -24,11 +24,9 @@ use std::time::Duration;
 
 use common::hostile::{Bomb, Hostile, mark_parent};
 use common::signals::Disposition;
-use common::{Rng, Watchdog, chaos, clean, quiet_panics, soak_rounds, soak_seed};
+use common::{Rng, Watchdog, chaos, clean, methods, quiet_panics, soak_rounds, soak_seed};
 use future_core::ResultError;
-use proc_exec::{
-    ChunkFuture, Function, OnWorkerDeath, ProcessPoolExecutor, StartMethod, TaskError,
-};
+use proc_exec::{ChunkFuture, Function, OnWorkerDeath, ProcessPoolExecutor, TaskError};
 use serde::{Deserialize, Serialize};
 
 /// A round that has not ended after this long hangs (a round takes about a
@@ -166,11 +164,8 @@ impl Tally {
 
 fn round(seed: u64, totals: &mut Totals) {
     let mut rng = Rng::new(seed);
-    let method = if rng.chance(50) {
-        StartMethod::Fork
-    } else {
-        StartMethod::ForkServer
-    };
+    let methods = methods();
+    let method = methods[rng.below(methods.len() as u64) as usize];
     let sigchld = match rng.below(4) {
         0 => None,
         1 => Some(Disposition::Ignore),

@@ -10,11 +10,9 @@ mod common;
 use std::sync::Mutex;
 
 use common::hostile::{Bomb, Hostile, PanickingPayload, mark_parent};
-use common::{Fifo, GUARD, clean, quiet_panics, watchdog};
+use common::{Fifo, GUARD, chosen_method, clean, methods, quiet_panics, watchdog};
 use future_core::{CallbackPanic, ResultError, set_callback_panic_hook};
 use proc_exec::{ProcessPoolExecutor, StartMethod, TaskError};
-
-const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::ForkServer];
 
 fn pool(method: StartMethod) -> ProcessPoolExecutor {
     mark_parent();
@@ -69,7 +67,7 @@ fn record(panic: &CallbackPanic<'_>) {
 
 #[test]
 fn a_result_whose_deserialize_panics_fails_its_future_and_the_pool_goes_on() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         watchdog(
             "a result whose deserialize panics fails its future and the pool goes on",
@@ -97,7 +95,7 @@ fn a_result_whose_deserialize_panics_fails_its_future_and_the_pool_goes_on() {
 
 #[test]
 fn a_result_whose_drop_panics_on_the_manager_thread_is_reported_and_the_pool_goes_on() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         watchdog(
             "a result whose drop panics on the manager thread is reported and the pool goes on",
@@ -129,7 +127,7 @@ fn a_done_callback_that_panics_on_the_manager_thread_stops_nothing() {
     watchdog(
         "a done callback that panics on the manager thread stops nothing",
         || {
-            let pool = pool(StartMethod::ForkServer);
+            let pool = pool(chosen_method());
             REPORTED.lock().unwrap().clear();
             set_callback_panic_hook(Some(record));
             let gate = Fifo::new("callback-on-manager");
@@ -149,7 +147,7 @@ fn a_done_callback_that_panics_on_the_manager_thread_stops_nothing() {
 
 #[test]
 fn panics_in_the_workers_serde_and_drops_fail_only_their_item() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         watchdog(
             "panics in the workers serde and drops fail only their item",

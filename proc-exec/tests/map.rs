@@ -8,14 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Gate, Step, clean, step};
+use common::{Gate, Step, builder, clean, step};
 use proc_exec::{MapError, MapOptions, OnWorkerDeath, ProcessPoolExecutor, SubmitError, TaskError};
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
-    ProcessPoolExecutor::builder()
-        .max_workers(workers)
-        .build()
-        .unwrap()
+    builder().max_workers(workers).build().unwrap()
 }
 
 fn chunks(n: usize) -> MapOptions {
@@ -154,7 +151,7 @@ fn an_unbounded_buffersize_reads_the_whole_input_inside_the_call() {
 #[test]
 fn dropping_the_iterator_cancels_what_was_not_sent() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(1)
         .max_in_flight_per_worker(NonZeroUsize::MIN)
         .build()
@@ -199,7 +196,7 @@ fn map_unordered_yields_in_completion_order() {
     let clean = clean();
     // One item in flight per worker, so nothing waits in the blocked
     // worker's pipe behind the gate: the other worker runs the rest.
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(2)
         .max_in_flight_per_worker(NonZeroUsize::MIN)
         .build()
@@ -242,7 +239,7 @@ fn map_unordered_respects_buffersize_and_chunks() {
 #[test]
 fn a_worker_killed_mid_chunk_fails_the_map_and_the_pool_goes_on() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(1)
         .on_worker_death(OnWorkerDeath::Replace)
         .build()
@@ -317,7 +314,7 @@ fn keep_going_yields_each_failure_in_place_and_goes_on() {
 #[test]
 fn keep_going_a_chunk_lost_with_its_worker_fails_each_of_its_items() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(1)
         .on_worker_death(OnWorkerDeath::Replace)
         .build()

@@ -9,7 +9,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once, mpsc};
 
-use common::clean;
+use common::{builder, clean};
 use proc_exec::{InputError, MapError, MapOptions, ProcessPoolExecutor};
 
 /// Runs `body` under the hang guard, with the inputs' panics (on purpose)
@@ -21,10 +21,7 @@ fn guard(what: &str, body: impl FnOnce()) {
 }
 
 fn pool(workers: usize) -> ProcessPoolExecutor {
-    ProcessPoolExecutor::builder()
-        .max_workers(workers)
-        .build()
-        .unwrap()
+    builder().max_workers(workers).build().unwrap()
 }
 
 fn chunks(n: usize) -> MapOptions {

@@ -10,8 +10,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{Fifo, clean};
-use proc_exec::{ProcessPoolExecutor, StartMethod};
+use common::{Fifo, Method, START_METHOD, builder, clean};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::process::{Pid, PidfdFlags, pidfd_open};
 
@@ -26,22 +25,16 @@ fn report_then_block(paths: (String, String)) -> String {
 #[test]
 #[ignore = "run as a child process by the test below"]
 fn pool_parent_role() {
-    let (Ok(report), Ok(gate), Ok(method)) = (
+    let (Ok(report), Ok(gate)) = (
         std::env::var("PROC_EXEC_REPORT"),
         std::env::var("PROC_EXEC_GATE"),
-        std::env::var("PROC_EXEC_METHOD"),
     ) else {
         return;
     };
-    let method = if method == "fork" {
-        StartMethod::Fork
-    } else {
-        StartMethod::ForkServer
-    };
-    let pool = ProcessPoolExecutor::builder()
+    // The test sets the start method through `START_METHOD`.
+    let pool = builder()
         .max_workers(2)
         .max_in_flight_per_worker(std::num::NonZeroUsize::MIN)
-        .start_method(method)
         .build()
         .unwrap();
     let futures: Vec<_> = (0..2)
@@ -77,7 +70,8 @@ fn ended(pid: u32) -> bool {
 
 #[test]
 fn a_killed_parent_leaves_no_worker_behind() {
-    for method in ["fork", "forkserver"] {
+    for method in Method::to_test() {
+        let method = method.name();
         let clean = clean();
         let report = Fifo::new(&format!("orphans-report-{method}"));
         let gate = Fifo::new(&format!("orphans-gate-{method}"));
@@ -85,7 +79,7 @@ fn a_killed_parent_leaves_no_worker_behind() {
             .args(["--exact", "pool_parent_role", "--ignored", "--nocapture"])
             .env("PROC_EXEC_REPORT", &report.path)
             .env("PROC_EXEC_GATE", &gate.path)
-            .env("PROC_EXEC_METHOD", method)
+            .env(START_METHOD, method)
             // If a worker did outlive the parent, it must not hold the test
             // run's output open.
             .stdout(Stdio::null())

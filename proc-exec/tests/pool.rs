@@ -6,12 +6,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
 
-use common::{Fifo, GUARD, clean};
+use common::{Fifo, GUARD, builder, chosen_method, clean, methods};
 use future_core::ResultError;
 use proc_exec::{BuildError, ExitStatus, ProcessPoolExecutor, StartMethod, SubmitError, TaskError};
 use serde::{Deserialize, Serialize};
-
-const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::ForkServer];
 
 fn pool(method: StartMethod, workers: usize) -> ProcessPoolExecutor {
     ProcessPoolExecutor::builder()
@@ -40,7 +38,7 @@ fn pid(_: ()) -> u32 {
 
 #[test]
 fn results_come_back_from_worker_processes() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         let pool = pool(method, 2);
         let futures: Vec<_> = (0..50u64)
@@ -64,7 +62,7 @@ fn results_come_back_from_worker_processes() {
 #[test]
 fn one_at_a_time_uses_one_worker() {
     let clean = clean();
-    let pool = pool(StartMethod::ForkServer, 4);
+    let pool = pool(chosen_method(), 4);
     let pids: BTreeSet<u32> = (0..5)
         .map(|_| pool.submit(pid, ()).unwrap().into_result().unwrap())
         .collect();
@@ -77,7 +75,7 @@ fn one_at_a_time_uses_one_worker() {
 #[test]
 fn a_closure_that_captures_nothing_is_a_function() {
     let clean = clean();
-    let pool = pool(StartMethod::Fork, 1);
+    let pool = pool(chosen_method(), 1);
     let f = pool
         .submit(|s: String| s.to_uppercase(), "shout".to_owned())
         .unwrap();
@@ -88,7 +86,7 @@ fn a_closure_that_captures_nothing_is_a_function() {
 
 #[test]
 fn a_panic_fails_its_future_and_the_worker_survives() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         let pool = pool(method, 1);
         let before = pool.submit(pid, ()).unwrap().into_result().unwrap();
@@ -125,7 +123,7 @@ fn checked_sqrt(n: i64) -> Result<u32, Rejected> {
 #[test]
 fn a_task_error_crosses_back_with_its_type() {
     let clean = clean();
-    let pool = pool(StartMethod::ForkServer, 1);
+    let pool = pool(chosen_method(), 1);
     assert_eq!(
         pool.submit_fallible(checked_sqrt, 81)
             .unwrap()
@@ -173,7 +171,7 @@ fn a_worker_that_dies_breaks_the_pool_and_names_itself() {
         ),
         (exit_99, ExitStatus::Exited(99)),
     ];
-    for method in METHODS {
+    for method in methods() {
         for (task, expected) in cases {
             let clean = clean();
             let pool = pool(method, 1);
@@ -203,7 +201,7 @@ fn a_worker_that_dies_breaks_the_pool_and_names_itself() {
 
 #[test]
 fn results_finished_before_a_crash_are_kept() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         // Two items in flight on one worker: the first finishes, the second
         // kills the worker.
@@ -240,7 +238,7 @@ struct Blocked {
 }
 
 fn blocked(name: &str, workers: usize) -> Blocked {
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(workers)
         .max_in_flight_per_worker(NonZeroUsize::MIN)
         .build()
@@ -311,7 +309,7 @@ impl Serialize for Unserializable {
 #[test]
 fn serialization_failures_stay_with_their_task() {
     let clean = clean();
-    let pool = pool(StartMethod::ForkServer, 1);
+    let pool = pool(chosen_method(), 1);
     match pool.submit(|_: Unserializable| 1u8, Unserializable) {
         // postcard keeps no text of a custom serde error, only its kind.
         Err(SubmitError::ArgEncode(message)) => {
@@ -335,7 +333,7 @@ fn echo(bytes: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn sixteen_mebibytes_each_way() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         let pool = pool(method, 2);
         let big: Vec<u8> = (0..16 << 20).map(|i: u32| (i % 251) as u8).collect();
@@ -354,7 +352,7 @@ fn sixteen_mebibytes_each_way() {
 #[test]
 fn too_large_arguments_and_results_are_errors() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(1)
         .max_frame_size(64 << 10)
         .build()
@@ -372,7 +370,7 @@ fn too_large_arguments_and_results_are_errors() {
 
 #[test]
 fn max_tasks_per_child_one_over_a_hundred_tasks() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         let pool = ProcessPoolExecutor::builder()
             .max_workers(2)
@@ -420,7 +418,7 @@ fn shutdown_with_cancel_futures_while_a_task_runs() {
 #[test]
 fn shutdown_without_cancel_runs_everything_queued() {
     let clean = clean();
-    let pool = pool(StartMethod::Fork, 2);
+    let pool = pool(chosen_method(), 2);
     let futures: Vec<_> = (0..20u64)
         .map(|n| pool.submit(square, n).unwrap())
         .collect();
@@ -468,7 +466,7 @@ fn panicking_init(_: u8) {
 
 #[test]
 fn a_failing_initializer_breaks_the_pool() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         let pool = ProcessPoolExecutor::builder()
             .max_workers(1)
@@ -491,7 +489,7 @@ fn a_failing_initializer_breaks_the_pool() {
         clean.check();
     }
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(1)
         .initializer(panicking_init, 0)
         .build()
@@ -522,7 +520,7 @@ fn recall(_: ()) -> u64 {
 #[test]
 fn the_initializer_runs_in_each_worker_before_its_tasks() {
     let clean = clean();
-    let pool = ProcessPoolExecutor::builder()
+    let pool = builder()
         .max_workers(2)
         .initializer(remember, 42)
         .build()
@@ -547,7 +545,7 @@ fn scribble_on_pipes(_: ()) {
 #[test]
 fn a_malformed_frame_from_a_worker_breaks_the_pool() {
     let clean = clean();
-    let pool = pool(StartMethod::Fork, 1);
+    let pool = pool(chosen_method(), 1);
     let future = pool.submit(scribble_on_pipes, ()).unwrap();
     match failure(future) {
         TaskError::Broken(broken) => assert!(broken.to_string().contains("protocol"), "{broken}"),

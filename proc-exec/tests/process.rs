@@ -5,8 +5,17 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Fifo, GUARD, clean};
-use proc_exec::{Process, ProcessError, StartMethod, TaskError};
+use common::{Fifo, GUARD, Method, clean, methods, start_method};
+use proc_exec::{Process, ProcessError, TaskError};
+
+/// `process` with the start method the tests run with, if one is chosen
+/// (else `Process`'s own default).
+fn chosen<R: serde::de::DeserializeOwned, E>(process: Process<R, E>) -> Process<R, E> {
+    match Method::chosen() {
+        Some(method) => process.start_method(start_method(method)),
+        None => process,
+    }
+}
 
 fn factorial(n: u64) -> u64 {
     (1..=n).product()
@@ -18,7 +27,7 @@ fn wait_for(path: String) -> String {
 
 #[test]
 fn runs_a_function_and_returns_its_result() {
-    for method in [StartMethod::Fork, StartMethod::ForkServer] {
+    for method in methods() {
         let clean = clean();
         let mut child = Process::new(factorial, 10).unwrap().start_method(method);
         assert_eq!(child.pid(), None);
@@ -37,7 +46,7 @@ fn runs_a_function_and_returns_its_result() {
 #[test]
 fn lifecycle_errors_are_clear() {
     let clean = clean();
-    let mut child = Process::new(factorial, 3).unwrap();
+    let mut child = chosen(Process::new(factorial, 3).unwrap());
     assert!(matches!(child.join(GUARD), Err(ProcessError::NotStarted)));
     assert!(matches!(child.kill(), Err(ProcessError::NotStarted)));
     assert!(child.sentinel().is_none());
@@ -54,7 +63,7 @@ fn lifecycle_errors_are_clear() {
 fn join_with_a_timeout_then_terminate() {
     let clean = clean();
     let fifo = Fifo::new("process-terminate");
-    let mut child = Process::new(wait_for, fifo.path.clone()).unwrap();
+    let mut child = chosen(Process::new(wait_for, fifo.path.clone()).unwrap());
     child.start().unwrap();
     assert!(matches!(
         child.join(Some(Duration::ZERO)),
@@ -82,7 +91,7 @@ fn join_with_a_timeout_then_terminate() {
 fn dropping_a_running_process_kills_and_reaps_it() {
     let clean = clean();
     let fifo = Fifo::new("process-drop");
-    for method in [StartMethod::Fork, StartMethod::ForkServer] {
+    for method in methods() {
         let mut child = Process::new(wait_for, fifo.path.clone())
             .unwrap()
             .start_method(method);
@@ -95,7 +104,7 @@ fn dropping_a_running_process_kills_and_reaps_it() {
 #[test]
 fn a_panic_and_an_error_come_back_typed() {
     let clean = clean();
-    let mut child = Process::new(|_: ()| -> u8 { panic!("child gave up") }, ()).unwrap();
+    let mut child = chosen(Process::new(|_: ()| -> u8 { panic!("child gave up") }, ()).unwrap());
     child.start().unwrap();
     match child.join(GUARD).unwrap() {
         Err(TaskError::Panicked(message)) => assert!(message.contains("child gave up")),
@@ -108,7 +117,8 @@ fn a_panic_and_an_error_come_back_typed() {
     );
     drop(child);
 
-    let mut child = Process::new_fallible(|n: i32| if n < 0 { Err(n) } else { Ok(n) }, -3).unwrap();
+    let mut child =
+        chosen(Process::new_fallible(|n: i32| if n < 0 { Err(n) } else { Ok(n) }, -3).unwrap());
     child.start().unwrap();
     assert_eq!(child.join(GUARD).unwrap(), &Err(TaskError::Raised(-3)));
     drop(child);
@@ -118,7 +128,7 @@ fn a_panic_and_an_error_come_back_typed() {
 #[test]
 fn abort_in_the_child_is_reported_as_signal_6() {
     let clean = clean();
-    let mut child = Process::new(|_: ()| -> u8 { std::process::abort() }, ()).unwrap();
+    let mut child = chosen(Process::new(|_: ()| -> u8 { std::process::abort() }, ()).unwrap());
     child.start().unwrap();
     match child.join(GUARD).unwrap() {
         Err(TaskError::Died { status, .. }) => assert_eq!(status.signal(), Some(6)),

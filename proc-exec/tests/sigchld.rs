@@ -11,11 +11,9 @@ mod common;
 use std::time::Duration;
 
 use common::signals::{DISPOSITIONS, Disposition};
-use common::{GUARD, clean, watchdog};
+use common::{GUARD, clean, methods, watchdog};
 use future_core::ResultError;
 use proc_exec::{ExitStatus, ProcessPoolExecutor, StartMethod, TaskError};
-
-const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::ForkServer];
 
 fn pool(method: StartMethod, max_tasks_per_child: Option<usize>) -> ProcessPoolExecutor {
     let builder = ProcessPoolExecutor::builder()
@@ -62,7 +60,8 @@ fn check_abort_status(method: StartMethod, disposition: Disposition, status: Exi
             "{method:?} {disposition:?}: {status}"
         ),
     }
-    if disposition == Disposition::Ignore && method == StartMethod::Fork {
+    // `Fork` and `Spawn` workers are the pool's own children.
+    if disposition == Disposition::Ignore && method != StartMethod::ForkServer {
         assert_eq!(status, ExitStatus::Unknown, "the kernel reaped it");
     }
 }
@@ -72,7 +71,7 @@ fn check_abort_status(method: StartMethod, disposition: Disposition, status: Exi
 /// pool breaks, as by default), and dropping the pool returns.
 #[test]
 fn a_crash_is_reported_and_drop_returns() {
-    for method in METHODS {
+    for method in methods() {
         for disposition in DISPOSITIONS {
             let clean = clean();
             let _restore = disposition.before_pool();
@@ -102,7 +101,7 @@ fn a_crash_is_reported_and_drop_returns() {
 /// are told to exit and are reaped, or found reaped).
 #[test]
 fn drop_after_work_returns() {
-    for method in METHODS {
+    for method in methods() {
         for disposition in DISPOSITIONS {
             let clean = clean();
             let _restore = disposition.before_pool();
@@ -130,7 +129,7 @@ fn drop_after_work_returns() {
 /// collected, so the pool does not break.
 #[test]
 fn retirements_are_not_deaths() {
-    for method in METHODS {
+    for method in methods() {
         for disposition in DISPOSITIONS {
             let clean = clean();
             let _restore = disposition.before_pool();
@@ -163,7 +162,7 @@ fn terminate_workers_ends_the_pool() {
             std::thread::sleep(Duration::from_secs(1));
         }
     }
-    for method in METHODS {
+    for method in methods() {
         for disposition in DISPOSITIONS {
             let clean = clean();
             let _restore = disposition.before_pool();

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Rng, RssWatch, chaos, clean, soak_rounds, soak_seed, spin};
+use common::{Rng, RssWatch, chaos, clean, methods, soak_rounds, soak_seed, spin};
 use future_core::{Future, ResultError};
-use proc_exec::{Bytes, MapOptions, OnWorkerDeath, ProcessPoolExecutor, StartMethod, TaskError};
+use proc_exec::{Bytes, MapOptions, OnWorkerDeath, ProcessPoolExecutor, TaskError};
 
 fn square(n: u64) -> u64 {
     n * n
@@ -74,11 +74,8 @@ impl Tally {
 
 fn round(seed: u64, totals: &mut Totals) {
     let mut rng = Rng::new(seed);
-    let method = if rng.chance(50) {
-        StartMethod::Fork
-    } else {
-        StartMethod::ForkServer
-    };
+    let methods = methods();
+    let method = methods[rng.below(methods.len() as u64) as usize];
     let policy = if rng.chance(70) {
         OnWorkerDeath::Replace
     } else {

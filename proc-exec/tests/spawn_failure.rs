@@ -6,11 +6,9 @@
 
 mod common;
 
-use common::{GUARD, Gate, clean, exhaust_fds, step, watchdog};
+use common::{GUARD, Gate, clean, exhaust_fds, methods, step, watchdog};
 use future_core::ResultError;
-use proc_exec::{ProcessPoolExecutor, StartMethod, SubmitError, TaskError};
-
-const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::ForkServer];
+use proc_exec::{ProcessPoolExecutor, SubmitError, TaskError};
 
 /// Room for what the test binary holds open, and no more.
 const FD_LIMIT: u64 = 64;
@@ -35,7 +33,7 @@ fn assert_spawn_failed<R: std::fmt::Debug>(future: &future_core::Future<R, TaskE
 /// later submits are refused, and the pool is dropped cleanly.
 #[test]
 fn the_first_worker_cannot_be_started() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         watchdog(&format!("{method:?}: first spawn fails"), move || {
             let pool = ProcessPoolExecutor::builder()
@@ -61,7 +59,7 @@ fn the_first_worker_cannot_be_started() {
 /// be started: the waiting future fails at once.
 #[test]
 fn a_replacement_cannot_be_started() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         watchdog(&format!("{method:?}: replacement fails"), move || {
             let pool = ProcessPoolExecutor::builder()
@@ -85,7 +83,7 @@ fn a_replacement_cannot_be_started() {
 /// breaks, the running task's worker is terminated and its future fails too.
 #[test]
 fn a_running_worker_is_terminated_when_a_spawn_fails() {
-    for method in METHODS {
+    for method in methods() {
         let clean = clean();
         watchdog(
             &format!("{method:?}: spawn fails beside a task"),

@@ -10,13 +10,11 @@ use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 use common::signals::ignore_sigterm;
-use common::{GUARD, Gate, Step, clean, step, watchdog};
+use common::{GUARD, Gate, Step, clean, methods, step, watchdog};
 use future_core::ResultError;
 use proc_exec::{ProcessPoolExecutor, StartMethod, TaskError};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::process::{Pid, PidfdFlags, pidfd_open};
-
-const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::ForkServer];
 
 fn pool(method: StartMethod) -> ProcessPoolExecutor {
     ProcessPoolExecutor::builder()
@@ -56,7 +54,7 @@ fn the_pool_broke<R>(result: Result<&R, ResultError<&TaskError>>) -> bool {
 /// the task that was running then fails with a broken pool.
 #[test]
 fn signals_go_out_before_the_call_returns() {
-    for method in METHODS {
+    for method in methods() {
         for kill in [false, true] {
             let clean = clean();
             watchdog(&format!("{method:?} kill={kill}"), move || {
@@ -119,7 +117,7 @@ fn ignore_sigterm_then(step: Step) -> u64 {
 /// called: dropping the pool returns.
 #[test]
 fn a_worker_ignoring_sigterm_is_killed_after_the_grace_period() {
-    for method in METHODS {
+    for method in methods() {
         for terminate in [false, true] {
             let clean = clean();
             let what = format!("{method:?} terminate={terminate}");

@@ -1,16 +1,22 @@
 //! What the process tests of proc-exec and mp-pool share: the check every
 //! test ends with (no child left, alive or zombie, and no file descriptor
-//! left open), and FIFOs through which a test and a task meet.
+//! left open), FIFOs through which a test and a task meet, and the start
+//! method the tests run with ([`START_METHOD`]).
 //!
 //! Those parts, and the signal dispositions and the seccomp filter, are
 //! Linux's, as are proc-exec and mp-pool; the rest (hang guards, seeded
 //! randomness, hostile types) builds everywhere, for thread-exec's tests.
 
 pub mod errors;
+mod held;
 pub mod hostile;
+mod methods;
 #[cfg(target_os = "linux")]
 pub mod seccomp;
 pub mod subprocess;
+
+pub use held::Held;
+pub use methods::{Method, START_METHOD};
 
 #[cfg(target_os = "linux")]
 use std::sync::{Mutex, MutexGuard};
