@@ -1,9 +1,15 @@
-"""CPython's ProcessPoolExecutor (fork context) on the proc-exec benchmark's workloads.
+"""CPython's ProcessPoolExecutor on the proc-exec benchmark's workloads.
 
 Usage: python3 ppe.py WORKERS POOLS ONE_AT_A_TIME BATCH ECHO_ROUNDS ECHO_BYTES
 Prints one line per measurement: name value unit.
 
-- start: fresh pool to first result, median of POOLS pools (after one untimed pool)
+- start, start_forkserver, start_spawn: fresh pool to first result with the
+  fork, forkserver and spawn contexts, median of POOLS pools each (after one
+  untimed pool, which for forkserver also starts the process-wide server);
+  the contexts take turns, pool by pool, so drift is shared
+
+The rest uses the fork context:
+
 - single_p50, single_p99: submit(inc, i).result() on a warm pool
 - batch: BATCH submits, then every result gathered, per task (median of 3)
 - crash: on a warm pool (one result in), submit a task calling os._exit(1);
@@ -19,6 +25,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 CTX = multiprocessing.get_context("fork")
+# The start figures' contexts, and the name each one's figure is printed as.
+STARTS = (("fork", "start"), ("forkserver", "start_forkserver"), ("spawn", "start_spawn"))
 BATCH_REPEATS = 3  # as the Rust side: the median batch is reported
 
 
@@ -39,17 +47,24 @@ def median(samples):
     return samples[len(samples) // 2]
 
 
+def start_once(workers, context):
+    t0 = time.perf_counter()
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    assert pool.submit(inc, 1).result() == 2
+    elapsed = time.perf_counter() - t0
+    pool.shutdown(wait=True)
+    return elapsed
+
+
 def start_to_first_result(workers, pools):
-    samples = []
+    contexts = [multiprocessing.get_context(method) for method, _ in STARTS]
+    samples = [[] for _ in STARTS]
     for i in range(pools + 1):
-        t0 = time.perf_counter()
-        pool = ProcessPoolExecutor(workers, mp_context=CTX)
-        assert pool.submit(inc, 1).result() == 2
-        elapsed = time.perf_counter() - t0
-        pool.shutdown(wait=True)
-        if i > 0:
-            samples.append(elapsed)
-    return median(samples)
+        for context, kept in zip(contexts, samples):
+            elapsed = start_once(workers, context)
+            if i > 0:
+                kept.append(elapsed)
+    return [(name, median(kept)) for (_, name), kept in zip(STARTS, samples)]
 
 
 def crash_to_error(workers, pools):
@@ -71,7 +86,8 @@ def main():
     workers, pools, single, batch, echo_rounds, echo_bytes = (
         int(a) for a in sys.argv[1:7]
     )
-    print("start", start_to_first_result(workers, pools) * 1e3, "ms")
+    for name, seconds in start_to_first_result(workers, pools):
+        print(name, seconds * 1e3, "ms")
     print("crash", crash_to_error(workers, pools) * 1e3, "ms")
 
     with ProcessPoolExecutor(workers, mp_context=CTX) as pool:

@@ -1,6 +1,7 @@
-//! proc-exec against CPython's ProcessPoolExecutor (fork context) and a raw
-//! fork + pipe lower bound: pool start to first result, one task at a time,
-//! a batch of submits then a gather, a worker crash, and a 1 MiB echo.
+//! proc-exec, with each start method, against CPython's ProcessPoolExecutor
+//! and a raw fork + pipe lower bound: pool start to first result (CPython
+//! with its fork, forkserver and spawn contexts), one task at a time, a batch
+//! of submits then a gather, a worker crash, and a 1 MiB echo.
 
 use crate::report::{Ratio, Section, out};
 use crate::stats::{percentile, run_peer};
@@ -23,6 +24,35 @@ const BATCH_REPEATS: usize = 3;
 
 /// Bytes per message in the raw ping-pong.
 const PING_BYTES: usize = 16;
+
+/// A start method as the tables name it, with its start-to-first-result
+/// target.
+struct Method {
+    method: StartMethod,
+    name: &'static str,
+    /// Fresh pool to first result, ms: issue 15's goals for the `exec`
+    /// methods, the earlier `< 1 ms` for Fork.
+    start_target_ms: f64,
+}
+
+/// Every start method, in the tables' order.
+const METHODS: [Method; 3] = [
+    Method {
+        method: StartMethod::Fork,
+        name: "Fork",
+        start_target_ms: 1.0,
+    },
+    Method {
+        method: StartMethod::ForkServer,
+        name: "ForkServer",
+        start_target_ms: 3.0,
+    },
+    Method {
+        method: StartMethod::Spawn,
+        name: "Spawn",
+        start_target_ms: 5.0,
+    },
+];
 
 /// How many times each workload runs; CPython runs fewer batch items.
 #[derive(Debug, Clone, Copy)]
@@ -75,31 +105,27 @@ pub(crate) fn run(rounds: Rounds) -> Section {
     // The raw row first, while this process has the fewest threads.
     let raw = raw_row(rounds);
     let raw_cross = raw_cross_cpu_row(rounds);
-    let mut fork = Row::empty("proc-exec Fork");
-    let mut server = Row::empty("proc-exec ForkServer");
-    // Fresh pools first, for both methods: fork time grows with this
+    let mut ours = METHODS.map(|m| Row::empty(format!("proc-exec {}", m.name)));
+    // Fresh pools first, for every method: fork time grows with this
     // process's mapped memory, which the batches below leave larger.
-    for (row, method) in [
-        (&mut fork, StartMethod::Fork),
-        (&mut server, StartMethod::ForkServer),
-    ] {
-        row.start_ms = Some(start_to_first_result(method, rounds.pools));
+    let starts = start_to_first_result(rounds.pools);
+    let crashes = crash_to_error(rounds.pools);
+    for (((row, m), start), crash) in ours.iter_mut().zip(&METHODS).zip(starts).zip(crashes) {
+        row.start_ms = Some(start);
+        row.crash_ms = Some(crash);
+        warm_workloads(row, m.method, rounds);
     }
-    for (row, method) in [
-        (&mut fork, StartMethod::Fork),
-        (&mut server, StartMethod::ForkServer),
-    ] {
-        row.crash_ms = Some(crash_to_error(method, rounds.pools));
-    }
-    warm_workloads(&mut fork, StartMethod::Fork, rounds);
-    warm_workloads(&mut server, StartMethod::ForkServer, rounds);
     let cpython_rounds = Rounds {
         batch: (rounds.batch / 10).max(100),
         ..rounds
     };
-    let cpython = cpython_row(cpython_rounds);
-    let mut rows = vec![fork, server, cpython, raw];
-    rows.extend(raw_cross);
+    let cpython = cpython_rows(cpython_rounds);
+    let rows: Vec<&Row> = ours
+        .iter()
+        .chain(&cpython)
+        .chain([&raw])
+        .chain(&raw_cross)
+        .collect();
 
     out!(sec, "## process pools, {WORKERS} workers\n");
     out!(
@@ -108,7 +134,7 @@ pub(crate) fn run(rounds: Rounds) -> Section {
     );
     out!(sec, "| --- | --- | --- | --- | --- | --- | --- |");
     let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
-    for r in &rows {
+    for r in rows {
         out!(
             sec,
             "| {} | {} | {} | {} | {} | {} | {} |",
@@ -123,15 +149,22 @@ pub(crate) fn run(rounds: Rounds) -> Section {
     }
     out!(
         sec,
-        "\nStart and crash: median of {pools} fresh pools (after one untimed pool). \
+        "\nStart and crash: median of {pools} fresh pools (after one untimed pool); \
+         the methods take turns, pool by pool, so that drift of the machine is shared. \
          One at a time: {single} round trips of `inc(u64)` on a warm pool (after 500 untimed). \
          Batch: median of {BATCH_REPEATS} batches of {batch} submits for proc-exec, \
          of {cp_batch} for CPython (it is ~100x slower per task). \
          Echo: {echo} round trips of {ECHO_BYTES} bytes (`proc_exec::Bytes`; CPython `bytes`) one at a time, \
          MiB/s = 2 x bytes / time (both directions). The crashing task calls `_exit(1)`. \
-         proc-exec starts workers on demand, so its start figure forks one worker \
-         (and with ForkServer the server first), and its crash hits a pool with one \
-         live worker; CPython's fork context forks both workers at the first submit. \
+         proc-exec starts workers on demand, so its start figure starts one worker: \
+         Fork forks it, ForkServer first `exec`s a fresh copy of this program as the \
+         pool's server and forks the worker from it, Spawn forks and `exec`s a fresh \
+         copy as the worker; its crash hits a pool with one live worker. \
+         CPython's fork context forks both workers at the first submit; its forkserver \
+         and spawn contexts start one worker at the first submit, and its fork server \
+         is process-wide, started by the untimed pool, so CPython's forkserver figure \
+         holds no server start while proc-exec's ForkServer figure holds one per pool. \
+         CPython's one-at-a-time, batch, crash and echo use the fork context. \
          Raw rows: start = fork + child `_exit(0)` + waitpid (median of {forks}); \
          one at a time = {single} blocking {PING_BYTES}-byte ping-pongs over two pipes \
          with a forked child; the unpinned row is the lower bound the targets use, and is \
@@ -146,21 +179,26 @@ pub(crate) fn run(rounds: Rounds) -> Section {
     );
 
     out!(sec, "\nTargets (as measured):\n");
-    for ours in &rows[..2] {
-        targets(&mut sec, ours, &rows[3], &rows[2], rows.get(4));
+    let cpython_fork = &cpython[0];
+    for (row, m) in ours.iter().zip(&METHODS) {
+        targets(&mut sec, row, m, &raw, cpython_fork, raw_cross.as_ref());
     }
 
     out!(sec);
     in_flight_sweep(&mut sec, rounds.batch);
-    let (server, cpython) = (&rows[1], &rows[2]);
+    // Start-up against the CPython context that starts workers alike.
+    for ((row, m), theirs) in ours.iter().zip(&METHODS).zip(&cpython) {
+        sec.ratio(Ratio::of(
+            &format!("PPE start to first result, {}", m.name),
+            &format!("CPython PPE {}", m.name.to_lowercase()),
+            row.start_ms,
+            theirs.start_ms,
+            None,
+        ));
+    }
+    // The rest: the default method against CPython's fork context.
+    let (server, cpython) = (&ours[1], cpython_fork);
     let peer = "CPython PPE";
-    sec.ratio(Ratio::of(
-        "PPE start to first result",
-        peer,
-        server.start_ms,
-        cpython.start_ms,
-        None,
-    ));
     sec.ratio(Ratio::of(
         "PPE one task at a time p50",
         peer,
@@ -195,7 +233,14 @@ pub(crate) fn run(rounds: Rounds) -> Section {
 
 /// Prints one implementation's figures against the project's targets; the
 /// pinned raw row, if any, is shown for context only.
-fn targets(sec: &mut Section, ours: &Row, raw: &Row, cpython: &Row, raw_cross: Option<&Row>) {
+fn targets(
+    sec: &mut Section,
+    ours: &Row,
+    method: &Method,
+    raw: &Row,
+    cpython: &Row,
+    raw_cross: Option<&Row>,
+) {
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
     let name = &ours.name;
     match (ours.p50, raw.p50) {
@@ -229,10 +274,11 @@ fn targets(sec: &mut Section, ours: &Row, raw: &Row, cpython: &Row, raw_cross: O
         );
     }
     if let Some(s) = ours.start_ms {
+        let target = method.start_target_ms;
         out!(
             sec,
-            "- {name}: start to first result {s:.3} ms (target < 1 ms): {}",
-            verdict(s < 1.0)
+            "- {name}: start to first result {s:.3} ms (target <= {target} ms): {}",
+            verdict(s <= target)
         );
     }
     match (ours.echo, cpython.echo) {
@@ -308,27 +354,37 @@ fn warm_workloads(row: &mut Row, method: StartMethod, rounds: Rounds) {
     pool.shutdown(true, false);
 }
 
-fn start_to_first_result(method: StartMethod, pools: usize) -> f64 {
-    let mut samples = Vec::with_capacity(pools);
-    // Pool 0 is untimed: it pages in the code paths, as CPython's
-    // figure is for a warm interpreter.
+/// Median ms of `pools` timings of `once` per method (after one untimed
+/// round), the methods taking turns.
+fn per_method(pools: usize, once: fn(StartMethod) -> Duration) -> [f64; METHODS.len()] {
+    let mut samples = METHODS.map(|_| Vec::with_capacity(pools));
+    // Round 0 is untimed: it pages in the code paths, as CPython's
+    // figures are for a warm interpreter.
     for i in 0..=pools {
+        for (m, kept) in METHODS.iter().zip(&mut samples) {
+            let elapsed = once(m.method);
+            if i > 0 {
+                kept.push(elapsed);
+            }
+        }
+    }
+    samples.map(|mut kept| median_ms(&mut kept))
+}
+
+fn start_to_first_result(pools: usize) -> [f64; METHODS.len()] {
+    per_method(pools, |method| {
         let start = Instant::now();
         let pool = build(method, None);
         let r = pool.submit(inc, 1).unwrap().into_result().unwrap();
         let elapsed = start.elapsed();
         assert_eq!(r, 2);
         pool.shutdown(true, false);
-        if i > 0 {
-            samples.push(elapsed);
-        }
-    }
-    median_ms(&mut samples)
+        elapsed
+    })
 }
 
-fn crash_to_error(method: StartMethod, pools: usize) -> f64 {
-    let mut samples = Vec::with_capacity(pools);
-    for i in 0..=pools {
+fn crash_to_error(pools: usize) -> [f64; METHODS.len()] {
+    per_method(pools, |method| {
         let pool = build(method, None);
         pool.submit(inc, 1).unwrap().into_result().unwrap();
         let start = Instant::now();
@@ -339,11 +395,8 @@ fn crash_to_error(method: StartMethod, pools: usize) -> f64 {
             "{outcome:?}"
         );
         pool.shutdown(true, false);
-        if i > 0 {
-            samples.push(elapsed);
-        }
-    }
-    median_ms(&mut samples)
+        elapsed
+    })
 }
 
 /// p50 and p99 in microseconds of `single` calls, after 500 untimed ones.
@@ -599,7 +652,9 @@ fn write_all(fd: &OwnedFd, mut buf: &[u8]) -> rustix::io::Result<()> {
     Ok(())
 }
 
-fn cpython_row(rounds: Rounds) -> Row {
+/// CPython's rows, in [`METHODS`]' order: the fork context's with every
+/// workload, the forkserver and spawn contexts' with start-up only.
+fn cpython_rows(rounds: Rounds) -> [Row; METHODS.len()] {
     let args = [
         WORKERS,
         rounds.pools,
@@ -608,10 +663,14 @@ fn cpython_row(rounds: Rounds) -> Row {
         rounds.echo,
         ECHO_BYTES,
     ];
-    let mut row = Row::empty("CPython ProcessPoolExecutor (fork context)");
-    for (name, value) in run_peer("ppe.py", &args, &mut [&mut row.name]) {
+    let [mut row, mut server, mut spawn] = ["fork", "forkserver", "spawn"]
+        .map(|context| Row::empty(format!("CPython ProcessPoolExecutor ({context} context)")));
+    let names = &mut [&mut row.name, &mut server.name, &mut spawn.name];
+    for (name, value) in run_peer("ppe.py", &args, names) {
         match name.as_str() {
             "start" => row.start_ms = Some(value),
+            "start_forkserver" => server.start_ms = Some(value),
+            "start_spawn" => spawn.start_ms = Some(value),
             "single_p50" => row.p50 = Some(value),
             "single_p99" => row.p99 = Some(value),
             "batch" => row.batch = Some(value),
@@ -620,5 +679,5 @@ fn cpython_row(rounds: Rounds) -> Row {
             _ => {}
         }
     }
-    row
+    [row, server, spawn]
 }

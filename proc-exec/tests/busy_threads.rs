@@ -47,7 +47,7 @@ fn busy(id: u64, stop: &AtomicBool) {
         }
         let _ = std::env::var_os("PATH");
         drop(std::io::stdout().lock());
-        if round % 64 == 0 {
+        if round.is_multiple_of(64) {
             let _ = std::panic::catch_unwind(|| panic!("a busy thread panics on purpose"));
         }
     }
