@@ -121,7 +121,7 @@ fn without_buffersize_four_chunks_per_worker_are_read_inside_the_call() {
     assert_eq!(taken.load(Ordering::Relaxed), 4 * 2 * 7);
     assert_eq!(
         out.map(Result::unwrap).sum::<u64>(),
-        (0..100u64).map(square).sum()
+        (0..100u64).map(square).sum::<u64>()
     );
     assert_eq!(taken.load(Ordering::Relaxed), 100);
     drop(pool);
