@@ -1,3 +1,5 @@
+#![cfg(feature = "alloc")]
+
 //! `future_core::Future` (Python's future, a struct) and the prelude's
 //! `Future` trait live side by side: importing ours shadows the trait's name
 //! in the module, and the trait stays reachable by its path.
