@@ -500,7 +500,7 @@ impl ProcessPoolExecutor {
     ///
     /// let pool = ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
     /// let sum: u64 = pool.map(cube, 0..1000u64).unwrap().map(Result::unwrap).sum();
-    /// assert_eq!(sum, (0..1000u64).map(cube).sum());
+    /// assert_eq!(sum, (0..1000u64).map(cube).sum::<u64>());
     ///
     /// // Chunks of 100 items, all sent inside the call (CPython's way).
     /// let options = MapOptions::new()
