@@ -106,10 +106,12 @@ fn run(text: &[u8]) -> i32 {
         tell(BAD_MARKER);
         return EX_USAGE;
     }
-    // SAFETY: each number is open (checked above), was kept open across `exec` for this process by its parent, and nothing else in this fresh process owns it; each is named once by the marker.
     let fds: Vec<OwnedFd> = marker
         .fds
         .iter()
+        // SAFETY: each number is open (checked above), was kept open across
+        // `exec` for this process by its parent, and nothing else in this
+        // fresh process owns it; each is named once by the marker.
         .map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) })
         .collect();
     // SAFETY: as above.
