@@ -5,7 +5,7 @@
 //!   ([`ReturnWhen`]), and get the done and not-done futures back.
 //! - [`as_completed`]: iterate over futures in the order they complete.
 //!
-//! Both take any iterable of references to [`Waitable`](future_core::Waitable)
+//! Both take any iterable of references to [`Waitable`]
 //! futures: `&[Future<T, E>]`, a `Vec<&FutureCell<..>>`, or `&dyn Waitable`
 //! for futures of different types together.
 //!
@@ -43,7 +43,7 @@
 //!
 //! `std` (default) and `futex` (default) give a default clock for the
 //! timeout arguments. Without them, use [`wait_with_clock`] and
-//! [`as_completed_with_clock`] with a [`Clock`](future_core::Clock).
+//! [`as_completed_with_clock`] with a [`Clock`].
 //! `futures-core` (off by default) makes [`AsCompleted`] a
 //! `futures_core::Stream` too, woken by each completion (its timeout is only
 //! checked when polled: use the runtime's timer).
