@@ -15,6 +15,9 @@ use crate::{
 };
 use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
 
+mod settle;
+use settle::Held;
+
 /// The outcome of a task that may not have run yet: Python's
 /// `concurrent.futures.Future`, with no allocation.
 ///
@@ -286,31 +289,6 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         Ok(())
     }
 
-    /// Completion after the state is terminal: wake the wakers, run the
-    /// callbacks outside every lock, then mark the future settled.
-    fn settle(&self) {
-        let mut taken = self.registry.lock().close();
-        taken.wake();
-        let completion = self.completion();
-        for callback in taken.callbacks.take() {
-            callback.run(completion);
-        }
-        let mut registry = self.registry.lock();
-        let mut after = registry.settle();
-        // Set under the registry lock, so a `Settled` registration refused
-        // there is sure to see the flag afterwards.
-        // ORDERING: AcqRel on the RMW keeps the chain from the FINISHED
-        // Release intact for anyone who Acquires SETTLED.
-        let previous = self.word.fetch_or(SETTLED, Ordering::AcqRel);
-        drop(registry);
-        if previous & PARKED != 0 {
-            // A thread waiting for SETTLED (to move the outcome out) parked on
-            // the word without it; the change above must wake it.
-            DefaultParker::wake_all(&self.word);
-        }
-        after.wake();
-    }
-
     /// The done future's outcome as callbacks see it.
     fn completion(&self) -> Completion<'_, T, E> {
         let word = self.word.load(Ordering::Acquire);
@@ -501,8 +479,8 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// Locks the registry to add to it, announcing REGISTERED first; `None`
     /// when the future is already settled (nothing can be registered: run
     /// callbacks now, report wakers' phases as over).
-    fn lock_registry(&self) -> Option<crate::MutexGuard<'_, Registry<T, E, N>>> {
-        let registry = self.registry.lock();
+    fn lock_registry(&self) -> Option<Held<'_, T, E, N>> {
+        let registry = Held::new(self, self.registry.lock());
         // ORDERING: AcqRel. Release orders this before a completer's CAS that
         // sees REGISTERED (and so will settle); Acquire pairs with the publish
         // so a SETTLED seen here carries the outcome.
@@ -531,7 +509,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
 
     /// Removes a registration; harmless if it was already woken.
     pub fn unregister_waker(&self, key: WakerKey) {
-        self.registry.lock().remove_waker(key);
+        Held::new(self, self.registry.lock()).remove_waker(key);
     }
 
     /// Registers or refreshes an async waiter for `phase`; true when the

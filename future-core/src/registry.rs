@@ -194,6 +194,11 @@ impl<T, E, const N: usize> Registry<T, E, N> {
         self.wakers.retain(|e| e.key != key);
     }
 
+    /// Whether completion has taken the callbacks and `Done` wakers.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// Completion, step one: close the list and take the callbacks and the
     /// `Done` wakers.
     pub(crate) fn close(&mut self) -> Taken<T, E, N> {

@@ -12,6 +12,9 @@
 //! bit  7      REGISTERED: a callback or waker was registered (set under the
 //!             registry lock); without it, completion skips the registry and
 //!             publishes the terminal state with SETTLED in the same store
+//! bit  8      DEFERRED: a completion found the registry locked and left the
+//!             rest of its work to the holder, who runs it at release (see
+//!             `cell/settle.rs`)
 //! ```
 //!
 //! Who may touch the outcome cell in each state:
@@ -41,6 +44,7 @@ pub(crate) const FAILED: u32 = 1 << 4;
 pub(crate) const SETTLED: u32 = 1 << 5;
 pub(crate) const TAKEN: u32 = 1 << 6;
 pub(crate) const REGISTERED: u32 = 1 << 7;
+pub(crate) const DEFERRED: u32 = 1 << 8;
 
 /// The state part of a word.
 pub(crate) const fn state_of(word: u32) -> u32 {
