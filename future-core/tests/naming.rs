@@ -1,8 +1,7 @@
-#![cfg(feature = "alloc")]
-
 //! `future_core::Future` (Python's future, a struct) and the prelude's
 //! `Future` trait live side by side: importing ours shadows the trait's name
 //! in the module, and the trait stays reachable by its path.
+#![cfg(feature = "alloc")]
 
 use future_core::{Future, ResultError};
 
