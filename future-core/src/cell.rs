@@ -1,20 +1,21 @@
 //! [`FutureCell`]: Python's `Future` as one value that needs no allocator.
 
 use crate::{
-    Completion, Mutex, ResultError, State, Status, WaitError,
+    Completion, Mutex, ResultError, State, Status, TryResultError, WaitError,
     callback::Callback,
     clock::{Clock, Deadline},
     error::{CapacityError, InvalidStateError, UnexpectedStateError},
     park::{DefaultParker, Park},
     registry::{Phase, Registry, WakerKey},
     state::{
-        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, PARKED, PENDING,
+        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, HANDLE, PARKED, PENDING,
         REGISTERED, RUNNING, SETTLED, STATE_MASK, TAKEN, is_done, is_settled, state_of,
     },
     sync::{AtomicU32, Ordering, SPIN_BEFORE_PARK, UnsafeCell, maybe_const_fn, spin_loop},
 };
 use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
 
+mod reuse;
 mod settle;
 use settle::Held;
 
@@ -114,6 +115,15 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
                 registry: Mutex::new(Registry::new()),
             }
         }
+    }
+
+    /// A new `PENDING` cell for a `Future` handle: marked so it is never reset.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn for_handle() -> Self {
+        let cell = Self::new();
+        // ORDERING: Relaxed; the cell is not shared yet.
+        cell.word.fetch_or(HANDLE, Ordering::Relaxed);
+        cell
     }
 
     // ===== queries =====
@@ -258,7 +268,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             // write the cell, which nobody reads before FINISHED is published.
             match self.word.compare_exchange_weak(
                 word,
-                (word & (PARKED | REGISTERED)) | COMPLETING,
+                (word & (PARKED | REGISTERED | HANDLE)) | COMPLETING,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -270,7 +280,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         // Readers wait for FINISHED, so nobody looks at the cell yet.
         // SAFETY: in COMPLETING only the CAS winner (us) may touch the cell.
         self.outcome.with_mut(|p| unsafe { (*p).write(outcome) });
-        let mut word = (word & (PARKED | REGISTERED)) | COMPLETING;
+        let mut word = (word & (PARKED | REGISTERED | HANDLE)) | COMPLETING;
         loop {
             // Only flag bits can change under us (PARKED, REGISTERED).
             // ORDERING: Release publishes the outcome written above to every
@@ -338,10 +348,15 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         timeout: Option<Duration>,
         clock: &C,
     ) -> Result<&T, ResultError<&E>> {
-        let word = self.block_until(is_done, timeout, clock)?;
-        match state_of(word) {
-            FINISHED => self.outcome_ref(word).as_ref().map_err(ResultError::Failed),
-            _ => Err(ResultError::Cancelled),
+        loop {
+            self.block_until(is_done, timeout, clock)?;
+            match self.try_result() {
+                Ok(value) => return Ok(value),
+                Err(TryResultError::Failed(e)) => return Err(ResultError::Failed(e)),
+                Err(TryResultError::Cancelled) => return Err(ResultError::Cancelled),
+                // Reset between the wait and the read: wait for the next round.
+                Err(TryResultError::NotDone) => {}
+            }
         }
     }
 
@@ -471,7 +486,11 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             None => Some(callback),
         };
         if let Some(callback) = run_now {
-            callback.run(self.completion());
+            match self.lent_completion() {
+                Some(completion) => callback.run(completion),
+                // Reset since the registry refused it: it belongs to the next round.
+                None => return self.add_callback(callback),
+            }
         }
         Ok(())
     }
@@ -609,6 +628,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         core::ptr::from_ref(self).cast()
     }
 
+    #[cfg(feature = "alloc")]
     pub(crate) fn word(&self) -> u32 {
         self.word.load(Ordering::Acquire)
     }
@@ -649,11 +669,12 @@ impl<T, E, const N: usize> fmt::Debug for FutureCell<T, E, N> {
 }
 
 /// The word that replaces `previous` when a terminal `state` is published:
-/// PARKED is dropped (the publisher wakes the sleepers), REGISTERED kept, and
+/// PARKED is dropped (the publisher wakes the sleepers), REGISTERED and
+/// HANDLE kept, and
 /// when nothing was ever registered the future is settled at once, since
 /// there is nothing to run. A later registration sees SETTLED and acts alone.
 const fn terminal_word(previous: u32, state: u32) -> u32 {
     let registered = previous & REGISTERED;
     let settled = if registered == 0 { SETTLED } else { 0 };
-    state | registered | settled
+    state | registered | settled | (previous & HANDLE)
 }

@@ -116,7 +116,10 @@ pub use clock::DefaultClock;
 pub use clock::StdClock;
 pub use clock::{Clock, Deadline};
 pub use condvar::Condvar;
-pub use error::{CapacityError, InvalidStateError, ResultError, UnexpectedStateError, WaitError};
+pub use error::{
+    CapacityError, InvalidStateError, ResetError, ResultError, TryResultError,
+    UnexpectedStateError, WaitError,
+};
 #[cfg(feature = "alloc")]
 pub use handle::{Completer, Future};
 pub use mutex::{Mutex, MutexGuard};
