@@ -36,6 +36,18 @@ use settle::Held;
 /// `PENDING`); `PENDING` → `CANCELLED` (by [`cancel`](Self::cancel)) →
 /// `CANCELLED_AND_NOTIFIED` (when an executor acknowledges it).
 ///
+/// # Reuse
+///
+/// A done cell (a `static` one, typically) is re-armed for its next round by
+/// [`reset`](Self::reset), which also hands back the outcome by value; its
+/// rules are checked (done, settled, never lent by reference, no waiter key
+/// out). [`try_result`](Self::try_result) reads without waiting or a clock.
+///
+/// # Interrupts
+///
+/// Completing and reading without waiting are safe in an interrupt handler;
+/// registering and blocking are not. See the crate docs' "In interrupts".
+///
 /// # Blocking
 ///
 /// [`result`](Self::result) and [`exception`](Self::exception) park the thread
@@ -234,7 +246,9 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
 
     /// Finishes the future with a value (from `PENDING` or `RUNNING`).
     ///
-    /// Wakes the waiters, then runs the done callbacks in this thread. On a
+    /// Wakes the waiters, then runs the done callbacks in this thread (or
+    /// leaves both to a registration in progress, which runs them as it
+    /// returns: never waits for it; see the crate's "In interrupts"). On a
     /// future that is already done the value is handed back in an
     /// [`InvalidStateError`] and the first outcome stays.
     pub fn set_result(&self, value: T) -> Result<(), InvalidStateError<T>> {
@@ -447,8 +461,10 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// Adds a plain-function done callback (no allocation).
     ///
     /// On a future that is not done yet it runs when the future finishes or is
-    /// cancelled, in the completing thread, after the waiters are woken, in
-    /// registration order. On a done future it runs at once, in this thread.
+    /// cancelled, in the completing thread (or, if that completion met a
+    /// registration in progress, in the registering thread as it returns),
+    /// after the waiters are woken, in registration order. On a done future
+    /// it runs at once, in this thread.
     /// Each callback runs exactly once.
     ///
     /// # Errors
