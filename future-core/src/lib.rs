@@ -91,6 +91,11 @@
 //!   [`reset`](FutureCell::reset) there does not meet
 //!   [`ResetError::Settling`].
 //!
+//! The same holds between threads: a completion never waits for a
+//! registration on another thread, it hands its work over. So a registration
+//! call may run done callbacks before it returns: do not register while
+//! holding a lock that your done callbacks take.
+//!
 //! Waking a thread parked in [`result`](FutureCell::result) is a futex wake
 //! with the `futex` feature on Linux (async-signal-safe), nothing with spin
 //! parking; the std-only [`park::TableParker`] takes a lock to wake, so with
