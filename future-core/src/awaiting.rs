@@ -1,9 +1,8 @@
 //! `.await` on a borrowed [`FutureCell`]: no runtime, no allocation.
 
 use crate::{
-    FutureCell, ResultError,
+    FutureCell, ResultError, TryResultError,
     registry::{Phase, WakerKey},
-    state::{FINISHED, state_of},
 };
 use core::{
     fmt,
@@ -61,18 +60,18 @@ impl<'a, T, E, const N: usize> core::future::Future for DoneFuture<'a, T, E, N> 
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if !this.cell.poll_phase(cx.waker(), &mut this.key, Phase::Done) {
-            return Poll::Pending;
+        loop {
+            if !this.cell.poll_phase(cx.waker(), &mut this.key, Phase::Done) {
+                return Poll::Pending;
+            }
+            return Poll::Ready(match this.cell.try_result() {
+                Ok(value) => Ok(value),
+                Err(TryResultError::Failed(e)) => Err(ResultError::Failed(e)),
+                Err(TryResultError::Cancelled) => Err(ResultError::Cancelled),
+                // Reset since it was done: wait for the next round.
+                Err(TryResultError::NotDone) => continue,
+            });
         }
-        let word = this.cell.word();
-        Poll::Ready(if state_of(word) == FINISHED {
-            // The cell is done: `result` with a zero timeout never blocks and
-            // never reads a clock.
-            this.cell
-                .result_with_clock(Some(core::time::Duration::ZERO), &crate::clock::Unread)
-        } else {
-            Err(ResultError::Cancelled)
-        })
     }
 }
 

@@ -1,19 +1,23 @@
 //! [`FutureCell`]: Python's `Future` as one value that needs no allocator.
 
 use crate::{
-    Completion, Mutex, ResultError, State, Status, WaitError,
+    Completion, Mutex, ResultError, State, Status, TryResultError, WaitError,
     callback::Callback,
     clock::{Clock, Deadline},
     error::{CapacityError, InvalidStateError, UnexpectedStateError},
     park::{DefaultParker, Park},
     registry::{Phase, Registry, WakerKey},
     state::{
-        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, PARKED, PENDING,
+        CANCELLED, CANCELLED_AND_NOTIFIED, COMPLETING, FAILED, FINISHED, HANDLE, PARKED, PENDING,
         REGISTERED, RUNNING, SETTLED, STATE_MASK, TAKEN, is_done, is_settled, state_of,
     },
     sync::{AtomicU32, Ordering, SPIN_BEFORE_PARK, UnsafeCell, maybe_const_fn, spin_loop},
 };
 use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
+
+mod reuse;
+mod settle;
+use settle::Held;
 
 /// The outcome of a task that may not have run yet: Python's
 /// `concurrent.futures.Future`, with no allocation.
@@ -31,6 +35,18 @@ use core::{fmt, mem::MaybeUninit, task::Waker, time::Duration};
 /// [`set_exception`](Self::set_exception), also allowed straight from
 /// `PENDING`); `PENDING` → `CANCELLED` (by [`cancel`](Self::cancel)) →
 /// `CANCELLED_AND_NOTIFIED` (when an executor acknowledges it).
+///
+/// # Reuse
+///
+/// A done cell (a `static` one, typically) is re-armed for its next round by
+/// [`reset`](Self::reset), which also hands back the outcome by value; its
+/// rules are checked (done, settled, never lent by reference, no waiter key
+/// out). [`try_result`](Self::try_result) reads without waiting or a clock.
+///
+/// # Interrupts
+///
+/// Completing and reading without waiting are safe in an interrupt handler;
+/// registering and blocking are not. See the crate docs' "In interrupts".
 ///
 /// # Blocking
 ///
@@ -111,6 +127,15 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
                 registry: Mutex::new(Registry::new()),
             }
         }
+    }
+
+    /// A new `PENDING` cell for a `Future` handle: marked so it is never reset.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn for_handle() -> Self {
+        let cell = Self::new();
+        // ORDERING: Relaxed; the cell is not shared yet.
+        cell.word.fetch_or(HANDLE, Ordering::Relaxed);
+        cell
     }
 
     // ===== queries =====
@@ -221,7 +246,9 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
 
     /// Finishes the future with a value (from `PENDING` or `RUNNING`).
     ///
-    /// Wakes the waiters, then runs the done callbacks in this thread. On a
+    /// Wakes the waiters, then runs the done callbacks in this thread (or
+    /// leaves both to a registration in progress, which runs them as it
+    /// returns: never waits for it; see the crate's "In interrupts"). On a
     /// future that is already done the value is handed back in an
     /// [`InvalidStateError`] and the first outcome stays.
     pub fn set_result(&self, value: T) -> Result<(), InvalidStateError<T>> {
@@ -255,7 +282,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             // write the cell, which nobody reads before FINISHED is published.
             match self.word.compare_exchange_weak(
                 word,
-                (word & (PARKED | REGISTERED)) | COMPLETING,
+                (word & (PARKED | REGISTERED | HANDLE)) | COMPLETING,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -267,7 +294,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         // Readers wait for FINISHED, so nobody looks at the cell yet.
         // SAFETY: in COMPLETING only the CAS winner (us) may touch the cell.
         self.outcome.with_mut(|p| unsafe { (*p).write(outcome) });
-        let mut word = (word & (PARKED | REGISTERED)) | COMPLETING;
+        let mut word = (word & (PARKED | REGISTERED | HANDLE)) | COMPLETING;
         loop {
             // Only flag bits can change under us (PARKED, REGISTERED).
             // ORDERING: Release publishes the outcome written above to every
@@ -284,31 +311,6 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         }
         self.after_publish(word);
         Ok(())
-    }
-
-    /// Completion after the state is terminal: wake the wakers, run the
-    /// callbacks outside every lock, then mark the future settled.
-    fn settle(&self) {
-        let mut taken = self.registry.lock().close();
-        taken.wake();
-        let completion = self.completion();
-        for callback in taken.callbacks.take() {
-            callback.run(completion);
-        }
-        let mut registry = self.registry.lock();
-        let mut after = registry.settle();
-        // Set under the registry lock, so a `Settled` registration refused
-        // there is sure to see the flag afterwards.
-        // ORDERING: AcqRel on the RMW keeps the chain from the FINISHED
-        // Release intact for anyone who Acquires SETTLED.
-        let previous = self.word.fetch_or(SETTLED, Ordering::AcqRel);
-        drop(registry);
-        if previous & PARKED != 0 {
-            // A thread waiting for SETTLED (to move the outcome out) parked on
-            // the word without it; the change above must wake it.
-            DefaultParker::wake_all(&self.word);
-        }
-        after.wake();
     }
 
     /// The done future's outcome as callbacks see it.
@@ -360,10 +362,15 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         timeout: Option<Duration>,
         clock: &C,
     ) -> Result<&T, ResultError<&E>> {
-        let word = self.block_until(is_done, timeout, clock)?;
-        match state_of(word) {
-            FINISHED => self.outcome_ref(word).as_ref().map_err(ResultError::Failed),
-            _ => Err(ResultError::Cancelled),
+        loop {
+            self.block_until(is_done, timeout, clock)?;
+            match self.try_result() {
+                Ok(value) => return Ok(value),
+                Err(TryResultError::Failed(e)) => return Err(ResultError::Failed(e)),
+                Err(TryResultError::Cancelled) => return Err(ResultError::Cancelled),
+                // Reset between the wait and the read: wait for the next round.
+                Err(TryResultError::NotDone) => {}
+            }
         }
     }
 
@@ -454,8 +461,10 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// Adds a plain-function done callback (no allocation).
     ///
     /// On a future that is not done yet it runs when the future finishes or is
-    /// cancelled, in the completing thread, after the waiters are woken, in
-    /// registration order. On a done future it runs at once, in this thread.
+    /// cancelled, in the completing thread (or, if that completion met a
+    /// registration in progress, in the registering thread as it returns),
+    /// after the waiters are woken, in registration order. On a done future
+    /// it runs at once, in this thread.
     /// Each callback runs exactly once.
     ///
     /// # Errors
@@ -493,7 +502,11 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
             None => Some(callback),
         };
         if let Some(callback) = run_now {
-            callback.run(self.completion());
+            match self.lent_completion() {
+                Some(completion) => callback.run(completion),
+                // Reset since the registry refused it: it belongs to the next round.
+                None => return self.add_callback(callback),
+            }
         }
         Ok(())
     }
@@ -501,8 +514,8 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// Locks the registry to add to it, announcing REGISTERED first; `None`
     /// when the future is already settled (nothing can be registered: run
     /// callbacks now, report wakers' phases as over).
-    fn lock_registry(&self) -> Option<crate::MutexGuard<'_, Registry<T, E, N>>> {
-        let registry = self.registry.lock();
+    fn lock_registry(&self) -> Option<Held<'_, T, E, N>> {
+        let registry = Held::new(self, self.registry.lock());
         // ORDERING: AcqRel. Release orders this before a completer's CAS that
         // sees REGISTERED (and so will settle); Acquire pairs with the publish
         // so a SETTLED seen here carries the outcome.
@@ -531,7 +544,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
 
     /// Removes a registration; harmless if it was already woken.
     pub fn unregister_waker(&self, key: WakerKey) {
-        self.registry.lock().remove_waker(key);
+        Held::new(self, self.registry.lock()).remove_waker(key);
     }
 
     /// Registers or refreshes an async waiter for `phase`; true when the
@@ -631,6 +644,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
         core::ptr::from_ref(self).cast()
     }
 
+    #[cfg(feature = "alloc")]
     pub(crate) fn word(&self) -> u32 {
         self.word.load(Ordering::Acquire)
     }
@@ -671,11 +685,12 @@ impl<T, E, const N: usize> fmt::Debug for FutureCell<T, E, N> {
 }
 
 /// The word that replaces `previous` when a terminal `state` is published:
-/// PARKED is dropped (the publisher wakes the sleepers), REGISTERED kept, and
+/// PARKED is dropped (the publisher wakes the sleepers), REGISTERED and
+/// HANDLE kept, and
 /// when nothing was ever registered the future is settled at once, since
 /// there is nothing to run. A later registration sees SETTLED and acts alone.
 const fn terminal_word(previous: u32, state: u32) -> u32 {
     let registered = previous & REGISTERED;
     let settled = if registered == 0 { SETTLED } else { 0 };
-    state | registered | settled
+    state | registered | settled | (previous & HANDLE)
 }

@@ -78,9 +78,11 @@ pub type DefaultClock = MonotonicClock;
 
 /// For waits that never read a clock (no timeout, or a zero one): reading it
 /// would be a bug, so it reports time standing still.
+#[cfg(feature = "alloc")]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Unread;
 
+#[cfg(feature = "alloc")]
 impl Clock for Unread {
     fn now(&self) -> Duration {
         debug_assert!(false, "a wait without a deadline read the clock");

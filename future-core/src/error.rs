@@ -168,6 +168,76 @@ impl fmt::Display for CapacityError {
 
 impl core::error::Error for CapacityError {}
 
+/// Why [`try_result`](crate::FutureCell::try_result) returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TryResultError<E> {
+    /// The future is not done yet.
+    NotDone,
+    /// The task finished with this error.
+    Failed(E),
+    /// The future was cancelled.
+    Cancelled,
+}
+
+impl<E: fmt::Display> fmt::Display for TryResultError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotDone => f.write_str("the future is not done yet"),
+            Self::Failed(e) => fmt::Display::fmt(e, f),
+            Self::Cancelled => f.write_str("the future was cancelled"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> core::error::Error for TryResultError<E> {}
+
+/// Why [`reset`](crate::FutureCell::reset) refused to re-arm a future. The
+/// future is left as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResetError {
+    /// The future is not done (`PENDING` or `RUNNING`).
+    NotDone(State),
+    /// The future is done but its completion is still waking waiters or
+    /// running done callbacks (on another thread, or on code an interrupt
+    /// handed it to).
+    Settling,
+    /// The outcome was lent by reference (`result`, `try_result`, `.await`, a
+    /// callback added after it was done): a borrow may still be live, so the
+    /// cell can never be reset. Take the outcome with `reset` instead.
+    Lent,
+    /// A waiter still holds a [`WakerKey`](crate::WakerKey): unregister it first.
+    WaiterRegistered,
+    /// Another thread (or the code an interrupt interrupted) is registering
+    /// with the future right now.
+    Busy,
+    /// The cell belongs to a [`Future`](crate::Future) handle, which is one
+    /// round by design: make a new one.
+    Handle,
+}
+
+impl fmt::Display for ResetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotDone(state) => write!(f, "cannot reset: the future is still {state}"),
+            Self::Settling => {
+                f.write_str("cannot reset: the future's done callbacks are still running")
+            }
+            Self::Lent => f.write_str(
+                "cannot reset: the outcome was lent by reference and may still be borrowed",
+            ),
+            Self::WaiterRegistered => {
+                f.write_str("cannot reset: a waiter is still registered (unregister its key)")
+            }
+            Self::Busy => f.write_str("cannot reset: a registration is in progress"),
+            Self::Handle => {
+                f.write_str("cannot reset: the cell belongs to a Future handle; make a new Future")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ResetError {}
+
 #[cfg(test)]
 mod display_tests {
     use super::*;

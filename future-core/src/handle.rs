@@ -55,7 +55,7 @@ impl<T, E> Future<T, E> {
     pub fn new() -> Self {
         Self {
             shared: Arc::new(Shared {
-                cell: FutureCell::new(),
+                cell: FutureCell::for_handle(),
                 completers: AtomicUsize::new(0),
             }),
             waker_key: None,

@@ -43,7 +43,10 @@
 //! its callback rules: done callbacks run after the state change and after
 //! waiters are woken, outside every lock, in registration order, in the
 //! completing thread, or at once in the registering thread when the future
-//! is already done. With `std`, a panicking callback is caught, reported
+//! is already done. (One exception, for interrupts: when the completion finds
+//! another thread, or the code it interrupted, registering at that moment,
+//! that registration runs them as it finishes; see
+//! [In interrupts](#in-interrupts).) With `std`, a panicking callback is caught, reported
 //! through [`set_callback_panic_hook`], and does not stop the others.
 //!
 //! One deliberate difference: [`cancel`](FutureCell::cancel) wakes waiters,
@@ -56,6 +59,66 @@
 //! [`Completer`] is dropped before it is done is cancelled, so no waiter can
 //! hang on a task that was lost.
 //!
+//! # In interrupts
+//!
+//! A [`FutureCell`] (a `static` one, typically) can be completed from an
+//! interrupt handler, or from a POSIX signal handler on std, whatever the
+//! interrupted code was doing with the same cell.
+//!
+//! | call | in an interrupt handler |
+//! | --- | --- |
+//! | [`set_result`](FutureCell::set_result), [`set_exception`](FutureCell::set_exception), [`cancel`](FutureCell::cancel), [`set_running_or_notify_cancel`](FutureCell::set_running_or_notify_cancel) | yes: they never wait for a lock |
+//! | [`try_result`](FutureCell::try_result), [`done`](FutureCell::done), [`state`](FutureCell::state), [`status`](FutureCell::status) | yes: one or two atomic operations |
+//! | [`reset`](FutureCell::reset) | yes: refused with [`ResetError::Busy`] rather than waiting |
+//! | registrations: [`register_waker`](FutureCell::register_waker), [`unregister_waker`](FutureCell::unregister_waker), `add_done_callback*`, polling `.await` | no: they take the registry lock, which the interrupted code may hold |
+//! | blocking reads: [`result`](FutureCell::result), [`exception`](FutureCell::exception) and their `_with_clock` forms with a non-zero timeout | no: they wait, and nothing else runs until the handler returns |
+//!
+//! How it holds: publishing the outcome is one compare-exchange on the state
+//! word, and the work after it (waking wakers, running done callbacks) only
+//! *tries* the registry lock. When the interrupted code holds it (say, the
+//! main loop is in the middle of `register_waker`), the completion leaves a
+//! mark in the state word and returns; the code that holds the registry does
+//! that work itself when it releases it, before its registration call
+//! returns. So:
+//!
+//! - **done callbacks and wakers run in the interrupt handler** when the
+//!   registry was free, and **in the interrupted code, at the end of its
+//!   registration call**, when it was not; each exactly once either way;
+//! - **a waiter** sees [`done`](FutureCell::done) as soon as the handler has
+//!   published, and its waker is woken by the time its registration call
+//!   returns (a registration that came first is never lost). On a single
+//!   core the whole completion is over when the main code runs again, so a
+//!   [`reset`](FutureCell::reset) there does not meet
+//!   [`ResetError::Settling`].
+//!
+//! The same holds between threads: a completion never waits for a
+//! registration on another thread, it hands its work over. So a registration
+//! call may run done callbacks before it returns: do not register while
+//! holding a lock that your done callbacks take.
+//!
+//! Waking a thread parked in [`result`](FutureCell::result) is a futex wake
+//! with the `futex` feature on Linux (async-signal-safe), nothing with spin
+//! parking; the std-only [`park::TableParker`] takes a lock to wake, so with
+//! it do not complete from a signal handler while a thread may be blocked in
+//! `result`. Callbacks that run in the handler must be fit for it.
+//!
+//! Targets without compare-and-swap (Cortex-M0/M0+, RISC-V without the A
+//! extension) need the `portable-atomic` feature and a `critical-section`
+//! implementation (on a single-core Cortex-M, cortex-m's
+//! `critical-section-single-core` feature); without the feature the build
+//! stops with a `compile_error!` that says so. With the allocator-free
+//! features only (`default-features = false`), a driver reuses one
+//! `static` cell per transfer: the handler completes it, the main loop waits
+//! for [`done`](FutureCell::done) and takes the value with
+//! [`reset`](FutureCell::reset), which re-arms it.
+//!
+//! The crate's tests show each of these: `tests/interrupt_signal.rs` (a
+//! signal handler completing a cell while its thread holds the registry),
+//! the loom models in `loom-tests/tests/interrupt.rs`, and `boards/` in the
+//! repository (thousands of rounds on emulated Cortex-M3 and Cortex-M0
+//! boards, completed by PendSV from inside a registration, by SysTick, and
+//! before any registration).
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
@@ -63,6 +126,7 @@
 //! | `std` | yes | implies `alloc`; `Instant` clock, caught callback panics, portable parker |
 //! | `futex` | yes | Linux futex parking and monotonic clock through rustix (no std needed) |
 //! | `alloc` | via `std` | [`Future`]/[`Completer`], closure callbacks, growable registration lists |
+//! | `portable-atomic` | no | atomics through portable-atomic on targets without compare-and-swap (see above) |
 //!
 //! Without any: `#![no_std]`, no allocator, spin parking; bring a [`Clock`]
 //! for timed waits.
@@ -116,7 +180,10 @@ pub use clock::DefaultClock;
 pub use clock::StdClock;
 pub use clock::{Clock, Deadline};
 pub use condvar::Condvar;
-pub use error::{CapacityError, InvalidStateError, ResultError, UnexpectedStateError, WaitError};
+pub use error::{
+    CapacityError, InvalidStateError, ResetError, ResultError, TryResultError,
+    UnexpectedStateError, WaitError,
+};
 #[cfg(feature = "alloc")]
 pub use handle::{Completer, Future};
 pub use mutex::{Mutex, MutexGuard};

@@ -117,6 +117,9 @@ pub(crate) struct Registry<T, E, const N: usize> {
     callbacks: Slots<Callback<T, E>, N>,
     wakers: Slots<WakerEntry, N>,
     next_key: u32,
+    /// Keys handed out and not yet given back (by removal, or by an update
+    /// that found the registration gone): a reset must not strand them.
+    keys_out: u32,
     /// Completion took the callbacks and `Done` wakers; later callbacks run at
     /// once in the registering thread, later `Done` registrations are refused.
     closed: bool,
@@ -130,6 +133,7 @@ impl<T, E, const N: usize> Registry<T, E, N> {
             callbacks: Slots::new(),
             wakers: Slots::new(),
             next_key: 0,
+            keys_out: 0,
             closed: false,
             settled: false,
         }
@@ -172,8 +176,9 @@ impl<T, E, const N: usize> Registry<T, E, N> {
         };
         self.wakers
             .push(entry)
-            .map(|()| Some(key))
-            .map_err(|_| CapacityError { capacity: N })
+            .map_err(|_| CapacityError { capacity: N })?;
+        self.keys_out += 1;
+        Ok(Some(key))
     }
 
     /// Replaces the waker of a registration unless it would wake the same task.
@@ -186,12 +191,35 @@ impl<T, E, const N: usize> Registry<T, E, N> {
                 }
                 true
             }
-            None => false,
+            None => {
+                // The caller forgets the key now.
+                self.keys_out = self.keys_out.saturating_sub(1);
+                false
+            }
         }
     }
 
     pub(crate) fn remove_waker(&mut self, key: WakerKey) {
         self.wakers.retain(|e| e.key != key);
+        self.keys_out = self.keys_out.saturating_sub(1);
+    }
+
+    /// Keys handed out and not given back: a reset must not strand them (the
+    /// waiter would miss the next round's wake, or take it for this one's).
+    pub(crate) fn keys_out(&self) -> u32 {
+        self.keys_out
+    }
+
+    /// Makes a settled registry new again for the next round.
+    pub(crate) fn rearm(&mut self) {
+        debug_assert!(self.keys_out == 0 && self.callbacks.is_empty() && self.wakers.is_empty());
+        self.closed = false;
+        self.settled = false;
+    }
+
+    /// Whether completion has taken the callbacks and `Done` wakers.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// Completion, step one: close the list and take the callbacks and the

@@ -12,6 +12,14 @@
 //! bit  7      REGISTERED: a callback or waker was registered (set under the
 //!             registry lock); without it, completion skips the registry and
 //!             publishes the terminal state with SETTLED in the same store
+//! bit  8      DEFERRED: a completion found the registry locked and left the
+//!             rest of its work to the holder, who runs it at release (see
+//!             `cell/settle.rs`)
+//! bit  9      LENT:    the finished outcome was lent by reference (`result`,
+//!             `try_result`, `.await`, a callback added late); such a cell
+//!             can never be reset, since a borrow may outlive any check
+//! bit  10     HANDLE:  the cell is inside a `Future` handle, whose completers
+//!             and `into_result` assume one round; it is never reset
 //! ```
 //!
 //! Who may touch the outcome cell in each state:
@@ -41,6 +49,9 @@ pub(crate) const FAILED: u32 = 1 << 4;
 pub(crate) const SETTLED: u32 = 1 << 5;
 pub(crate) const TAKEN: u32 = 1 << 6;
 pub(crate) const REGISTERED: u32 = 1 << 7;
+pub(crate) const DEFERRED: u32 = 1 << 8;
+pub(crate) const LENT: u32 = 1 << 9;
+pub(crate) const HANDLE: u32 = 1 << 10;
 
 /// The state part of a word.
 pub(crate) const fn state_of(word: u32) -> u32 {

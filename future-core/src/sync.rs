@@ -10,8 +10,28 @@
 //! - otherwise the standard library's bucket parker with `std`, or spinning on
 //!   bare metal.
 
-#[cfg(not(exec_loom))]
+#[cfg(all(not(exec_loom), target_has_atomic = "32"))]
 pub(crate) use core::sync::atomic::{AtomicU32, Ordering};
+// Targets without compare-and-swap (Cortex-M0/M0+, RISC-V without the A
+// extension): portable-atomic emulates it inside a critical section, which
+// the application provides (as for embassy). Targets with CAS keep core's
+// atomics even with the feature on, so nothing changes there.
+#[cfg(all(
+    not(exec_loom),
+    not(target_has_atomic = "32"),
+    feature = "portable-atomic"
+))]
+pub(crate) use portable_atomic::{AtomicU32, Ordering};
+#[cfg(all(
+    not(exec_loom),
+    not(target_has_atomic = "32"),
+    not(feature = "portable-atomic")
+))]
+compile_error!(
+    "future-core needs 32-bit compare-and-swap, which this target lacks: enable \
+     future-core's `portable-atomic` feature and link a `critical-section` \
+     implementation (e.g. cortex-m's `critical-section-single-core` feature)"
+);
 #[cfg(exec_loom)]
 pub(crate) use loom::sync::atomic::{AtomicU32, Ordering};
 
