@@ -52,6 +52,9 @@ struct WorkerIo {
     /// The process ended (its pidfd turned readable) and the fork server's
     /// notice of its status has not arrived yet.
     ended: bool,
+    /// A write to `to` failed other than for a full pipe: nobody reads it
+    /// any more (the worker is dying; its pidfd will say so).
+    broken: bool,
 }
 
 /// Runs the manager loop until the pool is closed.
@@ -281,6 +284,7 @@ impl Manager {
             decoder: FrameDecoder::new(Direction::FromWorker, max_frame_size),
             closed: false,
             ended: false,
+            broken: false,
         })
     }
 
@@ -292,80 +296,81 @@ impl Manager {
     }
 
     /// Blocks until something happens, then handles it.
+    ///
+    /// Only descriptors with something to wait for are polled: `poll`
+    /// reports `POLLHUP` and `POLLERR` whatever events were asked for, so a
+    /// result pipe at end of file, a request pipe whose reader is gone, or a
+    /// reaped worker's pidfd, if polled at all, would wake it at once, again
+    /// and again, while the worker's status is awaited. That spinning took
+    /// the CPU the dying worker and the fork server needed to report the
+    /// death, and made a crash take a scheduler slice (~3 ms) to fail its
+    /// future.
     fn wait(&mut self) -> io::Result<()> {
-        let ids: Vec<(WorkerId, bool)> = self
-            .workers
-            .iter()
-            .map(|(&id, io)| (id, io.ended))
-            .collect();
-        let awaiting_notice = ids.iter().any(|&(_, ended)| ended);
+        let awaiting_notice = self.workers.values().any(|io| io.ended);
         let timeout = self.poll_timeout();
-        let mut ready = Vec::with_capacity(ids.len());
+        let mut ready: Vec<(WorkerId, Watch, bool)> = Vec::with_capacity(self.workers.len());
         {
-            let mut fds = Vec::with_capacity(2 + 3 * ids.len());
+            let mut fds = Vec::with_capacity(2 + 3 * self.workers.len());
+            // What each polled entry after the first two is for.
+            let mut watched = Vec::with_capacity(3 * self.workers.len());
             fds.push(PollFd::from_borrowed_fd(
                 self.shared.wakeup().as_fd(),
                 PollFlags::IN,
             ));
             // A fork server's socket carries the exit notices of its workers.
-            let server = match &self.launcher {
-                Ok(Launcher::Server(server)) if awaiting_notice => Some(server.as_fd()),
-                _ => None,
-            };
-            fds.push(match server {
-                Some(socket) => PollFd::from_borrowed_fd(socket, PollFlags::IN),
-                None => PollFd::from_borrowed_fd(self.shared.wakeup().as_fd(), PollFlags::empty()),
-            });
-            for io in self.workers.values() {
-                let read = if io.closed {
-                    PollFlags::empty()
-                } else {
-                    PollFlags::IN
-                };
-                fds.push(PollFd::new(&io.from, read));
-                let write = if io.written < io.out.len() {
-                    PollFlags::OUT
-                } else {
-                    PollFlags::empty()
-                };
-                fds.push(PollFd::new(&io.to, write));
-                // An ended worker's pidfd stays readable; its notice is
-                // awaited on the server's socket instead.
-                let ended = if io.ended {
-                    PollFlags::empty()
-                } else {
-                    PollFlags::IN
-                };
-                fds.push(PollFd::from_borrowed_fd(io.child.pidfd(), ended));
+            if let Ok(Launcher::Server(server)) = &self.launcher {
+                if awaiting_notice {
+                    fds.push(PollFd::from_borrowed_fd(server.as_fd(), PollFlags::IN));
+                }
+            }
+            let first = fds.len();
+            for (&id, io) in &self.workers {
+                if !io.closed {
+                    fds.push(PollFd::new(&io.from, PollFlags::IN));
+                    watched.push((id, Watch::Read));
+                }
+                // A worker that is gone takes no more bytes.
+                if io.written < io.out.len() && !io.gone() {
+                    fds.push(PollFd::new(&io.to, PollFlags::OUT));
+                    watched.push((id, Watch::Write));
+                }
+                // An ended worker's notice is awaited on the server's
+                // socket instead.
+                if !io.ended {
+                    fds.push(PollFd::from_borrowed_fd(io.child.pidfd(), PollFlags::IN));
+                    watched.push((id, Watch::Exit));
+                }
             }
             poll(&mut fds, timeout)?;
             if !fds[0].revents().is_empty() {
                 let _ = self.shared.wakeup().drain();
             }
-            for (i, &(id, ended)) in ids.iter().enumerate() {
-                let revents = |k: usize| fds[2 + 3 * i + k].revents();
-                ready.push((
-                    id,
-                    !revents(0).is_empty(),
-                    !revents(1).is_empty(),
-                    // An ended worker's notice may have been read already,
-                    // by another worker's `try_wait`: try each round.
-                    !revents(2).is_empty() || ended,
-                ));
+            for (fd, &(id, watch)) in fds[first..].iter().zip(&watched) {
+                ready.push((id, watch, !fd.revents().is_empty()));
             }
         }
-        for (id, readable, writable, exited) in ready {
-            if readable {
-                self.read_worker(id);
-            }
-            if writable {
-                if let Some(io) = self.workers.get_mut(&id) {
-                    flush(io);
+        for (id, watch, woke) in ready {
+            match watch {
+                Watch::Read if woke => self.read_worker(id),
+                Watch::Write if woke => {
+                    if let Some(io) = self.workers.get_mut(&id) {
+                        flush(io);
+                    }
                 }
+                Watch::Exit if woke => self.reap_worker(id),
+                _ => {}
             }
-            if exited {
-                self.reap_worker(id);
-            }
+        }
+        // An ended worker's notice may have been read already, by another
+        // worker's `try_wait` or the poll above: try each round.
+        let ended: Vec<WorkerId> = self
+            .workers
+            .iter()
+            .filter(|(_, io)| io.ended)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ended {
+            self.reap_worker(id);
         }
         Ok(())
     }
@@ -427,6 +432,24 @@ impl Manager {
     }
 }
 
+/// What a polled descriptor of a worker is for.
+#[derive(Clone, Copy)]
+enum Watch {
+    /// Its result pipe: results, or end of file.
+    Read,
+    /// Its request pipe: room for the bytes waiting in `out`.
+    Write,
+    /// Its pidfd: it ended.
+    Exit,
+}
+
+impl WorkerIo {
+    /// The worker is gone or going: its request pipe will take nothing more.
+    fn gone(&self) -> bool {
+        self.closed || self.ended || self.broken
+    }
+}
+
 /// A deadline this far off is never reached.
 const FOREVER: Duration = Duration::from_secs(1 << 40);
 
@@ -435,9 +458,13 @@ fn flush(io: &mut WorkerIo) {
     while io.written < io.out.len() {
         match fd::write(io.to.as_fd(), &io.out[io.written..]) {
             Ok(n) => io.written += n,
-            // Full (poll tells us when it drains), or the worker is gone
-            // (its pidfd tells us).
-            Err(_) => break,
+            // Full: poll tells us when it drains.
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+            // The worker is gone (its pidfd tells us).
+            Err(_) => {
+                io.broken = true;
+                break;
+            }
         }
     }
     if io.written == io.out.len() {
