@@ -55,6 +55,9 @@ struct WorkerIo {
     /// A write to `to` failed other than for a full pipe: nobody reads it
     /// any more (the worker is dying; its pidfd will say so).
     broken: bool,
+    /// When its answers were last read while it had more items in flight:
+    /// it has worked without a break since (see [`Manager::pace`]).
+    busy_since: Option<Instant>,
 }
 
 /// Runs the manager loop until the pool is closed.
@@ -285,6 +288,7 @@ impl Manager {
             closed: false,
             ended: false,
             broken: false,
+            busy_since: None,
         })
     }
 
@@ -380,6 +384,7 @@ impl Manager {
         let Some(io) = self.workers.get_mut(&id) else {
             return;
         };
+        let mut answered = 0;
         while !io.closed {
             match fd::read(io.from.as_fd(), io.decoder.read_buf()) {
                 Ok(0) => io.closed = true,
@@ -387,10 +392,35 @@ impl Manager {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => io.closed = true,
             }
-            if handle_frames(&self.shared, id, io).is_err() {
+            if handle_frames(&self.shared, id, io, &mut answered).is_err() {
                 io.closed = true;
             }
         }
+        if answered > 0 {
+            self.pace(id, answered);
+        }
+    }
+
+    /// Times a worker's items from its answers, for the adaptive window
+    /// (see `PoolState::pace`): `answered` items came in since the last
+    /// read, and if the worker had items in flight all along, each took
+    /// about the time since then divided by their number. An estimate that
+    /// errs towards slow (it counts the manager's own delays), which only
+    /// keeps the window narrow. Nothing to do with a fixed window.
+    fn pace(&mut self, id: WorkerId, answered: u32) {
+        let limits = &self.shared.config.limits;
+        if limits.slow_in_flight >= limits.max_in_flight {
+            return;
+        }
+        let Some(io) = self.workers.get_mut(&id) else {
+            return;
+        };
+        let now = Instant::now();
+        let quick = io
+            .busy_since
+            .map(|since| now.saturating_duration_since(since) < QUICK_ITEM * answered);
+        let busy = self.shared.paced(id, quick);
+        io.busy_since = busy.then_some(now);
     }
 
     /// The worker's pidfd is readable (or its server sent notices): read
@@ -450,6 +480,12 @@ impl WorkerIo {
     }
 }
 
+/// Items that each take less than this (as the manager sees their answers
+/// arrive) are quick: their worker's window widens (see [`Manager::pace`]).
+/// Up to `max_in_flight` of them may then wait behind one that turns out
+/// slow; at this size that costs a few milliseconds at most.
+const QUICK_ITEM: Duration = Duration::from_micros(100);
+
 /// A deadline this far off is never reached.
 const FOREVER: Duration = Duration::from_secs(1 << 40);
 
@@ -475,7 +511,13 @@ fn flush(io: &mut WorkerIo) {
 
 /// Handles every complete frame in the worker's decoder. `Err` when the
 /// worker broke the protocol (the pool is then broken).
-fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(), ()> {
+/// `answered` counts the `Done` frames handled.
+fn handle_frames(
+    shared: &Shared,
+    id: WorkerId,
+    io: &mut WorkerIo,
+    answered: &mut u32,
+) -> Result<(), ()> {
     loop {
         let frame = match io.decoder.next_frame() {
             Ok(Some(frame)) => frame,
@@ -509,6 +551,7 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
                 // Decoding catches its own panics and fails the future; a
                 // panic after it has nothing left to fail, and is reported.
                 crate::panic::contain(|| pending.complete(outcomes));
+                *answered += 1;
             }
             Kind::InitFailed => {
                 let message = match wire::parse_init_failed(frame.body) {
