@@ -6,9 +6,10 @@
 //!
 //! Its loop: take the state's actions under the lock, carry them out (spawn,
 //! buffer frames, signal, fail futures), write what the pipes accept without
-//! blocking, then `poll` the wake-up eventfd, every worker's result pipe,
-//! every worker's request pipe that has bytes waiting, and every worker's
-//! pidfd. Writes never block, so a worker blocked writing a large result to
+//! blocking, then `poll` the wake-up eventfd, every worker's result pipe not
+//! yet at end of file, every live worker's request pipe that has bytes
+//! waiting, and every pidfd whose end is not yet seen (never a descriptor
+//! that would report `POLLHUP` over and over: see `Manager::wait`). Writes never block, so a worker blocked writing a large result to
 //! us is always read from (CPython gh-94777). A pidfd turning readable means
 //! the worker died: its pipe is read to the end first, so results it sent
 //! before dying still count, and then it is reaped and reported.
