@@ -77,6 +77,7 @@ pub(crate) fn run(shared: Arc<Shared>, prepared: Prepared, started: Started) {
         workers: BTreeMap::new(),
         actions: Vec::new(),
         fronts: Vec::new(),
+        watched: Vec::new(),
         deadlines: BTreeMap::new(),
         kill_at: None,
     };
@@ -99,6 +100,9 @@ struct Manager {
     actions: Vec<Action<Real>>,
     /// Each worker's current item and its timeout, from the state.
     fronts: Vec<(WorkerId, WorkId, Option<Duration>)>,
+    /// The workers' descriptors polled in this round, and what for (see
+    /// [`Manager::wait`]).
+    watched: Vec<(WorkerId, Watch)>,
     /// For each worker whose current item has a timeout: the item and when
     /// it runs out.
     deadlines: BTreeMap<WorkerId, (WorkId, Instant)>,
@@ -313,11 +317,12 @@ impl Manager {
     fn wait(&mut self) -> io::Result<()> {
         let awaiting_notice = self.workers.values().any(|io| io.ended);
         let timeout = self.poll_timeout();
-        let mut ready: Vec<(WorkerId, Watch, bool)> = Vec::with_capacity(self.workers.len());
+        // What each polled entry after the first one or two is for; kept
+        // from round to round, so the loop does not allocate it each time.
+        let mut watched = std::mem::take(&mut self.watched);
+        watched.clear();
         {
             let mut fds = Vec::with_capacity(2 + 3 * self.workers.len());
-            // What each polled entry after the first two is for.
-            let mut watched = Vec::with_capacity(3 * self.workers.len());
             fds.push(PollFd::from_borrowed_fd(
                 self.shared.wakeup().as_fd(),
                 PollFlags::IN,
@@ -350,21 +355,24 @@ impl Manager {
             if !fds[0].revents().is_empty() {
                 let _ = self.shared.wakeup().drain();
             }
-            for (fd, &(id, watch)) in fds[first..].iter().zip(&watched) {
-                ready.push((id, watch, !fd.revents().is_empty()));
-            }
+            // Only the entries that woke are handled below.
+            let mut woke = fds[first..].iter().map(|fd| !fd.revents().is_empty());
+            watched.retain(|_| woke.next().unwrap_or(false));
         }
-        for (id, watch, woke) in ready {
+        for &(id, watch) in &watched {
             match watch {
-                Watch::Read if woke => self.read_worker(id),
-                Watch::Write if woke => {
+                Watch::Read => self.read_worker(id),
+                Watch::Write => {
                     if let Some(io) = self.workers.get_mut(&id) {
                         flush(io);
                     }
                 }
-                Watch::Exit if woke => self.reap_worker(id),
-                _ => {}
+                Watch::Exit => self.reap_worker(id),
             }
+        }
+        self.watched = watched;
+        if !self.workers.values().any(|io| io.ended) {
+            return Ok(());
         }
         // An ended worker's notice may have been read already, by another
         // worker's `try_wait` or the poll above: try each round.
