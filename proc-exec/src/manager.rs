@@ -9,8 +9,9 @@
 //! blocking, then `poll` the wake-up eventfd, every worker's result pipe not
 //! yet at end of file, every live worker's request pipe that has bytes
 //! waiting, and every pidfd whose end is not yet seen (never a descriptor
-//! that would report `POLLHUP` over and over: see `Manager::wait`). Writes never block, so a worker blocked writing a large result to
-//! us is always read from (CPython gh-94777). A pidfd turning readable means
+//! that would report `POLLHUP` over and over: see `Manager::wait`). Writes
+//! never block, so a worker blocked writing a large result to us is always
+//! read from (CPython gh-94777). A pidfd turning readable means
 //! the worker died: its pipe is read to the end first, so results it sent
 //! before dying still count, and then it is reaped and reported.
 //!
@@ -19,6 +20,10 @@
 //! starts an item when the one before it is answered), polls no longer than
 //! the nearest deadline, and asks the state to kill a worker whose item is
 //! still the same past its deadline.
+//!
+//! With the default, adaptive in-flight window it also notes when it reads
+//! each worker's answers, to tell the state whether that worker's items are
+//! quick (see `Manager::pace`); it never sleeps on that clock.
 
 use std::collections::BTreeMap;
 use std::io;
