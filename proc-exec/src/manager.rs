@@ -400,14 +400,25 @@ impl Manager {
         };
         let mut answered = 0;
         while !io.closed {
-            match fd::read(io.from.as_fd(), io.decoder.read_buf()) {
+            let buf = io.decoder.read_buf();
+            let room = buf.len();
+            // A read that leaves room emptied the pipe: the next would only
+            // say `EAGAIN`, and `poll` tells when more comes.
+            let mut drained = false;
+            match fd::read(io.from.as_fd(), buf) {
                 Ok(0) => io.closed = true,
-                Ok(n) => io.decoder.advance(n),
+                Ok(n) => {
+                    drained = n < room;
+                    io.decoder.advance(n);
+                }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => io.closed = true,
             }
             if handle_frames(&self.shared, id, io, &mut answered).is_err() {
                 io.closed = true;
+            }
+            if drained {
+                break;
             }
         }
         if answered > 0 {
