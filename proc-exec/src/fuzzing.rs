@@ -236,6 +236,9 @@ pub fn pool_core(data: &[u8]) {
         max_workers: NonZeroUsize::new(1 + usize::from(config & 3)).unwrap_or(NonZeroUsize::MIN),
         max_in_flight: NonZeroUsize::new(1 + usize::from((config >> 2) & 3))
             .unwrap_or(NonZeroUsize::MIN),
+        // A fixed window: the events carry no timing for `pace`.
+        slow_in_flight: NonZeroUsize::new(1 + usize::from((config >> 2) & 3))
+            .unwrap_or(NonZeroUsize::MIN),
         max_tasks_per_child: NonZeroUsize::new(usize::from(config >> 4) % 4),
         on_death: if config & 0x40 == 0 {
             OnWorkerDeath::BreakPool

@@ -6,10 +6,12 @@
 //!
 //! Its loop: take the state's actions under the lock, carry them out (spawn,
 //! buffer frames, signal, fail futures), write what the pipes accept without
-//! blocking, then `poll` the wake-up eventfd, every worker's result pipe,
-//! every worker's request pipe that has bytes waiting, and every worker's
-//! pidfd. Writes never block, so a worker blocked writing a large result to
-//! us is always read from (CPython gh-94777). A pidfd turning readable means
+//! blocking, then `poll` the wake-up eventfd, every worker's result pipe not
+//! yet at end of file, every live worker's request pipe that has bytes
+//! waiting, and every pidfd whose end is not yet seen (never a descriptor
+//! that would report `POLLHUP` over and over: see `Manager::wait`). Writes
+//! never block, so a worker blocked writing a large result to us is always
+//! read from (CPython gh-94777). A pidfd turning readable means
 //! the worker died: its pipe is read to the end first, so results it sent
 //! before dying still count, and then it is reaped and reported.
 //!
@@ -18,6 +20,10 @@
 //! starts an item when the one before it is answered), polls no longer than
 //! the nearest deadline, and asks the state to kill a worker whose item is
 //! still the same past its deadline.
+//!
+//! With the default, adaptive in-flight window it also notes when it reads
+//! each worker's answers, to tell the state whether that worker's items are
+//! quick (see `Manager::pace`); it never sleeps on that clock.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -52,6 +58,12 @@ struct WorkerIo {
     /// The process ended (its pidfd turned readable) and the fork server's
     /// notice of its status has not arrived yet.
     ended: bool,
+    /// A write to `to` failed other than for a full pipe: nobody reads it
+    /// any more (the worker is dying; its pidfd will say so).
+    broken: bool,
+    /// When its answers were last read while it had more items in flight:
+    /// it has worked without a break since (see [`Manager::pace`]).
+    busy_since: Option<Instant>,
 }
 
 /// Runs the manager loop until the pool is closed.
@@ -70,6 +82,7 @@ pub(crate) fn run(shared: Arc<Shared>, prepared: Prepared, started: Started) {
         workers: BTreeMap::new(),
         actions: Vec::new(),
         fronts: Vec::new(),
+        watched: Vec::new(),
         deadlines: BTreeMap::new(),
         kill_at: None,
     };
@@ -92,6 +105,9 @@ struct Manager {
     actions: Vec<Action<Real>>,
     /// Each worker's current item and its timeout, from the state.
     fronts: Vec<(WorkerId, WorkId, Option<Duration>)>,
+    /// The workers' descriptors polled in this round, and what for (see
+    /// [`Manager::wait`]).
+    watched: Vec<(WorkerId, Watch)>,
     /// For each worker whose current item has a timeout: the item and when
     /// it runs out.
     deadlines: BTreeMap<WorkerId, (WorkId, Instant)>,
@@ -281,6 +297,8 @@ impl Manager {
             decoder: FrameDecoder::new(Direction::FromWorker, max_frame_size),
             closed: false,
             ended: false,
+            broken: false,
+            busy_since: None,
         })
     }
 
@@ -292,80 +310,85 @@ impl Manager {
     }
 
     /// Blocks until something happens, then handles it.
+    ///
+    /// Only descriptors with something to wait for are polled: `poll`
+    /// reports `POLLHUP` and `POLLERR` whatever events were asked for, so a
+    /// result pipe at end of file, a request pipe whose reader is gone, or a
+    /// reaped worker's pidfd, if polled at all, would wake it at once, again
+    /// and again, while the worker's status is awaited. That spinning took
+    /// the CPU the dying worker and the fork server needed to report the
+    /// death, and made a crash take a scheduler slice (~3 ms) to fail its
+    /// future.
     fn wait(&mut self) -> io::Result<()> {
-        let ids: Vec<(WorkerId, bool)> = self
-            .workers
-            .iter()
-            .map(|(&id, io)| (id, io.ended))
-            .collect();
-        let awaiting_notice = ids.iter().any(|&(_, ended)| ended);
+        let awaiting_notice = self.workers.values().any(|io| io.ended);
         let timeout = self.poll_timeout();
-        let mut ready = Vec::with_capacity(ids.len());
+        // What each polled entry after the first one or two is for; kept
+        // from round to round, so the loop does not allocate it each time.
+        let mut watched = std::mem::take(&mut self.watched);
+        watched.clear();
         {
-            let mut fds = Vec::with_capacity(2 + 3 * ids.len());
+            let mut fds = Vec::with_capacity(2 + 3 * self.workers.len());
             fds.push(PollFd::from_borrowed_fd(
                 self.shared.wakeup().as_fd(),
                 PollFlags::IN,
             ));
             // A fork server's socket carries the exit notices of its workers.
-            let server = match &self.launcher {
-                Ok(Launcher::Server(server)) if awaiting_notice => Some(server.as_fd()),
-                _ => None,
-            };
-            fds.push(match server {
-                Some(socket) => PollFd::from_borrowed_fd(socket, PollFlags::IN),
-                None => PollFd::from_borrowed_fd(self.shared.wakeup().as_fd(), PollFlags::empty()),
-            });
-            for io in self.workers.values() {
-                let read = if io.closed {
-                    PollFlags::empty()
-                } else {
-                    PollFlags::IN
-                };
-                fds.push(PollFd::new(&io.from, read));
-                let write = if io.written < io.out.len() {
-                    PollFlags::OUT
-                } else {
-                    PollFlags::empty()
-                };
-                fds.push(PollFd::new(&io.to, write));
-                // An ended worker's pidfd stays readable; its notice is
-                // awaited on the server's socket instead.
-                let ended = if io.ended {
-                    PollFlags::empty()
-                } else {
-                    PollFlags::IN
-                };
-                fds.push(PollFd::from_borrowed_fd(io.child.pidfd(), ended));
+            if let Ok(Launcher::Server(server)) = &self.launcher {
+                if awaiting_notice {
+                    fds.push(PollFd::from_borrowed_fd(server.as_fd(), PollFlags::IN));
+                }
+            }
+            let first = fds.len();
+            for (&id, io) in &self.workers {
+                if !io.closed {
+                    fds.push(PollFd::new(&io.from, PollFlags::IN));
+                    watched.push((id, Watch::Read));
+                }
+                // A worker that is gone takes no more bytes.
+                if io.written < io.out.len() && !io.gone() {
+                    fds.push(PollFd::new(&io.to, PollFlags::OUT));
+                    watched.push((id, Watch::Write));
+                }
+                // An ended worker's notice is awaited on the server's
+                // socket instead.
+                if !io.ended {
+                    fds.push(PollFd::from_borrowed_fd(io.child.pidfd(), PollFlags::IN));
+                    watched.push((id, Watch::Exit));
+                }
             }
             poll(&mut fds, timeout)?;
             if !fds[0].revents().is_empty() {
                 let _ = self.shared.wakeup().drain();
             }
-            for (i, &(id, ended)) in ids.iter().enumerate() {
-                let revents = |k: usize| fds[2 + 3 * i + k].revents();
-                ready.push((
-                    id,
-                    !revents(0).is_empty(),
-                    !revents(1).is_empty(),
-                    // An ended worker's notice may have been read already,
-                    // by another worker's `try_wait`: try each round.
-                    !revents(2).is_empty() || ended,
-                ));
+            // Only the entries that woke are handled below.
+            let mut woke = fds[first..].iter().map(|fd| !fd.revents().is_empty());
+            watched.retain(|_| woke.next().unwrap_or(false));
+        }
+        for &(id, watch) in &watched {
+            match watch {
+                Watch::Read => self.read_worker(id),
+                Watch::Write => {
+                    if let Some(io) = self.workers.get_mut(&id) {
+                        flush(io);
+                    }
+                }
+                Watch::Exit => self.reap_worker(id),
             }
         }
-        for (id, readable, writable, exited) in ready {
-            if readable {
-                self.read_worker(id);
-            }
-            if writable {
-                if let Some(io) = self.workers.get_mut(&id) {
-                    flush(io);
-                }
-            }
-            if exited {
-                self.reap_worker(id);
-            }
+        self.watched = watched;
+        if !self.workers.values().any(|io| io.ended) {
+            return Ok(());
+        }
+        // An ended worker's notice may have been read already, by another
+        // worker's `try_wait` or the poll above: try each round.
+        let ended: Vec<WorkerId> = self
+            .workers
+            .iter()
+            .filter(|(_, io)| io.ended)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ended {
+            self.reap_worker(id);
         }
         Ok(())
     }
@@ -375,17 +398,54 @@ impl Manager {
         let Some(io) = self.workers.get_mut(&id) else {
             return;
         };
+        let mut answered = 0;
         while !io.closed {
-            match fd::read(io.from.as_fd(), io.decoder.read_buf()) {
+            let buf = io.decoder.read_buf();
+            let room = buf.len();
+            // A read that leaves room emptied the pipe: the next would only
+            // say `EAGAIN`, and `poll` tells when more comes.
+            let mut drained = false;
+            match fd::read(io.from.as_fd(), buf) {
                 Ok(0) => io.closed = true,
-                Ok(n) => io.decoder.advance(n),
+                Ok(n) => {
+                    drained = n < room;
+                    io.decoder.advance(n);
+                }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => io.closed = true,
             }
-            if handle_frames(&self.shared, id, io).is_err() {
+            if handle_frames(&self.shared, id, io, &mut answered).is_err() {
                 io.closed = true;
             }
+            if drained {
+                break;
+            }
         }
+        if answered > 0 {
+            self.pace(id, answered);
+        }
+    }
+
+    /// Times a worker's items from its answers, for the adaptive window
+    /// (see `PoolState::pace`): `answered` items came in since the last
+    /// read, and if the worker had items in flight all along, each took
+    /// about the time since then divided by their number. An estimate that
+    /// errs towards slow (it counts the manager's own delays), which only
+    /// keeps the window narrow. Nothing to do with a fixed window.
+    fn pace(&mut self, id: WorkerId, answered: u32) {
+        let limits = &self.shared.config.limits;
+        if limits.slow_in_flight >= limits.max_in_flight {
+            return;
+        }
+        let Some(io) = self.workers.get_mut(&id) else {
+            return;
+        };
+        let now = Instant::now();
+        let quick = io
+            .busy_since
+            .map(|since| now.saturating_duration_since(since) < QUICK_ITEM * answered);
+        let busy = self.shared.paced(id, quick);
+        io.busy_since = busy.then_some(now);
     }
 
     /// The worker's pidfd is readable (or its server sent notices): read
@@ -427,6 +487,30 @@ impl Manager {
     }
 }
 
+/// What a polled descriptor of a worker is for.
+#[derive(Clone, Copy)]
+enum Watch {
+    /// Its result pipe: results, or end of file.
+    Read,
+    /// Its request pipe: room for the bytes waiting in `out`.
+    Write,
+    /// Its pidfd: it ended.
+    Exit,
+}
+
+impl WorkerIo {
+    /// The worker is gone or going: its request pipe will take nothing more.
+    fn gone(&self) -> bool {
+        self.closed || self.ended || self.broken
+    }
+}
+
+/// Items that each take less than this (as the manager sees their answers
+/// arrive) are quick: their worker's window widens (see [`Manager::pace`]).
+/// Up to `max_in_flight` of them may then wait behind one that turns out
+/// slow; at this size that costs a few milliseconds at most.
+const QUICK_ITEM: Duration = Duration::from_micros(100);
+
 /// A deadline this far off is never reached.
 const FOREVER: Duration = Duration::from_secs(1 << 40);
 
@@ -435,9 +519,13 @@ fn flush(io: &mut WorkerIo) {
     while io.written < io.out.len() {
         match fd::write(io.to.as_fd(), &io.out[io.written..]) {
             Ok(n) => io.written += n,
-            // Full (poll tells us when it drains), or the worker is gone
-            // (its pidfd tells us).
-            Err(_) => break,
+            // Full: poll tells us when it drains.
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+            // The worker is gone (its pidfd tells us).
+            Err(_) => {
+                io.broken = true;
+                break;
+            }
         }
     }
     if io.written == io.out.len() {
@@ -448,7 +536,13 @@ fn flush(io: &mut WorkerIo) {
 
 /// Handles every complete frame in the worker's decoder. `Err` when the
 /// worker broke the protocol (the pool is then broken).
-fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(), ()> {
+/// `answered` counts the `Done` frames handled.
+fn handle_frames(
+    shared: &Shared,
+    id: WorkerId,
+    io: &mut WorkerIo,
+    answered: &mut u32,
+) -> Result<(), ()> {
     loop {
         let frame = match io.decoder.next_frame() {
             Ok(Some(frame)) => frame,
@@ -482,6 +576,7 @@ fn handle_frames(shared: &Shared, id: WorkerId, io: &mut WorkerIo) -> Result<(),
                 // Decoding catches its own panics and fails the future; a
                 // panic after it has nothing left to fail, and is reported.
                 crate::panic::contain(|| pending.complete(outcomes));
+                *answered += 1;
             }
             Kind::InitFailed => {
                 let message = match wire::parse_init_failed(frame.body) {

@@ -22,7 +22,9 @@
 //! 2. An item is in exactly one place: the queue, or the in-flight list of
 //!    exactly one live worker.
 //! 3. A worker has at most `max_in_flight` items assigned, and never more
-//!    than `max_tasks_per_child` over its life.
+//!    than `max_tasks_per_child` over its life. New items go to a worker only
+//!    while it holds fewer than its window: `max_in_flight` once the driver
+//!    found its items quick ([`PoolState::pace`]), `slow_in_flight` until then.
 //! 4. Nothing is sent after the pool broke, and nothing new is sent to a worker
 //!    after its `Exit` frame; a worker gets at most one `Exit`.
 //! 5. The number of live workers (spawned and not yet reported exited) never
@@ -78,8 +80,13 @@ pub(crate) struct Limits {
     /// A worker exits after this many items and is replaced.
     pub(crate) max_tasks_per_child: Option<NonZeroUsize>,
     /// Items assigned to one worker at once (one running, the rest queued in
-    /// its pipe), so a worker never waits for a round trip between items.
+    /// its pipe), so a worker never waits for a round trip between items:
+    /// the window of a worker whose items the driver found quick.
     pub(crate) max_in_flight: NonZeroUsize,
+    /// The window of a worker not known to run quick items (at most
+    /// `max_in_flight`; equal to it for a fixed window): few items wait
+    /// behind a slow one while another worker may be free.
+    pub(crate) slow_in_flight: NonZeroUsize,
     /// What an unexpected worker death does.
     pub(crate) on_death: OnWorkerDeath,
 }
@@ -133,13 +140,21 @@ struct Worker {
     exit_sent: bool,
     /// A signal was asked for before the pid was known.
     signal_pending: Option<Signal>,
+    /// The driver found its recent items quick: its window is
+    /// `max_in_flight` rather than `slow_in_flight`.
+    quick: bool,
     /// The pool killed this worker on purpose, to stop this item.
     killing: Option<(WorkId, Kill)>,
 }
 
 impl Worker {
     fn accepts(&self, limits: &Limits) -> bool {
-        !self.exit_sent && self.in_flight.len() < limits.max_in_flight.get()
+        let window = if self.quick {
+            limits.max_in_flight
+        } else {
+            limits.slow_in_flight.min(limits.max_in_flight)
+        };
+        !self.exit_sent && self.in_flight.len() < window.get()
     }
 }
 
@@ -550,6 +565,29 @@ impl<S: Spec> PoolState<S> {
         Ok(item.record)
     }
 
+    /// The driver timed `worker`'s recent items: `quick` ones widen its
+    /// window to `max_in_flight` (and queued items go to it at once), slow
+    /// ones narrow it to `slow_in_flight` (it takes no more until it is
+    /// below). Returns whether the worker still has items in flight.
+    pub(crate) fn pace(&mut self, worker: WorkerId, quick: bool) -> bool {
+        let Some(index) = self.index(worker) else {
+            return false;
+        };
+        let w = &mut self.workers[index];
+        let busy = !w.in_flight.is_empty();
+        if w.quick != quick {
+            w.quick = quick;
+            self.schedule();
+            self.debug_check();
+        }
+        busy
+    }
+
+    /// Whether `worker` has items in flight.
+    pub(crate) fn busy(&self, worker: WorkerId) -> bool {
+        self.find(worker).is_some_and(|w| !w.in_flight.is_empty())
+    }
+
     /// The driver did not send `work` to `worker` because its future was
     /// cancelled: the item is dropped (its future is already cancelled).
     pub(crate) fn withdraw(&mut self, worker: WorkerId, work: WorkId) -> Option<S::Record> {
@@ -907,6 +945,7 @@ impl<S: Spec> PoolState<S> {
             assigned: 0,
             exit_sent: false,
             signal_pending: None,
+            quick: false,
             killing: None,
         });
         self.actions.push_back(Action::Spawn { worker: id });

@@ -307,6 +307,19 @@ impl Shared {
         inner.state.done(worker, work).ok()
     }
 
+    /// The manager timed `worker`'s latest answers: `quick` says whether its
+    /// items each took less than the manager's threshold (`None`: unknown,
+    /// the worker had been idle in between). See [`PoolState::pace`]; items
+    /// a wider window lets go are actions for the manager's next round.
+    /// Returns whether the worker still has items in flight.
+    pub(crate) fn paced(&self, worker: WorkerId, quick: Option<bool>) -> bool {
+        let mut inner = self.inner.lock();
+        match quick {
+            Some(quick) => inner.state.pace(worker, quick),
+            None => inner.state.busy(worker),
+        }
+    }
+
     /// `worker`'s initializer failed.
     pub(crate) fn init_failed(&self, worker: WorkerId, message: String) {
         self.inner.lock().state.init_failed(worker, message);

@@ -12,6 +12,7 @@ fn limits(max_workers: usize, max_in_flight: usize, max_tasks: Option<usize>) ->
     Limits {
         max_workers: NonZeroUsize::new(max_workers).unwrap(),
         max_in_flight: NonZeroUsize::new(max_in_flight).unwrap(),
+        slow_in_flight: NonZeroUsize::new(max_in_flight).unwrap(),
         max_tasks_per_child: max_tasks.map(|n| NonZeroUsize::new(n).unwrap()),
         on_death: OnWorkerDeath::BreakPool,
     }
@@ -110,6 +111,34 @@ fn spawns_up_to_max_workers_then_pipelines_then_queues() {
     // Results free room: queued items follow, in order.
     h.done(0, 1);
     assert_eq!(h.sent.last().map(|s| (s.0, s.2)), Some((0, 4)));
+}
+
+/// A worker takes `slow_in_flight` items until the driver finds its items
+/// quick, then up to `max_in_flight` (queued items go to it at once); found
+/// slow again, it takes no more until it is below `slow_in_flight`.
+#[test]
+fn pace_widens_and_narrows_a_workers_window() {
+    let mut h = Harness::new(Limits {
+        slow_in_flight: NonZeroUsize::new(2).unwrap(),
+        ..limits(1, 5, None)
+    });
+    for n in 0..8 {
+        h.submit(n);
+    }
+    assert_eq!(h.sent.len(), 2, "the slow window first");
+    assert!(h.state.pace(0, true), "busy");
+    h.pump();
+    assert_eq!(h.sent.len(), 5, "widened: queued items follow at once");
+    assert!(h.state.pace(0, false));
+    h.pump();
+    for work in 1..=3 {
+        h.done(0, work);
+        assert_eq!(h.sent.len(), 5, "nothing more above the slow window");
+    }
+    h.done(0, 4);
+    assert_eq!(h.sent.len(), 6, "below it again: one more");
+    assert!(h.state.busy(0));
+    assert!(!h.state.pace(7, true), "an unknown worker is not busy");
 }
 
 #[test]
