@@ -242,6 +242,8 @@ mod process;
 #[cfg(target_os = "linux")]
 mod shared;
 #[cfg(target_os = "linux")]
+mod shared_bytes;
+#[cfg(target_os = "linux")]
 mod start;
 #[cfg(target_os = "linux")]
 pub mod wire;
@@ -289,6 +291,8 @@ pub use os::kernel::{MIN_LINUX, MissingSyscall};
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
 #[cfg(target_os = "linux")]
 pub use process::{Process, ProcessError};
+#[cfg(target_os = "linux")]
+pub use shared_bytes::SharedBytes;
 
 // What the signatures above name (the futures they return, their errors),
 // so that a user needs no other crate in `Cargo.toml`.
