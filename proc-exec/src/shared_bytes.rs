@@ -6,7 +6,7 @@ use std::ops::Deref;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use serde::de::{Deserialize, Deserializer, Error as _};
+use serde::de::{Deserialize, Deserializer};
 use serde::{Serialize, Serializer};
 
 use crate::bytes::Bytes;
@@ -177,6 +177,21 @@ thread_local! {
     /// While a frame is decoded on this thread: the descriptors that came
     /// beside it, each taken by the one index that names it.
     static INCOMING: Cell<Option<Vec<Option<OwnedFd>>>> = const { Cell::new(None) };
+    /// Why the last shared payload could not be received: postcard keeps
+    /// only that a custom error happened, not its text.
+    static REFUSED: Cell<Option<String>> = const { Cell::new(None) };
+}
+
+/// Takes the reason the last shared payload decoded on this thread was
+/// refused, if one was since the last call.
+pub(crate) fn take_refusal() -> Option<String> {
+    REFUSED.with(Cell::take)
+}
+
+fn refuse<E: serde::de::Error>(reason: String) -> E {
+    let error = E::custom(&reason);
+    REFUSED.with(|cell| cell.set(Some(reason)));
+    error
 }
 
 impl Serialize for SharedBytes {
@@ -211,11 +226,11 @@ impl<'de> Deserialize<'de> for SharedBytes {
                     fd
                 });
                 let fd = fd.ok_or_else(|| {
-                    D::Error::custom(format!(
+                    refuse::<D::Error>(format!(
                         "shared payload #{index} ({len} bytes) has no descriptor beside its frame"
                     ))
                 })?;
-                let mapped = Mapped::receive(fd, len).map_err(D::Error::custom)?;
+                let mapped = Mapped::receive(fd, len).map_err(refuse::<D::Error>)?;
                 Ok(SharedBytes(Repr::Mapped(Arc::new(mapped))))
             }
         }
@@ -320,6 +335,11 @@ mod tests {
         // Named twice, or without a descriptor: an error, not a panic.
         let twice = decoding(&mut fds, || postcard::from_bytes::<SharedBytes>(&encoded));
         assert!(twice.is_err());
+        let reason = take_refusal().unwrap();
+        assert!(
+            reason.contains("has no descriptor beside its frame"),
+            "{reason}"
+        );
         assert!(postcard::from_bytes::<SharedBytes>(&encoded).is_err());
     }
 }

@@ -198,3 +198,128 @@ fn nothing_leaks_when_a_task_dies_holding_a_mapping() {
     assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
     clean.check();
 }
+
+/// Encodes as a `SharedBytes` does (same variants, same order).
+#[derive(serde::Serialize)]
+enum Forged {
+    #[allow(dead_code)]
+    Inline(Vec<u8>),
+    Shared(u32, u64),
+}
+
+/// A value that decodes as a `SharedBytes` but may encode a lie: a shared
+/// payload with whatever index and length, optionally after registering a
+/// real buffer's descriptor (index 0) as a real one would.
+#[derive(Debug)]
+enum Claim {
+    Forge(u32, u64, Option<SharedBytes>),
+    Got(SharedBytes),
+}
+
+impl serde::Serialize for Claim {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Claim::Forge(index, len, real) => {
+                if let Some(real) = real {
+                    let _ = postcard::to_allocvec(real);
+                }
+                Forged::Shared(*index, *len).serialize(serializer)
+            }
+            Claim::Got(bytes) => bytes.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Claim {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        SharedBytes::deserialize(deserializer).map(Claim::Got)
+    }
+}
+
+/// Claims a shared payload no descriptor was sent for.
+fn forge_missing(_: u64) -> Claim {
+    Claim::Forge(3, 1 << 20, None)
+}
+
+/// Sends a real 1 MiB memfd but announces one byte more.
+fn forge_size(_: u64) -> Claim {
+    let real = SharedBytes::from(pattern(1 << 20, 1));
+    Claim::Forge(0, real.len() as u64 + 1, Some(real))
+}
+
+fn len_of(data: SharedBytes) -> usize {
+    data.len()
+}
+
+fn len_of_claim(data: Claim) -> usize {
+    match data {
+        Claim::Got(bytes) => bytes.len(),
+        Claim::Forge(..) => usize::MAX,
+    }
+}
+
+fn decode_error(error: ResultError<TaskError>) -> String {
+    match error {
+        ResultError::Failed(TaskError::ResultDecode(message) | TaskError::ArgDecode(message)) => {
+            message
+        }
+        other => panic!("not a decode error: {other:?}"),
+    }
+}
+
+#[test]
+fn a_shared_payload_without_its_descriptor_or_of_the_wrong_size_is_a_decode_error() {
+    let clean = clean();
+    watchdog("malformed shared payloads", || {
+        let pool = pool(StartMethod::Fork);
+        let error = pool
+            .submit(forge_missing, 0)
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        assert!(
+            matches!(error, ResultError::Failed(TaskError::ResultDecode(_))),
+            "{error:?}"
+        );
+        let message = decode_error(error);
+        assert!(
+            message.contains("shared payload #3 (1048576 bytes) has no descriptor"),
+            "{message}"
+        );
+        let error = pool
+            .submit(forge_size, 0)
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        let message = decode_error(error);
+        assert!(
+            message.contains("announced with 1048577 bytes, its memfd holds 1048576"),
+            "{message}"
+        );
+        // The parent's side: an argument that claims a descriptor the
+        // parent did not send is the worker's `ArgDecode`.
+        let error = pool
+            .submit(len_of_claim, Claim::Forge(0, 1 << 20, None))
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        assert!(
+            matches!(error, ResultError::Failed(TaskError::ArgDecode(_))),
+            "{error:?}"
+        );
+        let message = decode_error(error);
+        assert!(
+            message.contains("has no descriptor beside its frame"),
+            "{message}"
+        );
+        // The pool goes on.
+        let data = SharedBytes::from(pattern(1 << 20, 2));
+        assert_eq!(
+            pool.submit(len_of, data).unwrap().into_result().unwrap(),
+            1 << 20
+        );
+        pool.shutdown(true, false);
+    });
+    assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
+    clean.check();
+}
