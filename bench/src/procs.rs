@@ -6,7 +6,7 @@
 use crate::report::{Ratio, Section, out};
 use crate::stats::{percentile, run_peer};
 use future_core::ResultError;
-use proc_exec::{Bytes, ProcessPoolExecutor, StartMethod, TaskError};
+use proc_exec::{Bytes, ProcessPoolExecutor, SharedBytes, StartMethod, TaskError};
 use rustix::fd::OwnedFd;
 use std::{
     hint::black_box,
@@ -83,6 +83,10 @@ struct Row {
     crash_ms: Option<f64>,
     /// 1 MiB echo one at a time, MiB/s counting both directions.
     echo: Option<f64>,
+    /// The same with `SharedBytes`, copied in from a `Vec` every round.
+    shared_echo: Option<f64>,
+    /// The same with `SharedBytes`, the result sent back as it came.
+    held_echo: Option<f64>,
 }
 
 impl Row {
@@ -95,6 +99,8 @@ impl Row {
             batch: None,
             crash_ms: None,
             echo: None,
+            shared_echo: None,
+            held_echo: None,
         }
     }
 }
@@ -130,21 +136,26 @@ pub(crate) fn run(rounds: Rounds) -> Section {
     out!(sec, "## process pools, {WORKERS} workers\n");
     out!(
         sec,
-        "| implementation | start to first result (ms) | one at a time p50 (us) | p99 (us) | submits + gather (us/task) | crash to error (ms) | 1 MiB echo (MiB/s, both directions) |"
+        "| implementation | start to first result (ms) | one at a time p50 (us) | p99 (us) | submits + gather (us/task) | crash to error (ms) | 1 MiB echo (MiB/s, both directions) | 1 MiB SharedBytes echo, copied in (MiB/s) | 1 MiB SharedBytes echo, held (MiB/s) |"
     );
-    out!(sec, "| --- | --- | --- | --- | --- | --- | --- |");
+    out!(
+        sec,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
     let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
     for r in rows {
         out!(
             sec,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             cell(r.start_ms),
             cell(r.p50),
             cell(r.p99),
             cell(r.batch),
             cell(r.crash_ms),
-            cell(r.echo)
+            cell(r.echo),
+            cell(r.shared_echo),
+            cell(r.held_echo)
         );
     }
     out!(
@@ -155,7 +166,14 @@ pub(crate) fn run(rounds: Rounds) -> Section {
          Batch: median of {BATCH_REPEATS} batches of {batch} submits for proc-exec, \
          of {cp_batch} for CPython (it is ~100x slower per task). \
          Echo: {echo} round trips of {ECHO_BYTES} bytes (`proc_exec::Bytes`; CPython `bytes`) one at a time, \
-         MiB/s = 2 x bytes / time (both directions). The crashing task calls `_exit(1)`. \
+         MiB/s = 2 x bytes / time (both directions). \
+         SharedBytes echo (issue 19): the same round trips with `proc_exec::SharedBytes`, which \
+         crosses as a sealed memfd's descriptor beside the frame; \"copied in\" makes a new one from a \
+         `Vec` every round (one 1 MiB copy into the memfd per round trip, the result's first and \
+         last bytes read), \"held\" sends back the result it got (no copy of the bytes at all; \
+         the memfd, its descriptor's two trips and the two `mmap`s are what it measures). \
+         CPython has no counterpart to either; its `bytes` echo is the peer. \
+         The crashing task calls `_exit(1)`. \
          proc-exec starts workers on demand, so its start figure starts one worker: \
          Fork forks it, ForkServer first `exec`s a fresh copy of this program as the \
          pool's server and forks the worker from it, Spawn forks and `exec`s a fresh \
@@ -227,6 +245,13 @@ pub(crate) fn run(rounds: Rounds) -> Section {
         cpython.echo,
         server.echo,
         Some(2.0),
+    ));
+    sec.ratio(Ratio::of(
+        "PPE 1 MiB SharedBytes echo (copied in)",
+        peer,
+        cpython.echo,
+        server.shared_echo,
+        Some(5.0),
     ));
     sec
 }
@@ -322,6 +347,10 @@ fn echo(bytes: Bytes) -> Bytes {
     bytes
 }
 
+fn shared_echo(bytes: SharedBytes) -> SharedBytes {
+    bytes
+}
+
 // What CPython's `os._exit(1)` does: the worker ends at once.
 fn die(_: u64) -> u64 {
     exit_child(1)
@@ -351,6 +380,8 @@ fn warm_workloads(row: &mut Row, method: StartMethod, rounds: Rounds) {
         .collect();
     row.batch = Some(median(&mut batches));
     row.echo = Some(echo_mib_per_s(&pool, rounds.echo));
+    row.shared_echo = Some(shared_echo_mib_per_s(&pool, rounds.echo, true));
+    row.held_echo = Some(shared_echo_mib_per_s(&pool, rounds.echo, false));
     pool.shutdown(true, false);
 }
 
@@ -446,6 +477,42 @@ fn echo_mib_per_s(pool: &ProcessPoolExecutor, rounds: usize) -> f64 {
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(data.len(), ECHO_BYTES);
     assert!(data.iter().all(|&b| b == 0xA5));
+    let mib = (2 * rounds * ECHO_BYTES) as f64 / (1 << 20) as f64;
+    mib / secs
+}
+
+/// The echo with `SharedBytes`: `copy_in` makes each round's argument from
+/// a `Vec` (the one copy a user with a `Vec` pays); otherwise the result
+/// goes back as it came.
+fn shared_echo_mib_per_s(pool: &ProcessPoolExecutor, rounds: usize, copy_in: bool) -> f64 {
+    let source = vec![0x5Au8; ECHO_BYTES];
+    let mut data = SharedBytes::from(&source[..]);
+    assert!(data.is_shared());
+    for _ in 0..2 {
+        data = pool
+            .submit(shared_echo, data)
+            .unwrap()
+            .into_result()
+            .unwrap();
+    }
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let arg = if copy_in {
+            SharedBytes::from(&source[..])
+        } else {
+            data
+        };
+        data = pool
+            .submit(shared_echo, arg)
+            .unwrap()
+            .into_result()
+            .unwrap();
+        if copy_in {
+            black_box((data[0], data[ECHO_BYTES - 1]));
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(&data[..], &source[..]);
     let mib = (2 * rounds * ECHO_BYTES) as f64 / (1 << 20) as f64;
     mib / secs
 }
