@@ -178,6 +178,22 @@ fn nothing_leaks_when_a_task_dies_holding_a_mapping() {
                     assert!(message.contains("holding 1048576 bytes"), "{message}");
                 }
             }
+            // Items queued behind a dying task: their descriptors, sent to
+            // the dead worker's socket, are dropped with it; the items run
+            // on another worker.
+            let doomed = pool
+                .submit(die_holding, SharedBytes::from(pattern(1 << 20, 9)))
+                .unwrap();
+            let queued: Vec<_> = (0..6)
+                .map(|i| {
+                    let data = SharedBytes::from(pattern(1 << 18, i));
+                    (pool.submit(echo, data.clone()).unwrap(), data)
+                })
+                .collect();
+            assert!(doomed.into_result().is_err());
+            for (future, data) in queued {
+                assert_eq!(future.into_result().unwrap(), data, "{method:?}");
+            }
             // Work goes on after the deaths.
             let data = SharedBytes::from(pattern(1 << 20, 4));
             let back = pool
