@@ -62,6 +62,16 @@ impl SharedBytes {
     /// Copies `bytes` into a new buffer: into a sealed memfd from
     /// [`THRESHOLD`](Self::THRESHOLD) bytes on, on the heap below it or if
     /// the memfd cannot be made (the process is out of descriptors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proc_exec::SharedBytes;
+    ///
+    /// let large = SharedBytes::copy_from_slice(&[1; SharedBytes::THRESHOLD]);
+    /// assert_eq!(large.len(), SharedBytes::THRESHOLD);
+    /// assert_eq!(large[0], 1);
+    /// ```
     pub fn copy_from_slice(bytes: &[u8]) -> Self {
         if bytes.len() >= Self::THRESHOLD {
             if let Ok(mapped) = Mapped::copy_of(bytes) {
@@ -73,6 +83,15 @@ impl SharedBytes {
 
     /// Whether the bytes live in shared memory (and so cross to a worker
     /// as a descriptor).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proc_exec::SharedBytes;
+    ///
+    /// assert!(!SharedBytes::from(vec![0; 100]).is_shared());
+    /// assert!(SharedBytes::from(vec![0; 1 << 20]).is_shared());
+    /// ```
     pub fn is_shared(&self) -> bool {
         matches!(self.0, Repr::Mapped(_))
     }

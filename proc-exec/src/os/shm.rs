@@ -8,6 +8,17 @@
 //! the mapping (which would make a read fault with `SIGBUS`) nor change the
 //! bytes a `&[u8]` points at.
 //!
+//! # Safety
+//!
+//! This file's `unsafe` is `mmap`/`munmap` and reading the mapping as a
+//! `&[u8]`. A `&[u8]` must not change and must stay readable while it is
+//! borrowed; both hold because a [`Mapped`] is only ever made of a memfd
+//! carrying all of `SEALS` (checked on arrival for a peer's): no write,
+//! no writable mapping and no resize can happen to the file any more, so
+//! neither another process nor this one can change the pages or cut them
+//! from under the mapping. The mapping lives exactly as long as the
+//! `Mapped` that every borrowed slice borrows.
+//!
 //! # References
 //!
 //! [memfd_create(2)](https://man7.org/linux/man-pages/man2/memfd_create.2.html),
