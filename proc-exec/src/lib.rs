@@ -87,8 +87,10 @@
 //!
 //! Below the threshold, and in every frame without a `SharedBytes` at or
 //! above it, the bytes on the pipe are exactly what they were before shared
-//! payloads existed. A [`Process`], [`Json`](crate::Json), or any other
-//! serializer encodes a `SharedBytes` inline (its bytes).
+//! payloads existed. A [`Process`], the pool's initializer argument,
+//! `Json<T>`, or any other serializer encodes a `SharedBytes`
+//! inline (its bytes). A shared payload does not count against the maximum
+//! frame size (only its index and length are in the frame).
 //!
 //! Limits: each live shared buffer holds one descriptor and one mapping in
 //! every process that holds it (so `RLIMIT_NOFILE` bounds how many a process

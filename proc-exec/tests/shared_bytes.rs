@@ -116,6 +116,21 @@ fn chunks_and_several_buffers_per_task() {
             .unwrap();
         assert_eq!(outputs, inputs);
         pool.shutdown(true, false);
+        // Only the index and length are in the frame: a shared payload far
+        // above the maximum frame size crosses both ways.
+        let small_frames = ProcessPoolExecutor::builder()
+            .max_workers(1)
+            .max_frame_size(4096)
+            .build()
+            .unwrap();
+        let large = SharedBytes::from(pattern(4 << 20, 6));
+        let back = small_frames
+            .submit(echo, large.clone())
+            .unwrap()
+            .into_result()
+            .unwrap();
+        assert_eq!(back, large);
+        small_frames.shutdown(true, false);
     });
     assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
     clean.check();
