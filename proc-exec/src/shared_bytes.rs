@@ -22,7 +22,7 @@ use crate::sync::Cell;
 /// of through the 64 KiB pipe: the bytes are copied once, into the memfd,
 /// when the buffer is made, and never again (the worker and the parent map
 /// the same pages). Below the threshold, or where no descriptor can be sent
-/// (a [`Process`](crate::Process), [`Json`](crate::Json), another
+/// (a [`Process`](crate::Process), `Json<T>`, another
 /// serializer), it is encoded inline, like [`Bytes`].
 ///
 /// Cloning is cheap (a reference count); the buffer is `Send + Sync`. Each
