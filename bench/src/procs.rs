@@ -6,7 +6,7 @@
 use crate::report::{Ratio, Section, out};
 use crate::stats::{percentile, run_peer};
 use future_core::ResultError;
-use proc_exec::{Bytes, ProcessPoolExecutor, StartMethod, TaskError};
+use proc_exec::{Bytes, ProcessPoolExecutor, SharedBytes, StartMethod, TaskError};
 use rustix::fd::OwnedFd;
 use std::{
     hint::black_box,
@@ -85,6 +85,10 @@ struct Row {
     crash_p95_ms: Option<f64>,
     /// 1 MiB echo one at a time, MiB/s counting both directions.
     echo: Option<f64>,
+    /// The same with `SharedBytes`, copied in from a `Vec` every round.
+    shared_echo: Option<f64>,
+    /// The same with `SharedBytes`, the result sent back as it came.
+    held_echo: Option<f64>,
 }
 
 impl Row {
@@ -98,6 +102,8 @@ impl Row {
             crash_ms: None,
             crash_p95_ms: None,
             echo: None,
+            shared_echo: None,
+            held_echo: None,
         }
     }
 }
@@ -134,14 +140,17 @@ pub(crate) fn run(rounds: Rounds) -> Section {
     out!(sec, "## process pools, {WORKERS} workers\n");
     out!(
         sec,
-        "| implementation | start to first result (ms) | one at a time p50 (us) | p99 (us) | submits + gather (us/task) | crash to error (ms) | crash p95 (ms) | 1 MiB echo (MiB/s, both directions) |"
+        "| implementation | start to first result (ms) | one at a time p50 (us) | p99 (us) | submits + gather (us/task) | crash to error (ms) | crash p95 (ms) | 1 MiB echo (MiB/s, both directions) | 1 MiB SharedBytes echo, copied in (MiB/s) | 1 MiB SharedBytes echo, held (MiB/s) |"
     );
-    out!(sec, "| --- | --- | --- | --- | --- | --- | --- | --- |");
+    out!(
+        sec,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
     let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
     for r in rows {
         out!(
             sec,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             cell(r.start_ms),
             cell(r.p50),
@@ -149,7 +158,9 @@ pub(crate) fn run(rounds: Rounds) -> Section {
             cell(r.batch),
             cell(r.crash_ms),
             cell(r.crash_p95_ms),
-            cell(r.echo)
+            cell(r.echo),
+            cell(r.shared_echo),
+            cell(r.held_echo)
         );
     }
     out!(
@@ -160,7 +171,14 @@ pub(crate) fn run(rounds: Rounds) -> Section {
          Batch: median of {BATCH_REPEATS} batches of {batch} submits for proc-exec, \
          of {cp_batch} for CPython (it is ~100x slower per task). \
          Echo: {echo} round trips of {ECHO_BYTES} bytes (`proc_exec::Bytes`; CPython `bytes`) one at a time, \
-         MiB/s = 2 x bytes / time (both directions). The crashing task calls `_exit(1)`. \
+         MiB/s = 2 x bytes / time (both directions). \
+         SharedBytes echo (issue 19): the same round trips with `proc_exec::SharedBytes`, which \
+         crosses as a sealed memfd's descriptor beside the frame; \"copied in\" makes a new one from a \
+         `Vec` every round (one 1 MiB copy into the memfd per round trip, the result's first and \
+         last bytes read), \"held\" sends back the result it got (no copy of the bytes at all; \
+         the memfd, its descriptor's two trips and the two `mmap`s are what it measures). \
+         CPython has no counterpart to either; its `bytes` echo is the peer. \
+         The crashing task calls `_exit(1)`. \
          proc-exec starts workers on demand, so its start figure starts one worker: \
          Fork forks it, ForkServer first `exec`s a fresh copy of this program as the \
          pool's server and forks the worker from it, Spawn forks and `exec`s a fresh \
@@ -258,6 +276,29 @@ pub(crate) fn run(rounds: Rounds) -> Section {
         cpython.echo,
         server.echo,
         Some(2.0),
+    ));
+    let (make_us, copy_us) = make_shared_us(rounds.echo);
+    out!(
+        sec,
+        "\nWhat bounds the copied-in SharedBytes echo: making one 1 MiB `SharedBytes` from a `Vec` \
+         (memfd, `pwrite` into fresh shared pages, seal, `mmap`, then drop) takes {make_us:.1} us here, \
+         a 1 MiB `memcpy` into a warm buffer {copy_us:.1} us: the fresh pages cost the difference \
+         (on this VM a first touch of a page is slow); the held echo, which makes none, shows the \
+         rest of the path."
+    );
+    sec.ratio(Ratio::of(
+        "PPE 1 MiB SharedBytes echo (copied in)",
+        peer,
+        cpython.echo,
+        server.shared_echo,
+        Some(5.0),
+    ));
+    sec.ratio(Ratio::of(
+        "PPE 1 MiB SharedBytes echo (held)",
+        peer,
+        cpython.echo,
+        server.held_echo,
+        Some(5.0),
     ));
     sec
 }
@@ -368,6 +409,10 @@ fn echo(bytes: Bytes) -> Bytes {
     bytes
 }
 
+fn shared_echo(bytes: SharedBytes) -> SharedBytes {
+    bytes
+}
+
 // What CPython's `os._exit(1)` does: the worker ends at once.
 fn die(_: u64) -> u64 {
     exit_child(1)
@@ -397,6 +442,8 @@ fn warm_workloads(row: &mut Row, method: StartMethod, rounds: Rounds) {
         .collect();
     row.batch = Some(median(&mut batches));
     row.echo = Some(echo_mib_per_s(&pool, rounds.echo));
+    row.shared_echo = Some(shared_echo_mib_per_s(&pool, rounds.echo, true));
+    row.held_echo = Some(shared_echo_mib_per_s(&pool, rounds.echo, false));
     pool.shutdown(true, false);
 }
 
@@ -503,6 +550,61 @@ fn echo_mib_per_s(pool: &ProcessPoolExecutor, rounds: usize) -> f64 {
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(data.len(), ECHO_BYTES);
     assert!(data.iter().all(|&b| b == 0xA5));
+    let mib = (2 * rounds * ECHO_BYTES) as f64 / (1 << 20) as f64;
+    mib / secs
+}
+
+/// Median microseconds to make (and drop) a 1 MiB `SharedBytes` from a
+/// `Vec`, and to copy 1 MiB into a warm buffer, over `rounds` of each.
+fn make_shared_us(rounds: usize) -> (f64, f64) {
+    let source = vec![0x5Au8; ECHO_BYTES];
+    let mut warm = vec![0u8; ECHO_BYTES];
+    let mut make = Vec::with_capacity(rounds);
+    let mut copy = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        drop(black_box(SharedBytes::from(&source[..])));
+        make.push(to_us(start.elapsed()));
+        let start = Instant::now();
+        warm.copy_from_slice(black_box(&source));
+        black_box(&warm);
+        copy.push(to_us(start.elapsed()));
+    }
+    (median(&mut make), median(&mut copy))
+}
+
+/// The echo with `SharedBytes`: `copy_in` makes each round's argument from
+/// a `Vec` (the one copy a user with a `Vec` pays); otherwise the result
+/// goes back as it came.
+fn shared_echo_mib_per_s(pool: &ProcessPoolExecutor, rounds: usize, copy_in: bool) -> f64 {
+    let source = vec![0x5Au8; ECHO_BYTES];
+    let mut data = SharedBytes::from(&source[..]);
+    assert!(data.is_shared());
+    for _ in 0..2 {
+        data = pool
+            .submit(shared_echo, data)
+            .unwrap()
+            .into_result()
+            .unwrap();
+    }
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let arg = if copy_in {
+            SharedBytes::from(&source[..])
+        } else {
+            data
+        };
+        data = pool
+            .submit(shared_echo, arg)
+            .unwrap()
+            .into_result()
+            .unwrap();
+        if copy_in {
+            black_box((data[0], data[ECHO_BYTES - 1]));
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(&data[..], &source[..]);
     let mib = (2 * rounds * ECHO_BYTES) as f64 / (1 << 20) as f64;
     mib / secs
 }

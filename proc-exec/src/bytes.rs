@@ -10,7 +10,9 @@ use serde::{Serialize, Serializer};
 ///
 /// serde sees a `Vec<u8>` as a sequence of `u8`s and encodes it one element
 /// at a time (about 1 ms per MiB each way); `Bytes` is encoded with one copy.
-/// Use it for large binary arguments and results.
+/// Use it for large binary arguments and results. From 64 KiB on,
+/// [`SharedBytes`](crate::SharedBytes) is faster still: it crosses to the
+/// worker in shared memory instead of through the pipe.
 ///
 /// It serializes as `serde_bytes::ByteBuf` (and `#[serde(with =
 /// "serde_bytes")]` on a `Vec<u8>`) does, through `serialize_bytes`, so the

@@ -257,6 +257,7 @@ where
     for index in 0..count {
         // The argument's `Deserialize` is the task's code: a panic in it is
         // this argument's error.
+        drop(crate::shared_bytes::take_refusal());
         let decoded = catch_unwind(AssertUnwindSafe(|| postcard::take_from_bytes::<A>(args)))
             .map_err(|payload| {
                 format!("its Deserialize panicked: {}", panic::into_message(payload))
@@ -266,7 +267,11 @@ where
                 args = rest;
                 arg
             }
-            Ok(Err(error)) => return arg_failed(out, index, count, &error.to_string()),
+            Ok(Err(error)) => {
+                // A refused shared payload says why; postcard keeps no text.
+                let why = crate::shared_bytes::take_refusal().unwrap_or_else(|| error.to_string());
+                return arg_failed(out, index, count, &why);
+            }
             Err(text) => return arg_failed(out, index, count, &text),
         };
         // The argument is moved into the call: its `Drop` runs in there.

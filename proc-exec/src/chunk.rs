@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
+use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 use future_core::{Completer, Future};
@@ -17,10 +18,10 @@ use crate::ExitStatus;
 use crate::Function;
 use crate::codec::{self, RaisedDecoder};
 use crate::error::{SubmitError, TaskError};
-use crate::executor::{encode_chunk_frame, start};
+use crate::executor::{encode_run_frame, start};
 use crate::pool_state::Failure;
 use crate::shared::{Pending, Shared};
-use crate::wire::{self, Kind, Outcomes, OwnedOutcomes};
+use crate::wire::{self, Outcomes, OwnedOutcomes};
 
 /// A chunk's future: one result per argument, in argument order, or the
 /// error that lost the whole chunk (its worker died, the pool broke).
@@ -37,6 +38,8 @@ pub struct ChunkResults<R, E = Infallible> {
     /// Items still to yield (as many as the worker answered: checked).
     left: usize,
     raised: RaisedDecoder<E>,
+    /// The descriptors sent beside the answer, for its `SharedBytes`.
+    shared: Vec<Option<OwnedFd>>,
     _values: PhantomData<fn() -> R>,
 }
 
@@ -46,7 +49,12 @@ impl<R: DeserializeOwned, E> Iterator for ChunkResults<R, E> {
     fn next(&mut self) -> Option<Self::Item> {
         self.left = self.left.checked_sub(1)?;
         Some(match self.items.next_item() {
-            Some(outcome) => codec::decode_outcome(outcome, self.raised),
+            Some(outcome) => {
+                let raised = self.raised;
+                crate::shared_bytes::decoding(&mut self.shared, || {
+                    codec::decode_outcome(outcome, raised)
+                })
+            }
             // Not reached: the manager checked the count (one outcome per
             // argument) before completing the chunk.
             None => Err(TaskError::ArgDecode(
@@ -101,7 +109,7 @@ where
         let (items, max) = (args.len(), max as usize);
         return Err(SubmitError::ChunkTooLarge { items, max });
     }
-    let frame = encode_chunk_frame(Kind::Run, function.call, args, max)?;
+    let frame = encode_run_frame(function.call, args, max)?;
     let bytes = frame.len();
     let future = Future::new();
     let chunk = Chunk::<R, E> {
@@ -175,6 +183,9 @@ where
             items: OwnedOutcomes::new(outcomes),
             left: len,
             raised,
+            // The manager decodes nothing of a chunk: it hands the
+            // answer's descriptors over with its bytes.
+            shared: crate::shared_bytes::take_incoming(),
             _values: PhantomData,
         };
         settled.answer_bytes = Some(results.items.bytes_left());

@@ -62,6 +62,7 @@ impl Flavor for Append<'_> {
 /// caught and becomes the error, naming the panic.
 #[inline]
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    drop(crate::shared_bytes::take_refusal());
     let decoded = catch_unwind(AssertUnwindSafe(|| postcard::take_from_bytes::<T>(bytes)));
     match decoded {
         Ok(Ok((value, []))) => Ok(value),
@@ -69,7 +70,10 @@ pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
             crate::panic::contain(|| drop(value));
             Err(format!("{} bytes left over after the value", rest.len()))
         }
-        Ok(Err(error)) => Err(error.to_string()),
+        // A refused shared payload says why; postcard keeps no text.
+        Ok(Err(error)) => {
+            Err(crate::shared_bytes::take_refusal().unwrap_or_else(|| error.to_string()))
+        }
         Err(payload) => Err(format!(
             "its Deserialize panicked: {}",
             crate::panic::into_message(payload)

@@ -318,6 +318,37 @@ pub(crate) fn encode_chunk_frame<A: Serialize>(
     Ok(frame)
 }
 
+/// An encoded `Run` frame and the shared buffers its body names, whose
+/// descriptors are sent beside it (their count is in its header).
+pub(crate) struct RunFrame {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) shared: Vec<crate::SharedBytes>,
+}
+
+impl std::ops::Deref for RunFrame {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Builds a pool's `Run` frame (see [`encode_chunk_frame`]), with each
+/// large [`SharedBytes`](crate::SharedBytes) in `args` named by index and
+/// sent as a descriptor.
+pub(crate) fn encode_run_frame<A: Serialize>(
+    call: CallRef,
+    args: &[A],
+    max: u32,
+) -> Result<RunFrame, SubmitError> {
+    let (bytes, shared) =
+        crate::shared_bytes::encoding(|| encode_chunk_frame(Kind::Run, call, args, max));
+    let mut bytes = bytes?;
+    // At most `shm::MAX_FDS` (64): `SharedBytes` encodes inline past it.
+    wire::set_shared(&mut bytes, shared.len() as u8);
+    Ok(RunFrame { bytes, shared })
+}
+
 impl ProcessPoolExecutor {
     /// A pool with the default configuration (see [`Builder`]).
     ///
@@ -437,7 +468,7 @@ impl ProcessPoolExecutor {
         E: Send + 'static,
     {
         let max = self.shared.config.max_frame_size;
-        let frame = encode_call_frame(Kind::Run, function.call, &arg, max)?;
+        let frame = encode_run_frame(function.call, std::slice::from_ref(&arg), max)?;
         let future = Future::new();
         let task = Task::<R, E> {
             completer: future.completer(),

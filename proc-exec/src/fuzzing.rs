@@ -48,7 +48,9 @@ pub fn wire_decode(data: &[u8]) {
         );
         loop {
             match decoder.next_frame() {
-                Ok(Some(frame)) => check_frame(frame.kind, frame.work_id, frame.body, max),
+                Ok(Some(frame)) => {
+                    check_frame(frame.kind, frame.work_id, frame.shared, frame.body, max)
+                }
                 Ok(None) => break,
                 // Poisoned for good: nothing more to learn from this input.
                 Err(_) => return,
@@ -66,7 +68,7 @@ pub fn wire_decode(data: &[u8]) {
     }
 }
 
-fn check_frame(kind: Kind, work_id: u64, body: &[u8], max: u32) {
+fn check_frame(kind: Kind, work_id: u64, shared: u8, body: &[u8], max: u32) {
     assert!(
         body.len() <= max as usize,
         "a frame above the maximum size was accepted"
@@ -74,10 +76,12 @@ fn check_frame(kind: Kind, work_id: u64, body: &[u8], max: u32) {
     let mut again = Vec::new();
     wire::encode_frame(kind, work_id, body, &mut again, max)
         .expect("a frame that decodes must re-encode");
+    wire::set_shared(&mut again, shared);
     let header = Header {
         body_len: body.len() as u32,
         kind,
         work_id,
+        shared,
     };
     assert_eq!(
         again[..wire::HEADER_LEN],
@@ -121,6 +125,18 @@ fn check_frame(kind: Kind, work_id: u64, body: &[u8], max: u32) {
                 .expect("a parsed call head re-encodes");
                 out.extend_from_slice(args);
                 assert_eq!(out, body, "the call head is not canonical");
+                // Arguments that claim shared payloads whose descriptors did
+                // not come (or that hold any other bytes) are an error.
+                let mut fds = (0..shared).map(|_| None).collect();
+                let decoded = crate::shared_bytes::decoding(&mut fds, || {
+                    crate::codec::decode_exact::<Vec<crate::SharedBytes>>(args)
+                });
+                if let Ok(buffers) = decoded {
+                    assert!(
+                        buffers.iter().all(|b| !b.is_shared()),
+                        "a descriptor from nowhere"
+                    );
+                }
             }
         }
         Kind::Done => {

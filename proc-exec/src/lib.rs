@@ -69,6 +69,38 @@
 //! `Json<T>` (feature `json`). [`Bytes`] carries a byte buffer in one block,
 //! encoded as `serde_bytes::ByteBuf` is.
 //!
+//! # Large payloads: `SharedBytes`
+//!
+//! A [`SharedBytes`] argument or result of [`SharedBytes::THRESHOLD`]
+//! (64 KiB) or more does not go through the pipe. Its bytes live in a
+//! `memfd`, written once with `pwrite` when the buffer is made (the one
+//! copy), then sealed (`F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+//! F_SEAL_SEAL`) and mapped read-only. The frame carries only its index and
+//! length; the descriptor travels beside the frame, sent with
+//! `SCM_RIGHTS` on a per-worker `socketpair(AF_UNIX, SOCK_SEQPACKET)`
+//! before the frame's bytes (pipes cannot carry descriptors; the frames'
+//! pipes stay as they were). The receiver checks the seals and that the
+//! memfd holds exactly the announced length before it maps it, so a peer
+//! can neither change the bytes under a `&[u8]` nor shrink the file under
+//! the mapping. A worker that returns the buffer it got, or one it made,
+//! sends the descriptor back the same way: no byte is copied again.
+//!
+//! Below the threshold, and in every frame without a `SharedBytes` at or
+//! above it, the bytes on the pipe are exactly what they were before shared
+//! payloads existed. A [`Process`], the pool's initializer argument,
+//! `Json<T>`, or any other serializer encodes a `SharedBytes`
+//! inline (its bytes). A shared payload does not count against the maximum
+//! frame size (only its index and length are in the frame).
+//!
+//! Limits: each live shared buffer holds one descriptor and one mapping in
+//! every process that holds it (so `RLIMIT_NOFILE` bounds how many a process
+//! keeps alive at once; when a memfd cannot be made, the buffer falls back
+//! to the heap and the pipe); a frame carries at most 64 descriptors (more
+//! buffers in one argument are encoded inline); descriptors in flight count
+//! against the sender's `RLIMIT_NOFILE` until received. A worker that dies
+//! holding a mapping takes it with it; the kernel drops descriptors left in
+//! the socket when both ends close, so the parent keeps nothing.
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
@@ -180,6 +212,8 @@
 //! | a user value's `Drop` or a done callback panics on the manager thread | reported to [`future_core::set_callback_panic_hook`]; the pool goes on |
 //! | a result (or panic text) larger than the frame limit | that item: [`TaskError::ResultTooLarge`], texts cut to fit; never another item's slot |
 //! | a chunk no answer could fit | the submit: [`SubmitError::ChunkTooLarge`] |
+//! | a frame names a [`SharedBytes`] whose descriptor did not come (the descriptor socket was full, or a forged value), or whose memfd is not sealed or not of the announced size | that item: [`TaskError::ArgDecode`] in the worker ("the argument could not be deserialized: shared payload #0 (1048576 bytes) has no descriptor beside its frame"), [`TaskError::ResultDecode`] in the parent ("… announced with 1048577 bytes, its memfd holds 1048576", "… is not sealed against changes …"); the pool goes on |
+//! | a task dies holding a shared buffer (panic, `_exit`, SIGKILL) | as any death; its mapping and descriptors die with it, the parent's are released with the future |
 //! | a map's input panics, or yields `Err` (`try_map_with`) | at its position: [`MapError::Input`] after every earlier item; the pool goes on |
 //! | a worker dies (signal, `abort`, `_exit`, OOM) | [`TaskError::Broken`] for every pending future, or under [`OnWorkerDeath::Replace`] [`TaskError::Died`] for its items only |
 //! | the application ignores or reaps `SIGCHLD` | nothing changes; with [`StartMethod::Fork`] or [`StartMethod::Spawn`] a status taken first by the application is [`ExitStatus::Unknown`] |
@@ -242,6 +276,8 @@ mod process;
 #[cfg(target_os = "linux")]
 mod shared;
 #[cfg(target_os = "linux")]
+mod shared_bytes;
+#[cfg(target_os = "linux")]
 mod start;
 #[cfg(target_os = "linux")]
 pub mod wire;
@@ -289,6 +325,8 @@ pub use os::kernel::{MIN_LINUX, MissingSyscall};
 pub use pool_state::{MAX_START_FAILURES, OnWorkerDeath};
 #[cfg(target_os = "linux")]
 pub use process::{Process, ProcessError};
+#[cfg(target_os = "linux")]
+pub use shared_bytes::SharedBytes;
 
 // What the signatures above name (the futures they return, their errors),
 // so that a user needs no other crate in `Cargo.toml`.

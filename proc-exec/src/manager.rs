@@ -37,8 +37,10 @@ use crate::ExitStatus;
 use crate::os::child::Child;
 use crate::os::fd;
 use crate::os::poll::poll;
+use crate::os::shm;
 use crate::pool_state::{Action, Signal, WorkId, WorkerId};
 use crate::shared::{Real, Shared, os_signal};
+use crate::shared_bytes;
 use crate::start::{Launcher, Prepared, Spawned, Started};
 use crate::wire::{self, Direction, FrameDecoder, Kind};
 
@@ -49,6 +51,8 @@ struct WorkerIo {
     to: OwnedFd,
     /// Results from the worker (non-blocking).
     from: OwnedFd,
+    /// The descriptors of shared payloads, both ways (see `os::shm`).
+    side: OwnedFd,
     /// Bytes not yet written to `to`, from `written` on.
     out: Vec<u8>,
     written: usize,
@@ -167,6 +171,7 @@ impl Manager {
                         let start = io.out.len();
                         io.out.extend_from_slice(&payload);
                         wire::set_work_id(&mut io.out[start..], work);
+                        send_shared(io, start, &payload.shared);
                     }
                 }
                 Action::SendExit { worker } => {
@@ -277,7 +282,12 @@ impl Manager {
             Ok(launcher) => launcher,
             Err(error) => return Err(io::Error::other(error.clone())),
         };
-        let Spawned { child, to, from } = launcher.spawn_worker(max_frame_size)?;
+        let Spawned {
+            child,
+            to,
+            from,
+            side,
+        } = launcher.spawn_worker(max_frame_size)?;
         // Before the first frame is written: no task runs without them. On
         // failure `child` is dropped, which kills and reaps it.
         let limits = &self.shared.config.worker_limits;
@@ -292,6 +302,7 @@ impl Manager {
             child,
             to,
             from,
+            side,
             out: Vec::new(),
             written: 0,
             decoder: FrameDecoder::new(Direction::FromWorker, max_frame_size),
@@ -534,6 +545,20 @@ fn flush(io: &mut WorkerIo) {
     }
 }
 
+/// Sends the descriptors of the frame just queued at `start` before any of
+/// its bytes leave. If the socket refuses them (full, or the worker gone)
+/// the frame says it carries none, so its `SharedBytes` fail to decode in
+/// the worker (an argument error for that task) instead of taking the
+/// descriptors of a later frame.
+fn send_shared(io: &mut WorkerIo, start: usize, shared: &[crate::SharedBytes]) {
+    if shared.is_empty() {
+        return;
+    }
+    if shm::send_fds(io.side.as_fd(), &shared_bytes::fds(shared), false).is_err() {
+        wire::set_shared(&mut io.out[start..], 0);
+    }
+}
+
 /// Handles every complete frame in the worker's decoder. `Err` when the
 /// worker broke the protocol (the pool is then broken).
 /// `answered` counts the `Done` frames handled.
@@ -570,12 +595,21 @@ fn handle_frames(
                         return Err(());
                     }
                 };
+                // Sent before the frame, so here by now; a frame that claims
+                // descriptors that did not come fails its `SharedBytes`
+                // with a decode error (the task's, not the pool's).
+                let mut fds = match frame.shared {
+                    0 => Vec::new(),
+                    _ => shared_bytes::received(shm::recv_fds(io.side.as_fd())),
+                };
                 let pending = shared.done(id, frame.work_id, outcomes.len()).ok_or(())?;
                 // Outside the lock: completing runs the future's callbacks,
                 // and may drop a user's value (its future was dropped).
                 // Decoding catches its own panics and fails the future; a
                 // panic after it has nothing left to fail, and is reported.
-                crate::panic::contain(|| pending.complete(outcomes));
+                crate::panic::contain(|| {
+                    shared_bytes::decoding(&mut fds, || pending.complete(outcomes));
+                });
                 *answered += 1;
             }
             Kind::InitFailed => {

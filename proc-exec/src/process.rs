@@ -189,7 +189,9 @@ impl<R: DeserializeOwned, E> Process<R, E> {
         crate::panic::install_worker_hook();
         let max = wire::DEFAULT_MAX_FRAME_SIZE;
         let launcher = Prepared::new(self.start_method)?.launch()?;
-        let Spawned { child, to, from } = launcher.spawn_worker(max)?;
+        let Spawned {
+            child, to, from, ..
+        } = launcher.spawn_worker(max)?;
         fd::set_nonblocking(from.as_fd(), true)?;
         // The child reads the whole `Run` frame before it writes anything,
         // so this blocking write cannot deadlock with its result; if the

@@ -26,6 +26,7 @@ crate::sync::cfg_loom! {
 use crate::ExitStatus;
 use crate::StartMethod;
 use crate::error::{BrokenProcessPool, SubmitError};
+use crate::executor::RunFrame;
 use crate::os::child::Signaller;
 use crate::os::limits::WorkerLimits;
 use crate::pool_state::{
@@ -40,7 +41,7 @@ pub(crate) struct Real;
 impl Spec for Real {
     /// Shared, so an item sent to a worker that dies before starting it can
     /// be sent again without a copy.
-    type Payload = Arc<Vec<u8>>;
+    type Payload = Arc<RunFrame>;
     type Record = Box<dyn Pending>;
     type Status = ExitStatus;
 }
@@ -122,7 +123,7 @@ impl Shared {
     /// Queues an encoded `Run` frame with its future.
     pub(crate) fn submit(
         &self,
-        frame: Vec<u8>,
+        frame: RunFrame,
         pending: Box<dyn Pending>,
     ) -> Result<(), SubmitError> {
         let timed = pending.timeout().is_some();

@@ -10,6 +10,10 @@ pub(crate) use future_core::{Condvar, Mutex, MutexGuard};
 /// loom models too.
 pub(crate) use std::sync::Once;
 
+/// Per-thread state (the descriptors of the frame being encoded or
+/// decoded) is never shared, so plain `std` cells serve under loom too.
+pub(crate) use std::cell::Cell;
+
 /// How submitters wake the manager: an eventfd it polls with its pipes.
 #[cfg(not(exec_loom))]
 pub(crate) use crate::os::fd::Wakeup;

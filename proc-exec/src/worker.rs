@@ -17,6 +17,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use crate::call;
 use crate::os::fd;
 use crate::os::fork::exit_child;
+use crate::os::shm;
+use crate::shared_bytes;
 use crate::wire::{
     self, Direction, FrameDecoder, FrameWriter, Kind, OutcomeTag, OutcomeWriter, ParentHello,
     WorkerReady,
@@ -40,9 +42,16 @@ enum Stop {
 
 /// Serves the parent on `input`/`output` until told to exit, then exits the
 /// process. Call only in a freshly forked child.
-pub(crate) fn main(input: OwnedFd, output: OwnedFd, max_frame_size: u32) -> ! {
+/// `side` carries the descriptors of shared payloads (`None`: a parent
+/// that sends none).
+pub(crate) fn main(
+    input: OwnedFd,
+    output: OwnedFd,
+    side: Option<OwnedFd>,
+    max_frame_size: u32,
+) -> ! {
     crate::panic::enter_worker();
-    let code = match serve(&input, &output, max_frame_size) {
+    let code = match serve(&input, &output, side.as_ref(), max_frame_size) {
         Stop::Exit => EXIT_OK,
         Stop::InitFailed => EXIT_INIT_FAILED,
         Stop::Protocol => EXIT_PROTOCOL,
@@ -51,7 +60,7 @@ pub(crate) fn main(input: OwnedFd, output: OwnedFd, max_frame_size: u32) -> ! {
     exit_child(code)
 }
 
-fn serve(input: &OwnedFd, output: &OwnedFd, max_frame_size: u32) -> Stop {
+fn serve(input: &OwnedFd, output: &OwnedFd, side: Option<&OwnedFd>, max_frame_size: u32) -> Stop {
     let mut decoder = FrameDecoder::new(Direction::ToWorker, max_frame_size);
     let mut out = Vec::new();
     let mut greeted = false;
@@ -62,7 +71,7 @@ fn serve(input: &OwnedFd, output: &OwnedFd, max_frame_size: u32) -> Stop {
                 Ok(None) => break,
                 Err(_) => return Stop::Protocol,
             };
-            let stop = handle(frame, &mut greeted, &mut out, max_frame_size);
+            let stop = handle(frame, &mut greeted, &mut out, side, max_frame_size);
             // Each answer leaves before the next item runs: a later item
             // that kills this worker cannot take an earlier result with it.
             let flushed = fd::write_all_blocking(output.as_fd(), &out);
@@ -87,7 +96,13 @@ fn serve(input: &OwnedFd, output: &OwnedFd, max_frame_size: u32) -> Stop {
     }
 }
 
-fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u32) -> Option<Stop> {
+fn handle(
+    frame: wire::Frame<'_>,
+    greeted: &mut bool,
+    out: &mut Vec<u8>,
+    side: Option<&OwnedFd>,
+    max: u32,
+) -> Option<Stop> {
     if !*greeted && frame.kind != Kind::Hello {
         return Some(Stop::Protocol);
     }
@@ -127,15 +142,36 @@ fn handle(frame: wire::Frame<'_>, greeted: &mut bool, out: &mut Vec<u8>, max: u3
             let Ok((call, args)) = wire::parse_call(frame.body) else {
                 return Some(Stop::Protocol);
             };
+            // The parent sent them before the frame; missing ones fail the
+            // argument that names them (an `ArgDecode` outcome).
+            let mut fds = match (frame.shared, side) {
+                (0, _) | (_, None) => Vec::new(),
+                (_, Some(side)) => shared_bytes::received(shm::recv_fds(side.as_fd())),
+            };
+            let start = out.len();
             let mut writer = FrameWriter::begin(out, Kind::Done, frame.work_id);
             let mut outcomes = OutcomeWriter::begin(writer.body(), max);
-            // SAFETY: the call came from our parent, which built it with `call::plain`/`call::fallible` in this same binary.
-            unsafe { call::run(call, args, &mut outcomes) };
+            let ((), shared) = shared_bytes::encoding(|| {
+                shared_bytes::decoding(&mut fds, || {
+                    // SAFETY: the call came from our parent, which built it with `call::plain`/`call::fallible` in this same binary.
+                    unsafe { call::run(call, args, &mut outcomes) };
+                });
+            });
             // Every `Run` gets its `Done`; one that cannot be answered (no
             // item in it) is a broken parent, and exiting says so at once
             // rather than leaving its future pending.
             if outcomes.finish().is_err() || writer.finish(max).is_err() {
                 return Some(Stop::Protocol);
+            }
+            // The descriptors leave before the frame that names them; if
+            // they cannot, the frame names none and the parent fails the
+            // result with a decode error.
+            let sent = !shared.is_empty()
+                && side.is_some_and(|side| {
+                    shm::send_fds(side.as_fd(), &shared_bytes::fds(&shared), true).is_ok()
+                });
+            if sent {
+                wire::set_shared(&mut out[start..], shared.len() as u8);
             }
             None
         }

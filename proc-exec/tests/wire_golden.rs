@@ -26,6 +26,10 @@ const RUN: &[u8] = &[
     0x05, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0xd0, 0x0f, 0x2f, 0x03, 0x04,
 ];
+const RUN_SHARED: &[u8] = &[
+    0x09, 0x00, 0x00, 0x00, 0x03, 0x01, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xd0, 0x0f, 0x2f, 0x01, 0x01, 0x00, 0x80, 0x80, 0x40,
+];
 const EXIT: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 ];
@@ -70,6 +74,7 @@ const GOLDENS: &[(&str, &[u8])] = &[
     ("hello", HELLO),
     ("init", INIT),
     ("run", RUN),
+    ("run_shared", RUN_SHARED),
     ("exit", EXIT),
     ("ready", READY),
     ("init_failed", INIT_FAILED),
@@ -180,6 +185,40 @@ fn run() {
     let (kind, work_id, body) = decode_one(Direction::ToWorker, RUN);
     assert_eq!((kind, work_id), (Kind::Run, 7));
     assert_eq!(parse_call(&body), Ok((RUN_CALL, &[0x03, 0x04][..])));
+}
+
+/// A `Run` frame whose header announces one descriptor: the decoder
+/// reports it, and the argument, read without that descriptor, is an
+/// error (never a panic, never a buffer from nowhere).
+#[test]
+fn run_shared() {
+    let mut decoder = FrameDecoder::new(Direction::ToWorker, MAX);
+    assert_eq!(decoder.feed(RUN_SHARED), RUN_SHARED.len());
+    let frame = decoder.next_frame().unwrap().unwrap();
+    assert_eq!((frame.kind, frame.work_id, frame.shared), (Kind::Run, 7, 1));
+    let (call, args) = parse_call(frame.body).unwrap();
+    assert_eq!(call, RUN_CALL);
+    assert_eq!(args, [0x01, 0x01, 0x00, 0x80, 0x80, 0x40]);
+    let decoded = postcard::from_bytes::<(u32, proc_exec::SharedBytes)>(args);
+    assert!(decoded.is_err(), "{decoded:?}");
+    // A header may not announce more than `MAX_SHARED` descriptors, nor any
+    // on a frame that is not about a work item.
+    let mut too_many = RUN_SHARED.to_vec();
+    too_many[5] = proc_exec::wire::MAX_SHARED + 1;
+    let mut decoder = FrameDecoder::new(Direction::ToWorker, MAX);
+    decoder.feed(&too_many);
+    assert!(matches!(
+        decoder.next_frame(),
+        Err(DecodeError::BadHeader { .. })
+    ));
+    let mut exit = EXIT.to_vec();
+    exit[5] = 1;
+    let mut decoder = FrameDecoder::new(Direction::ToWorker, MAX);
+    decoder.feed(&exit);
+    assert!(matches!(
+        decoder.next_frame(),
+        Err(DecodeError::BadHeader { .. })
+    ));
 }
 
 #[test]

@@ -20,11 +20,12 @@
 //! | [`fork_server`]  | a single-threaded process that forks workers on request      |
 //! | [`limits`]       | `prlimit(RLIMIT_AS)`, `setpriority` on a worker              |
 //! | [`signals`]      | `sigaction(SIGCHLD)`, `sigprocmask` in the fork server       |
+//! | [`shm`]          | `memfd_create` + seals + `mmap`, `SCM_RIGHTS` on a socketpair |
 //!
 //! Unsafe code is denied here and allowed per file: only [`fork`] (which
 //! forks and makes raw syscalls), [`exec`] and [`fork_server`] (which call `fork`),
 //! [`kernel`] (one raw syscall) and
-//! [`signals`] (libc's signal calls) opt in, each with its reasons, plus the
+//! [`signals`] (libc's signal calls) and [`shm`] (`mmap`) opt in, each with its reasons, plus the
 //! tests that fork children.
 #![deny(unsafe_code)]
 
@@ -36,6 +37,7 @@ pub(crate) mod fork_server;
 pub(crate) mod kernel;
 pub(crate) mod limits;
 pub(crate) mod poll;
+pub(crate) mod shm;
 pub(crate) mod signals;
 pub(crate) mod status;
 

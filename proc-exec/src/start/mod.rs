@@ -26,6 +26,7 @@ use crate::os::exec::Program;
 use crate::os::fd;
 use crate::os::fork::{self, Forked};
 use crate::os::fork_server::ForkServer;
+use crate::os::shm;
 use crate::worker;
 
 pub(crate) use exec::start_copy;
@@ -47,6 +48,10 @@ pub(crate) struct Spawned {
     pub(crate) to: OwnedFd,
     /// Frames from the worker.
     pub(crate) from: OwnedFd,
+    /// The descriptors of shared payloads, both ways: a third channel
+    /// because a pipe cannot carry descriptors and the frames' pipes stay
+    /// as they are (see `os::shm`).
+    pub(crate) side: OwnedFd,
 }
 
 /// What a start method needs ready before its first worker: the program's
@@ -128,8 +133,9 @@ impl Launcher {
         // default 64 KiB; where the system refuses, the default serves.
         let _ = fd::grow_pipe(to.as_fd(), PIPE_SIZE);
         let _ = fd::grow_pipe(from.as_fd(), PIPE_SIZE);
+        let (side, side_worker) = shm::channel()?;
         let request = max_frame_size.to_le_bytes();
-        let fds = [to_worker.as_fd(), from_worker.as_fd()];
+        let fds = [to_worker.as_fd(), from_worker.as_fd(), side_worker.as_fd()];
         let child = match self {
             Self::Server(server) => server.spawn(&request, &fds)?,
             Self::Spawn(program) => {
@@ -141,10 +147,10 @@ impl Launcher {
                 match unsafe { fork::fork() }? {
                     Forked::Child => fork::run_child(|| {
                         let _ = fork::die_with_parent(parent);
-                        let keep = [to_worker.as_fd(), from_worker.as_fd()];
-                        // SAFETY: a fresh child that leaves through `exit_child` and touches no descriptor but the two it keeps.
+                        let keep = [to_worker.as_fd(), from_worker.as_fd(), side_worker.as_fd()];
+                        // SAFETY: a fresh child that leaves through `exit_child` and touches no descriptor but the three it keeps.
                         let _ = unsafe { fork::close_fds_except(&keep) };
-                        worker::main(to_worker, from_worker, max_frame_size)
+                        worker::main(to_worker, from_worker, Some(side_worker), max_frame_size)
                     }),
                     Forked::Parent(pid) => Child::spawned(pid)?,
                 }
@@ -152,14 +158,19 @@ impl Launcher {
         };
         // The child holds its own copies; ours would keep the pipes open
         // after it dies and hide its end of file.
-        drop((to_worker, from_worker));
-        Ok(Spawned { child, to, from })
+        drop((to_worker, from_worker, side_worker));
+        Ok(Spawned {
+            child,
+            to,
+            from,
+            side,
+        })
     }
 }
 
 /// What a worker started by the fork server or by `Spawn` runs: the
-/// request carries the maximum frame size, the two fds are the worker's
-/// pipe ends.
+/// request carries the maximum frame size, the fds are the worker's pipe
+/// ends and its descriptor channel.
 pub(crate) fn server_entry(request: &[u8], fds: Vec<OwnedFd>) -> ! {
     let max_frame_size = request
         .get(..4)
@@ -167,7 +178,7 @@ pub(crate) fn server_entry(request: &[u8], fds: Vec<OwnedFd>) -> ! {
         .map(u32::from_le_bytes);
     let mut fds = fds.into_iter();
     match (max_frame_size, fds.next(), fds.next()) {
-        (Some(max), Some(input), Some(output)) => worker::main(input, output, max),
+        (Some(max), Some(input), Some(output)) => worker::main(input, output, fds.next(), max),
         _ => fork::exit_child(worker::EXIT_PROTOCOL),
     }
 }

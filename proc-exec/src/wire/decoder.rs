@@ -19,6 +19,9 @@ pub struct Frame<'a> {
     pub work_id: u64,
     /// The body, exactly `body_len` bytes.
     pub body: &'a [u8],
+    /// How many descriptors were sent beside the frame for its shared
+    /// payloads (header byte 5).
+    pub shared: u8,
 }
 
 /// Cuts a byte stream from one pipe into frames.
@@ -240,6 +243,7 @@ impl FrameDecoder {
             kind: header.kind,
             work_id: header.work_id,
             body: self.buf.get(body_start..body_end).unwrap_or_default(),
+            shared: header.shared,
         }))
     }
 
@@ -485,6 +489,7 @@ mod tests {
             body_len,
             kind: Kind::Exit,
             work_id,
+            shared: 0,
         }
         .encode();
         bytes[4] = kind;

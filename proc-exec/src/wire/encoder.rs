@@ -179,6 +179,7 @@ fn checked_header(
         body_len,
         kind,
         work_id,
+        shared: 0,
     };
     header
         .kind_rule()
@@ -294,7 +295,8 @@ mod tests {
             Ok(Header {
                 body_len: 0,
                 kind: Kind::Run,
-                work_id: 2
+                work_id: 2,
+                shared: 0,
             })
         );
     }

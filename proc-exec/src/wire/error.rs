@@ -26,7 +26,8 @@ pub enum DecodeError {
     /// A frame of a kind that only the other side sends (a `Run` read from a
     /// worker, a `Done` read from the parent).
     WrongDirection(Kind),
-    /// Header bytes 5..8 are not all zero.
+    /// Header bytes 6..8 are not both zero (the first of the three is
+    /// always reported as 0: byte 5 counts shared payloads).
     ReservedNotZero([u8; 3]),
     /// A header breaks a rule of its kind: a non-zero work id on a frame
     /// that is not about a work item, or a body on `Exit`.

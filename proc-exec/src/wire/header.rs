@@ -92,10 +92,13 @@ impl Kind {
 /// |--------|------|------------|---------------------------------------------|
 /// | 0      | 4    | `body_len` | u32 LE, at most the maximum frame size      |
 /// | 4      | 1    | `kind`     | a [`Kind`] byte                             |
-/// | 5      | 3    | reserved   | zero                                        |
+/// | 5      | 1    | `shared`   | descriptors sent beside the frame; 0 unless `Run`/`Done` |
+/// | 6      | 2    | reserved   | zero                                        |
 /// | 8      | 8    | `work_id`  | u64 LE; 0 unless [`Kind::has_work_id`]      |
 ///
-/// An `Exit` header also has `body_len == 0`.
+/// An `Exit` header also has `body_len == 0`. `shared` is at most
+/// [`MAX_SHARED`]; a frame without shared payloads has 0 there, so its
+/// bytes are those of a frame from before shared payloads existed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Header {
     /// Length in bytes of the body that follows the header.
@@ -104,7 +107,14 @@ pub struct Header {
     pub kind: Kind,
     /// The work item the frame is about; 0 for kinds that are not about one.
     pub work_id: u64,
+    /// How many memfd descriptors travel beside this frame, on the worker's
+    /// descriptor channel, for the `SharedBytes` in its body.
+    pub shared: u8,
 }
+
+/// The most descriptors one frame may carry (the kernel's own limit per
+/// message, `SCM_MAX_FD`, is 253).
+pub const MAX_SHARED: u8 = 64;
 
 impl Header {
     /// The 16 header bytes.
@@ -113,7 +123,22 @@ impl Header {
         let [w0, w1, w2, w3, w4, w5, w6, w7] = self.work_id.to_le_bytes();
         let kind = self.kind as u8;
         [
-            l0, l1, l2, l3, kind, 0, 0, 0, w0, w1, w2, w3, w4, w5, w6, w7,
+            l0,
+            l1,
+            l2,
+            l3,
+            kind,
+            self.shared,
+            0,
+            0,
+            w0,
+            w1,
+            w2,
+            w3,
+            w4,
+            w5,
+            w6,
+            w7,
         ]
     }
 
@@ -148,13 +173,14 @@ impl Header {
             w7,
         ] = *bytes;
         let kind = Kind::from_u8(kind).ok_or(DecodeError::UnknownKind(kind))?;
-        if [r0, r1, r2] != [0; 3] {
-            return Err(DecodeError::ReservedNotZero([r0, r1, r2]));
+        if [r1, r2] != [0; 2] {
+            return Err(DecodeError::ReservedNotZero([0, r1, r2]));
         }
         let header = Header {
             body_len: u32::from_le_bytes([l0, l1, l2, l3]),
             kind,
             work_id: u64::from_le_bytes([w0, w1, w2, w3, w4, w5, w6, w7]),
+            shared: r0,
         };
         header
             .kind_rule()
@@ -171,6 +197,12 @@ impl Header {
         }
         if self.kind == Kind::Exit && self.body_len != 0 {
             return Err("an Exit frame has an empty body");
+        }
+        if self.shared != 0 && !self.kind.has_work_id() {
+            return Err("only Run and Done frames carry shared payloads");
+        }
+        if self.shared > MAX_SHARED {
+            return Err("more shared payloads than a frame may carry (64)");
         }
         Ok(())
     }
@@ -209,6 +241,7 @@ mod tests {
             body_len: 0x0102_0304,
             kind: Kind::Done,
             work_id: 0x1122_3344_5566_7788,
+            shared: 0,
         };
         let bytes = header.encode();
         assert_eq!(
@@ -227,6 +260,7 @@ mod tests {
             body_len: 0,
             kind: Kind::Exit,
             work_id: 0,
+            shared: 0,
         }
         .encode();
 

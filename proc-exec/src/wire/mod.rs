@@ -58,7 +58,7 @@ pub use body::{CallRef, ParentHello, WorkerReady, encode_call, parse_call};
 pub use decoder::{Frame, FrameDecoder, MIN_DECODER_BUFFER};
 pub use encoder::{FrameWriter, encode_frame};
 pub use error::{DecodeError, EncodeError, ItemError};
-pub use header::{Direction, HEADER_LEN, Header, Kind};
+pub use header::{Direction, HEADER_LEN, Header, Kind, MAX_SHARED};
 pub use outcome::{
     Outcome, OutcomeTag, OutcomeWriter, Outcomes, OwnedOutcomes, encode_init_failed,
     min_outcomes_len, parse_init_failed, parse_outcomes,
@@ -77,6 +77,14 @@ pub const DEFAULT_MAX_FRAME_SIZE: u32 = 64 * 1024 * 1024;
 pub(crate) fn set_work_id(frame: &mut [u8], work_id: u64) {
     if let Some(field) = frame.get_mut(8..HEADER_LEN) {
         field.copy_from_slice(&work_id.to_le_bytes());
+    }
+}
+
+/// Writes how many descriptors travel beside an encoded frame into its
+/// header (the count is known once the body is encoded).
+pub(crate) fn set_shared(frame: &mut [u8], count: u8) {
+    if let Some(field) = frame.get_mut(5) {
+        *field = count;
     }
 }
 

@@ -1,0 +1,364 @@
+//! `SharedBytes`: a read-only byte buffer that crosses to a worker and back
+//! in shared memory rather than through the pipe.
+
+use std::fmt;
+use std::ops::Deref;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+use serde::de::{Deserialize, Deserializer};
+use serde::{Serialize, Serializer};
+
+use crate::bytes::Bytes;
+use crate::os::shm::{self, Mapped};
+use crate::sync::Cell;
+
+/// A read-only byte buffer that a pool passes to its workers, and back, in
+/// shared memory.
+///
+/// From [`THRESHOLD`](Self::THRESHOLD) bytes on, the bytes live in a sealed
+/// `memfd` mapped read-only. A task's argument or result of this type then
+/// crosses as its descriptor, sent beside the frame over a socket, instead
+/// of through the 64 KiB pipe: the bytes are copied once, into the memfd,
+/// when the buffer is made, and never again (the worker and the parent map
+/// the same pages). Below the threshold, or where no descriptor can be sent
+/// (a [`Process`](crate::Process), `Json<T>`, another
+/// serializer), it is encoded inline, like [`Bytes`].
+///
+/// Cloning is cheap (a reference count); the buffer is `Send + Sync`. Each
+/// shared buffer holds one descriptor and one mapping, in every process
+/// that holds it, until its last clone is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use proc_exec::{ProcessPoolExecutor, SharedBytes};
+///
+/// fn echo(data: SharedBytes) -> SharedBytes {
+///     data
+/// }
+///
+/// let pool = ProcessPoolExecutor::builder().max_workers(1).build().unwrap();
+/// let data = SharedBytes::from(vec![7; 1 << 20]);
+/// assert!(data.is_shared());
+/// let back = pool.submit(echo, data.clone()).unwrap().into_result().unwrap();
+/// assert_eq!(back, data);
+/// ```
+#[derive(Clone)]
+pub struct SharedBytes(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline(Arc<[u8]>),
+    Mapped(Arc<Mapped>),
+}
+
+impl SharedBytes {
+    /// The size from which the bytes live in shared memory: 64 KiB, the
+    /// size of a pipe's default buffer. Below it a memfd, two `mmap`s and
+    /// the descriptor's trip cost more than the copies they save.
+    pub const THRESHOLD: usize = 64 * 1024;
+
+    /// Copies `bytes` into a new buffer: into a sealed memfd from
+    /// [`THRESHOLD`](Self::THRESHOLD) bytes on, on the heap below it or if
+    /// the memfd cannot be made (the process is out of descriptors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proc_exec::SharedBytes;
+    ///
+    /// let large = SharedBytes::copy_from_slice(&[1; SharedBytes::THRESHOLD]);
+    /// assert_eq!(large.len(), SharedBytes::THRESHOLD);
+    /// assert_eq!(large[0], 1);
+    /// ```
+    pub fn copy_from_slice(bytes: &[u8]) -> Self {
+        if bytes.len() >= Self::THRESHOLD {
+            if let Ok(mapped) = Mapped::copy_of(bytes) {
+                return SharedBytes(Repr::Mapped(Arc::new(mapped)));
+            }
+        }
+        SharedBytes(Repr::Inline(Arc::from(bytes)))
+    }
+
+    /// Whether the bytes live in shared memory (and so cross to a worker
+    /// as a descriptor).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proc_exec::SharedBytes;
+    ///
+    /// assert!(!SharedBytes::from(vec![0; 100]).is_shared());
+    /// assert!(SharedBytes::from(vec![0; 1 << 20]).is_shared());
+    /// ```
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, Repr::Mapped(_))
+    }
+
+    /// The descriptor to send, for a shared buffer.
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.0 {
+            Repr::Mapped(mapped) => Some(mapped.fd()),
+            Repr::Inline(_) => None,
+        }
+    }
+}
+
+impl Default for SharedBytes {
+    fn default() -> Self {
+        SharedBytes(Repr::Inline(Arc::from(&[][..])))
+    }
+}
+
+impl Deref for SharedBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline(bytes) => bytes,
+            Repr::Mapped(mapped) => mapped.bytes(),
+        }
+    }
+}
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl From<&[u8]> for SharedBytes {
+    fn from(bytes: &[u8]) -> Self {
+        Self::copy_from_slice(bytes)
+    }
+}
+
+impl From<Vec<u8>> for SharedBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        if bytes.len() >= Self::THRESHOLD {
+            return Self::copy_from_slice(&bytes);
+        }
+        // Small: the heap buffer is reused, no copy.
+        SharedBytes(Repr::Inline(Arc::from(bytes)))
+    }
+}
+
+impl From<Bytes> for SharedBytes {
+    fn from(bytes: Bytes) -> Self {
+        Self::from(bytes.0)
+    }
+}
+
+impl PartialEq for SharedBytes {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for SharedBytes {}
+
+impl fmt::Debug for SharedBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let place = if self.is_shared() { "shared" } else { "inline" };
+        write!(f, "SharedBytes({} bytes, {place})", self.len())
+    }
+}
+
+/// How a `SharedBytes` is encoded: its bytes, or the index of its
+/// descriptor among those sent beside the frame and its length (checked
+/// against the memfd's size on arrival).
+#[derive(Serialize)]
+enum Encoded<'a> {
+    Inline(Raw<'a>),
+    Shared(u32, u64),
+}
+
+#[derive(serde::Deserialize)]
+enum Decoded {
+    Inline(Bytes),
+    Shared(u32, u64),
+}
+
+/// Bytes encoded as one block (`serialize_bytes`), borrowed.
+struct Raw<'a>(&'a [u8]);
+
+impl Serialize for Raw<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+thread_local! {
+    /// While a frame is encoded on this thread: the shared buffers its
+    /// body names, in index order.
+    static OUTGOING: Cell<Option<Vec<SharedBytes>>> = const { Cell::new(None) };
+    /// While a frame is decoded on this thread: the descriptors that came
+    /// beside it, each taken by the one index that names it.
+    static INCOMING: Cell<Option<Vec<Option<OwnedFd>>>> = const { Cell::new(None) };
+    /// Why the last shared payload could not be received: postcard keeps
+    /// only that a custom error happened, not its text.
+    static REFUSED: Cell<Option<String>> = const { Cell::new(None) };
+}
+
+/// Takes the reason the last shared payload decoded on this thread was
+/// refused, if one was since the last call.
+pub(crate) fn take_refusal() -> Option<String> {
+    REFUSED.with(Cell::take)
+}
+
+fn refuse<E: serde::de::Error>(reason: String) -> E {
+    let error = E::custom(&reason);
+    REFUSED.with(|cell| cell.set(Some(reason)));
+    error
+}
+
+impl Serialize for SharedBytes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let shared = self.fd().is_some().then(|| {
+            OUTGOING.with(|cell| {
+                let mut outgoing = cell.take()?;
+                let index = (outgoing.len() < shm::MAX_FDS).then(|| {
+                    outgoing.push(self.clone());
+                    outgoing.len() - 1
+                });
+                cell.set(Some(outgoing));
+                index
+            })
+        });
+        match shared.flatten() {
+            Some(index) => Encoded::Shared(index as u32, self.len() as u64).serialize(serializer),
+            None => Encoded::Inline(Raw(self)).serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedBytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Decoded::deserialize(deserializer)? {
+            Decoded::Inline(bytes) => Ok(SharedBytes(Repr::Inline(Arc::from(bytes.0)))),
+            Decoded::Shared(index, len) => {
+                let fd = INCOMING.with(|cell| {
+                    let mut incoming = cell.take()?;
+                    let fd = incoming.get_mut(index as usize).and_then(Option::take);
+                    cell.set(Some(incoming));
+                    fd
+                });
+                let fd = fd.ok_or_else(|| {
+                    refuse::<D::Error>(format!(
+                        "shared payload #{index} ({len} bytes) has no descriptor beside its frame"
+                    ))
+                })?;
+                let mapped = Mapped::receive(fd, len).map_err(refuse::<D::Error>)?;
+                Ok(SharedBytes(Repr::Mapped(Arc::new(mapped))))
+            }
+        }
+    }
+}
+
+/// Runs `encode` (which encodes one frame's body) with shared buffers
+/// encoded as descriptors, and returns them in index order.
+pub(crate) fn encoding<T>(encode: impl FnOnce() -> T) -> (T, Vec<SharedBytes>) {
+    let before = OUTGOING.with(|cell| cell.replace(Some(Vec::new())));
+    let restore = Restore(Some(before), &OUTGOING);
+    let value = encode();
+    let outgoing = OUTGOING.with(Cell::take).unwrap_or_default();
+    drop(restore);
+    (value, outgoing)
+}
+
+/// Runs `decode` with `fds` (those sent beside the frame being decoded)
+/// for its shared payloads to take; puts back the ones not taken.
+pub(crate) fn decoding<T>(fds: &mut Vec<Option<OwnedFd>>, decode: impl FnOnce() -> T) -> T {
+    let before = INCOMING.with(|cell| cell.replace(Some(std::mem::take(fds))));
+    let restore = Restore(Some(before), &INCOMING);
+    let value = decode();
+    *fds = INCOMING.with(Cell::take).unwrap_or_default();
+    drop(restore);
+    value
+}
+
+/// Takes the descriptors of the frame being decoded on this thread, for a
+/// decoder that runs later (a chunk's items are decoded by the thread
+/// that takes them).
+pub(crate) fn take_incoming() -> Vec<Option<OwnedFd>> {
+    INCOMING.with(|cell| {
+        let incoming = cell.take();
+        if incoming.is_some() {
+            cell.set(Some(Vec::new()));
+        }
+        incoming.unwrap_or_default()
+    })
+}
+
+/// The descriptors of a received frame, ready for [`decoding`].
+pub(crate) fn received(fds: Vec<OwnedFd>) -> Vec<Option<OwnedFd>> {
+    fds.into_iter().map(Some).collect()
+}
+
+/// The descriptors to send for `shared`, in index order.
+pub(crate) fn fds(shared: &[SharedBytes]) -> Vec<BorrowedFd<'_>> {
+    shared.iter().filter_map(SharedBytes::fd).collect()
+}
+
+/// Puts a thread-local back as it was, also when the code between panics.
+struct Restore<T: 'static>(Option<T>, &'static std::thread::LocalKey<Cell<T>>);
+
+impl<T: 'static> Drop for Restore<T> {
+    fn drop(&mut self) {
+        if let Some(before) = self.0.take() {
+            self.1.with(|cell| drop(cell.replace(before)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_buffers_stay_inline_and_encode_as_bytes_do() {
+        let small = SharedBytes::from(vec![1, 2, 3]);
+        assert!(!small.is_shared());
+        let ((), outgoing) = encoding(|| {
+            let encoded = postcard::to_allocvec(&small).unwrap();
+            // Variant 0, then the bytes as `Bytes` encodes them.
+            assert_eq!(encoded, [0, 3, 1, 2, 3]);
+        });
+        assert!(outgoing.is_empty());
+    }
+
+    #[test]
+    fn large_buffers_cross_as_descriptors() {
+        let data: Vec<u8> = (0..SharedBytes::THRESHOLD as u32 + 5)
+            .map(|i| i as u8)
+            .collect();
+        let large = SharedBytes::from(data.clone());
+        assert!(large.is_shared());
+        let (encoded, outgoing) = encoding(|| postcard::to_allocvec(&large).unwrap());
+        assert_eq!(outgoing.len(), 1);
+        // Outside a frame: inline, so any serializer still works.
+        let inline = postcard::to_allocvec(&large).unwrap();
+        assert_eq!(inline.len(), data.len() + 4);
+
+        let fds = fds(&outgoing)
+            .into_iter()
+            .map(|fd| fd.try_clone_to_owned().unwrap())
+            .collect();
+        let mut fds = received(fds);
+        let back: SharedBytes = decoding(&mut fds, || postcard::from_bytes(&encoded).unwrap());
+        assert!(back.is_shared());
+        assert_eq!(&back[..], &data[..]);
+        assert!(fds.iter().all(Option::is_none));
+
+        // Named twice, or without a descriptor: an error, not a panic.
+        let twice = decoding(&mut fds, || postcard::from_bytes::<SharedBytes>(&encoded));
+        assert!(twice.is_err());
+        let reason = take_refusal().unwrap();
+        assert!(
+            reason.contains("has no descriptor beside its frame"),
+            "{reason}"
+        );
+        assert!(postcard::from_bytes::<SharedBytes>(&encoded).is_err());
+    }
+}
