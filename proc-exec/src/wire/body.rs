@@ -215,12 +215,18 @@ where
 mod tests {
     use super::*;
 
+    /// The current version as its one-byte varint.
+    const V: u8 = PROTOCOL_VERSION as u8;
+
     #[test]
     fn control_bodies_round_trip() {
         for max in [0, 1, 127, 128, 16_383, 16_384, u32::MAX] {
             let mut body = Vec::new();
             ParentHello::new(max).encode(&mut body).unwrap();
-            assert_eq!(body, postcard::to_allocvec(&(1u16, max)).unwrap());
+            assert_eq!(
+                body,
+                postcard::to_allocvec(&(PROTOCOL_VERSION, max)).unwrap()
+            );
             assert_eq!(ParentHello::parse(&body), Ok(ParentHello::new(max)));
 
             let mut body = Vec::new();
@@ -245,15 +251,19 @@ mod tests {
 
     #[test]
     fn version_is_checked_first() {
-        // Version 2 followed by something that is not a valid u32 varint.
+        // Another version followed by something that is not a valid u32
+        // varint.
         assert_eq!(
-            ParentHello::parse(&[0x02, 0xff, 0xff, 0xff, 0xff, 0xff]),
-            Err(DecodeError::VersionMismatch { ours: 1, theirs: 2 })
+            ParentHello::parse(&[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            Err(DecodeError::VersionMismatch {
+                ours: PROTOCOL_VERSION,
+                theirs: 0x7f
+            })
         );
         assert_eq!(
             WorkerReady::parse(&[0x80, 0x01]),
             Err(DecodeError::VersionMismatch {
-                ours: 1,
+                ours: PROTOCOL_VERSION,
                 theirs: 128
             })
         );
@@ -270,33 +280,33 @@ mod tests {
             Err(bad("ends before its last field"))
         );
         assert_eq!(
-            ParentHello::parse(&[0x01]),
+            ParentHello::parse(&[V]),
             Err(bad("ends before its last field"))
         );
         assert_eq!(
-            ParentHello::parse(&[0x01, 0x80]),
+            ParentHello::parse(&[V, 0x80]),
             Err(bad("ends before its last field"))
         );
         assert_eq!(
-            ParentHello::parse(&[0x01, 0x05, 0x00]),
+            ParentHello::parse(&[V, 0x05, 0x00]),
             Err(bad("has bytes after its last field"))
         );
-        // 1 written as two bytes.
+        // The version written as two bytes.
         assert_eq!(
-            ParentHello::parse(&[0x81, 0x00, 0x05]),
+            ParentHello::parse(&[V | 0x80, 0x00, 0x05]),
             Err(bad("has an overlong (non-canonical) varint"))
         );
         assert_eq!(
-            ParentHello::parse(&[0x01, 0x85, 0x80, 0x00]),
+            ParentHello::parse(&[V, 0x85, 0x80, 0x00]),
             Err(bad("has an overlong (non-canonical) varint"))
         );
         // A u32 varint whose fifth byte carries more than 4 bits.
         assert_eq!(
-            ParentHello::parse(&[0x01, 0xff, 0xff, 0xff, 0xff, 0x1f]),
+            ParentHello::parse(&[V, 0xff, 0xff, 0xff, 0xff, 0x1f]),
             Err(bad("has a varint out of its field's range"))
         );
         assert_eq!(
-            WorkerReady::parse(&[0x01]),
+            WorkerReady::parse(&[V]),
             Err(DecodeError::BadBody {
                 kind: Kind::Ready,
                 reason: "ends before its last field"

@@ -66,7 +66,7 @@ pub use outcome::{
 
 /// The version of this wire format, carried by `Hello` and `Ready`. Any
 /// change to the bytes of any frame changes it.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The maximum frame size (largest body, in bytes) a pool uses unless
 /// configured otherwise: 64 MiB.
@@ -143,8 +143,8 @@ mod tests {
             stream_error(to, 10, &head(0, 0x04, 1, 0)),
             stream_error(to, 10, &head(0, 0x04, 0, 1)),
             stream_error(to, 10, &[head(5, 0x03, 0, 1), vec![0; 4]].concat()),
-            ParentHello::parse(&[0x02, 0x00]).unwrap_err(),
-            WorkerReady::parse(&[0x01, 0x01, 0x01]).unwrap_err(),
+            ParentHello::parse(&[0x7f, 0x00]).unwrap_err(),
+            WorkerReady::parse(&[PROTOCOL_VERSION as u8, 0x01, 0x01]).unwrap_err(),
             parse_call(&[0x80]).unwrap_err(),
             parse_outcomes(&[1, 0, 0, 0, 0x06, 0, 0, 0, 0]).unwrap_err(),
             parse_init_failed(&[1, 0, 0, 0, 0x05, 1, 0, 0, 0, 0x80]).unwrap_err(),
