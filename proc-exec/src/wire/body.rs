@@ -47,8 +47,9 @@ impl ParentHello {
     /// use proc_exec::wire::ParentHello;
     ///
     /// let mut body = Vec::new();
+    /// // Version 2, then 1 MiB as a varint.
     /// ParentHello::new(1 << 20).encode(&mut body).unwrap();
-    /// assert_eq!(body, [0x01, 0x80, 0x80, 0x40]);
+    /// assert_eq!(body, [0x02, 0x80, 0x80, 0x40]);
     /// assert_eq!(ParentHello::parse(&body), Ok(ParentHello::new(1 << 20)));
     /// ```
     pub fn encode(&self, body: &mut Vec<u8>) -> Result<(), EncodeError> {
