@@ -15,8 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use common::{Rng, RssWatch, chaos, clean, quiet_panics, soak_rounds, soak_seed, spin, square};
+use common::{
+    Rng, RssWatch, Watchdog, chaos, clean, quiet_panics, soak_rounds, soak_seed, spin, square,
+};
 use mp_pool::{AsyncResult, Callbacks, PoolError};
+
+/// The most a round may take before the run is called hung.
+const ROUND_GUARD: Duration = Duration::from_secs(180);
 
 fn panics(n: u64) -> u64 {
     panic!("task {n} panics on purpose")
@@ -193,6 +198,9 @@ fn soak_with_workers_killed_and_terminate_at_random_points() {
     let mut total = Tally::default();
     let mut rss = RssWatch::default();
     for r in 0..rounds {
+        // A hang is a failed run that names the seed to replay, never a
+        // stuck one (generous: a round takes well under a second).
+        let _hang_guard = Watchdog::arm(format!("round {r} (SOAK_SEED={seed})"), ROUND_GUARD);
         round(seed.wrapping_add(r), &mut total);
         clean.check();
         rss.round_ended(32 << 20);

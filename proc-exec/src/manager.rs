@@ -343,11 +343,18 @@ impl Manager {
                 self.shared.wakeup().as_fd(),
                 PollFlags::IN,
             ));
-            // A fork server's socket carries the exit notices of its workers.
-            if let Ok(Launcher::Server(server)) = &self.launcher {
-                if awaiting_notice {
-                    fds.push(PollFd::from_borrowed_fd(server.as_fd(), PollFlags::IN));
-                }
+            // A fork server's socket carries the exit notices of its workers;
+            // a notice read off it by someone else (a spawn's wait for its
+            // reply, a `try_wait` for another worker) is filed and makes
+            // `filed_fd` readable: without it, a notice read by the spawn of
+            // a replacement left this poll waiting for it for ever.
+            let server = match &self.launcher {
+                Ok(Launcher::Server(server)) if awaiting_notice => Some(server),
+                _ => None,
+            };
+            if let Some(server) = server {
+                fds.push(PollFd::from_borrowed_fd(server.as_fd(), PollFlags::IN));
+                fds.push(PollFd::from_borrowed_fd(server.filed_fd(), PollFlags::IN));
             }
             let first = fds.len();
             for (&id, io) in &self.workers {
@@ -370,6 +377,13 @@ impl Manager {
             poll(&mut fds, timeout)?;
             if !fds[0].revents().is_empty() {
                 let _ = self.shared.wakeup().drain();
+            }
+            // Cleared before the sweep below takes what was filed: a notice
+            // filed after this makes it readable again.
+            if let Some(server) = server {
+                if !fds[first - 1].revents().is_empty() {
+                    server.clear_filed();
+                }
             }
             // Only the entries that woke are handled below.
             let mut woke = fds[first..].iter().map(|fd| !fd.revents().is_empty());

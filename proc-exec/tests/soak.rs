@@ -15,9 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Rng, RssWatch, chaos, clean, methods, soak_rounds, soak_seed, spin};
+use common::{Rng, RssWatch, Watchdog, chaos, clean, methods, soak_rounds, soak_seed, spin};
 use future_core::{Future, ResultError};
 use proc_exec::{Bytes, MapOptions, OnWorkerDeath, ProcessPoolExecutor, TaskError};
+
+/// The most a round may take before the run is called hung.
+const ROUND_GUARD: Duration = Duration::from_secs(180);
 
 fn square(n: u64) -> u64 {
     n * n
@@ -247,6 +250,9 @@ fn soak_with_workers_killed_and_shutdowns_at_random_points() {
     let mut totals = Totals::default();
     let mut rss = RssWatch::default();
     for r in 0..rounds {
+        // A hang is a failed run that names the seed to replay, never a
+        // stuck one (generous: a round takes well under a second).
+        let _hang_guard = Watchdog::arm(format!("round {r} (SOAK_SEED={seed})"), ROUND_GUARD);
         round(seed.wrapping_add(r), &mut totals);
         clean.check();
         rss.round_ended(32 << 20);

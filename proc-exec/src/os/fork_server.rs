@@ -202,11 +202,13 @@ impl ForkServer {
             None,
         )?;
         let wakeup = Wakeup::new()?;
+        let filed = Wakeup::new()?;
         let server = launch(theirs.as_fd())?;
         drop(theirs);
         let link = Link {
             sock: ours,
             wakeup,
+            filed,
             state: Mutex::new(State::default()),
             turn: Condvar::new(),
         };
@@ -293,11 +295,27 @@ impl ForkServer {
     /// The socket, for a caller's own `poll`: readable when messages are
     /// pending (then call [`pump`](Self::pump)) or when the server has gone.
     ///
-    /// A caller polling this should be the only thread that waits on the
-    /// server's children; a `Child::wait` in another thread may take the
-    /// message first, and the poll would not see it.
+    /// Poll [`filed_fd`](Self::filed_fd) beside it: any other read of the
+    /// socket (a [`spawn`](Self::spawn), a `Child::try_wait` or `wait`, on
+    /// this thread or another) may take a notice off it first, and then
+    /// only that descriptor says so.
     pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
         self.link.sock.as_fd()
+    }
+
+    /// Readable once an exit notice has been filed in the table, whichever
+    /// thread read it, until [`clear_filed`](Self::clear_filed). A poller
+    /// that waits for notices clears it, then takes what was filed
+    /// (`Child::try_wait`), then polls it again with the socket: a notice
+    /// filed in between keeps it readable, so none is waited for in vain.
+    pub(crate) fn filed_fd(&self) -> BorrowedFd<'_> {
+        self.link.filed.as_fd()
+    }
+
+    /// Makes [`filed_fd`](Self::filed_fd) unreadable until the next notice
+    /// is filed.
+    pub(crate) fn clear_filed(&self) {
+        let _ = self.link.filed.drain();
     }
 
     /// Reads every pending message without blocking and files the notices
@@ -348,6 +366,10 @@ pub(super) struct Link {
     /// Wakes the thread blocked polling `sock` when another thread has read
     /// from it (see the module docs).
     wakeup: Wakeup,
+    /// Readable once an exit notice has been filed: the wake source of a
+    /// caller that polls `sock` itself, outside `wait_until` (the pool's
+    /// manager), when someone else read the notice first.
+    filed: Wakeup,
     /// Messages read and not yet claimed.
     state: Mutex<State>,
     /// Signalled whenever messages have been filed or the reader's turn ends.
@@ -537,6 +559,8 @@ impl Link {
                 Some(m) => match (m.tag, fd) {
                     (TAG_EXITED, _) => {
                         state.notices.insert(m.id, m.value);
+                        // Worker deaths are rare: a write each is cheap.
+                        let _ = self.filed.wake();
                     }
                     (TAG_SPAWNED, Some(pidfd)) => {
                         let reply = match Pid::from_raw(m.pid) {
@@ -960,6 +984,41 @@ mod tests {
     fn blocked_worker(server: &ForkServer) -> (Child, OwnedFd) {
         let (r, w) = pipe().unwrap();
         (server.spawn(b"b", &[r.as_fd()]).unwrap(), w)
+    }
+
+    /// Whether `fd` is readable now.
+    fn readable(fd: BorrowedFd<'_>) -> bool {
+        let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
+        poll(&mut fds, Some(Duration::ZERO)).unwrap() == 1
+    }
+
+    /// A notice read off the socket by someone else's read is filed where
+    /// its child finds it, and `filed_fd` says so: the wake source of a
+    /// caller that polls the socket itself. (The pool's manager polled the
+    /// socket for a worker whose notice the `try_wait` of another worker had
+    /// already filed, and waited for ever: mp-pool's soak found it.)
+    #[test]
+    fn a_notice_read_by_another_read_turns_filed_fd_readable() {
+        let _serial = serial();
+        let server = start_server(entry);
+        let (mut first, hold_first) = blocked_worker(&server);
+        let (mut second, hold_second) = blocked_worker(&server);
+        assert!(!readable(server.filed_fd()), "nothing filed yet");
+        // The first ends; its notice is on the socket, unread.
+        drop(hold_first);
+        let mut fds = [PollFd::from_borrowed_fd(server.as_fd(), PollFlags::IN)];
+        assert_eq!(poll(&mut fds, LONG).unwrap(), 1);
+        // The second's look reads it and files it: the socket has nothing
+        // left for a poller, `filed_fd` has.
+        assert_eq!(second.try_wait().unwrap(), None);
+        assert!(!readable(server.as_fd()), "the notice was read");
+        assert!(readable(server.filed_fd()), "and filed with a wake-up");
+        server.clear_filed();
+        assert!(!readable(server.filed_fd()), "cleared");
+        assert_eq!(first.try_wait().unwrap(), Some(ExitStatus::Exited(0)));
+        drop(hold_second);
+        assert_eq!(second.wait(LONG).unwrap(), Some(ExitStatus::Exited(0)));
+        assert!(readable(server.filed_fd()), "the second notice too");
     }
 
     /// The whole life of a server, with no descriptor leaked at the end:
