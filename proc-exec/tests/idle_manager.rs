@@ -19,11 +19,15 @@ use proc_exec::{ProcessPoolExecutor, TaskError};
 /// them), so the pool reads end of file from this live worker, then blocks
 /// on the gate `step` names.
 fn close_pipes_then_block(step: Step) -> u64 {
-    // SAFETY: closes descriptors only this worker process uses; nothing in
-    // it refers to them afterwards (the gate's FIFOs are opened by name
-    // below, and the worker's loop finds its pipes closed when the task
-    // returns).
-    unsafe { libc::close_range(3, u32::MAX, 0) };
+    // One `close` each, not `close_range`: musl's libc has no wrapper for
+    // it. A worker holds a handful of descriptors, all below this bound.
+    for fd in 3..1024 {
+        // SAFETY: closes descriptors only this worker process uses; nothing
+        // in it refers to them afterwards (the gate's FIFOs are opened by
+        // name below, and the worker's loop finds its pipes closed when the
+        // task returns).
+        unsafe { libc::close(fd) };
+    }
     common::step(step)
 }
 
