@@ -74,9 +74,9 @@ fn counted(c: future_core::Completion<'_, u32, ()>) {
 
 #[test]
 fn a_signal_handler_completes_a_cell_whose_registry_its_thread_holds() {
+    let handler = interrupt as *const () as libc::sighandler_t;
     // SAFETY: installs a handler that only touches atomics and the cells.
-    let previous =
-        unsafe { libc::signal(libc::SIGALRM, interrupt as *const () as libc::sighandler_t) };
+    let previous = unsafe { libc::signal(libc::SIGALRM, handler) };
     assert_ne!(previous, libc::SIG_ERR);
     let (done, finished) = mpsc::channel();
     // The body runs on its own thread: a hang becomes a timeout below.
