@@ -14,9 +14,11 @@ mod methods;
 #[cfg(target_os = "linux")]
 pub mod seccomp;
 pub mod subprocess;
+mod watchdog;
 
 pub use held::Held;
 pub use methods::{Method, START_METHOD};
+pub use watchdog::Watchdog;
 
 #[cfg(target_os = "linux")]
 use std::sync::{Mutex, MutexGuard};
@@ -410,52 +412,6 @@ pub fn spin(micros: u64) -> u64 {
         std::hint::spin_loop();
     }
     micros
-}
-
-/// A hang guard for a stretch of a test: if it is not dropped within its
-/// limit, it reports what hung and ends the whole test binary with a failure
-/// (exit code 101, libtest's own), so a hang is a failed run, never a stuck
-/// one (the hung thread may hold the [`clean`] lock, so the other tests could
-/// not run on anyway). Never a synchronisation: dropped in time, it does
-/// nothing.
-#[derive(Debug)]
-pub struct Watchdog {
-    disarm: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Watchdog {
-    /// Arms a watchdog for `what`, which must finish within `limit`.
-    pub fn arm(what: impl Into<String>, limit: Duration) -> Self {
-        let what = what.into();
-        let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
-                // Not `eprintln!`: the test harness captures that, and the
-                // capture is lost with the process.
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "watchdog: {what} did not finish within {limit:?}: a hang"
-                );
-                std::process::exit(101);
-            }
-        });
-        Self {
-            disarm: Some(disarm),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        // Disconnecting the channel wakes the watchdog thread, which returns.
-        drop(self.disarm.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 /// Runs `body` under a [`Watchdog`] of [`GUARD`] and returns what it returns.
