@@ -10,6 +10,7 @@
 //! - Errors: [`TaskError`] in a future, [`SubmitError`] from a refused
 //!   submit, [`BrokenProcessPool`] when a worker dies, [`BuildError`].
 //! - [`wire`]: the frame format on the pipes (specified in `WIRE.md`).
+//! - [`remote`]: the same frames over another transport (mpi-exec's MPI).
 //!
 //! # Examples
 //!
@@ -273,6 +274,8 @@ mod panic;
 mod pool_state;
 #[cfg(target_os = "linux")]
 mod process;
+#[cfg(target_os = "linux")]
+pub mod remote;
 #[cfg(target_os = "linux")]
 mod shared;
 #[cfg(target_os = "linux")]

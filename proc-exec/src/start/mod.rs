@@ -31,6 +31,7 @@ use crate::worker;
 
 pub(crate) use exec::start_copy;
 pub(crate) use marker::Role;
+pub(crate) use divert::fingerprint;
 
 /// The pipe buffer asked for: Linux's default limit for unprivileged
 /// processes (`/proc/sys/fs/pipe-max-size`).
