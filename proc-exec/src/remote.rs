@@ -47,7 +47,7 @@ use crate::call;
 use crate::codec;
 use crate::error::{SubmitError, TaskError};
 use crate::function::Function;
-use crate::wire::{self, DecodeError, Direction, FrameDecoder, FrameWriter, Kind, OutcomeWriter};
+use crate::wire::{self, DecodeError, FrameWriter, HEADER_LEN, Header, Kind, OutcomeWriter};
 
 /// Why [`run_frame`] or [`decode_done`] could not read a frame: it is not a
 /// whole frame of the expected kind, or its body is malformed. Either means
@@ -117,26 +117,14 @@ pub fn enter_worker() {
 /// binary: it names code addresses that are called here. Never pass bytes
 /// from an untrusted peer.
 pub unsafe fn run_frame(frame: &[u8], max_frame_size: u32) -> Result<Vec<u8>, RemoteError> {
-    let mut decoder = FrameDecoder::new(Direction::ToWorker, max_frame_size);
-    let taken = decoder.feed(frame);
-    let (work_id, call, args) = {
-        let Some(run) = decoder.next_frame()? else {
-            return Err(decoder.finish().err().unwrap_or(DecodeError::Truncated {
-                needed: wire::HEADER_LEN,
-                available: taken,
-            }))?;
-        };
-        if run.kind != Kind::Run {
-            return Err(RemoteError::UnexpectedKind(run.kind));
-        }
-        let (call, args) = wire::parse_call(run.body)?;
-        (run.work_id, call, args.to_vec())
-    };
+    let (header, body) = split(frame, Kind::Run, max_frame_size)?;
+    let (call, args) = wire::parse_call(body)?;
+    let work_id = header.work_id;
     let mut out = Vec::new();
     let mut writer = FrameWriter::begin(&mut out, Kind::Done, work_id);
     let mut outcomes = OutcomeWriter::begin(writer.body(), max_frame_size);
     // SAFETY: by the caller's contract the call was built by `encode_run` (through `call::plain`/`fallible`/`spread`) in this binary.
-    unsafe { call::run(call, &args, &mut outcomes) };
+    unsafe { call::run(call, args, &mut outcomes) };
     outcomes
         .finish()
         .map_err(|e| RemoteError::Unanswerable(e.to_string()))?;
@@ -158,22 +146,40 @@ pub fn decode_done<A, R, E>(
 where
     R: DeserializeOwned,
 {
-    let mut decoder = FrameDecoder::new(Direction::FromWorker, max_frame_size);
-    let taken = decoder.feed(frame);
-    let Some(done) = decoder.next_frame()? else {
-        return Err(decoder.finish().err().unwrap_or(DecodeError::Truncated {
-            needed: wire::HEADER_LEN,
-            available: taken,
-        }))?;
-    };
-    if done.kind != Kind::Done {
-        return Err(RemoteError::UnexpectedKind(done.kind));
-    }
-    let outcomes = wire::parse_outcomes(done.body)?;
+    let (header, body) = split(frame, Kind::Done, max_frame_size)?;
+    let outcomes = wire::parse_outcomes(body)?;
     let results = outcomes
         .map(|outcome| codec::decode_outcome(outcome, function.raised))
         .collect();
-    Ok((done.work_id, results))
+    Ok((header.work_id, results))
+}
+
+/// One whole frame of `kind`: its header and its body (each message of
+/// the other transport carries exactly one frame).
+fn split(frame: &[u8], kind: Kind, max_frame_size: u32) -> Result<(Header, &[u8]), RemoteError> {
+    let truncated = || DecodeError::Truncated {
+        needed: HEADER_LEN,
+        available: frame.len(),
+    };
+    let (head, body) = frame.split_at_checked(HEADER_LEN).ok_or_else(truncated)?;
+    let head = <&[u8; HEADER_LEN]>::try_from(head).map_err(|_| truncated())?;
+    let header = Header::decode(head)?;
+    if header.kind != kind {
+        return Err(RemoteError::UnexpectedKind(header.kind));
+    }
+    if header.body_len > max_frame_size {
+        return Err(RemoteError::Decode(DecodeError::FrameTooLarge {
+            len: header.body_len,
+            max: max_frame_size,
+        }));
+    }
+    if usize::try_from(header.body_len).ok() != Some(body.len()) {
+        return Err(RemoteError::Decode(DecodeError::Truncated {
+            needed: HEADER_LEN + header.body_len as usize,
+            available: frame.len(),
+        }));
+    }
+    Ok((header, body))
 }
 
 /// A digest that differs between two builds of the program (proc-exec's
@@ -181,4 +187,40 @@ where
 /// frames carry): two processes may exchange frames only if theirs agree.
 pub fn build_fingerprint() -> u64 {
     crate::start::fingerprint()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(bytes: Vec<u8>) -> u64 {
+        bytes.iter().map(|b| u64::from(*b)).sum()
+    }
+
+    /// A frame above the decoder's 64 KiB first buffer crosses whole.
+    #[test]
+    fn large_frames_cross() {
+        let max = wire::DEFAULT_MAX_FRAME_SIZE;
+        let function = Function::new(total);
+        let run = encode_run(function, &[vec![1u8; 1 << 20]], 9, max).unwrap();
+        // SAFETY: built by `encode_run` in this process.
+        let done = unsafe { run_frame(&run, max) }.unwrap();
+        assert_eq!(decode_done(function, &done, max).unwrap(), (9, vec![Ok(1 << 20)]));
+    }
+
+    #[test]
+    fn cut_and_wrong_frames_are_errors() {
+        let max = wire::DEFAULT_MAX_FRAME_SIZE;
+        let function = Function::new(total);
+        let run = encode_run(function, &[vec![1u8; 10]], 1, max).unwrap();
+        // SAFETY: each is refused before any code address is used.
+        unsafe {
+            assert!(matches!(run_frame(&run[..5], max), Err(RemoteError::Decode(_))));
+            assert!(matches!(run_frame(&run[..run.len() - 1], max), Err(RemoteError::Decode(_))));
+        }
+        assert_eq!(
+            decode_done(function, &run, max).unwrap_err(),
+            RemoteError::UnexpectedKind(Kind::Run)
+        );
+    }
 }
