@@ -205,7 +205,10 @@ mod tests {
         let run = encode_run(function, &[vec![1u8; 1 << 20]], 9, max).unwrap();
         // SAFETY: built by `encode_run` in this process.
         let done = unsafe { run_frame(&run, max) }.unwrap();
-        assert_eq!(decode_done(function, &done, max).unwrap(), (9, vec![Ok(1 << 20)]));
+        assert_eq!(
+            decode_done(function, &done, max).unwrap(),
+            (9, vec![Ok(1 << 20)])
+        );
     }
 
     #[test]
@@ -215,8 +218,14 @@ mod tests {
         let run = encode_run(function, &[vec![1u8; 10]], 1, max).unwrap();
         // SAFETY: each is refused before any code address is used.
         unsafe {
-            assert!(matches!(run_frame(&run[..5], max), Err(RemoteError::Decode(_))));
-            assert!(matches!(run_frame(&run[..run.len() - 1], max), Err(RemoteError::Decode(_))));
+            assert!(matches!(
+                run_frame(&run[..5], max),
+                Err(RemoteError::Decode(_))
+            ));
+            assert!(matches!(
+                run_frame(&run[..run.len() - 1], max),
+                Err(RemoteError::Decode(_))
+            ));
         }
         assert_eq!(
             decode_done(function, &run, max).unwrap_err(),

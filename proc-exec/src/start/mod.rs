@@ -29,9 +29,9 @@ use crate::os::fork_server::ForkServer;
 use crate::os::shm;
 use crate::worker;
 
+pub(crate) use divert::fingerprint;
 pub(crate) use exec::start_copy;
 pub(crate) use marker::Role;
-pub(crate) use divert::fingerprint;
 
 /// The pipe buffer asked for: Linux's default limit for unprivileged
 /// processes (`/proc/sys/fs/pipe-max-size`).
