@@ -78,6 +78,8 @@ pub(crate) fn run(commands: Receiver<Command>, options: crate::Options) {
                 Ok(command) => manager.command(command),
                 Err(_) => manager.exit = true,
             }
+            // Work just arrived: poll for its answer at full speed first.
+            backoff.reset();
         }
         let mut progressed = false;
         while let Ok(command) = commands.try_recv() {
