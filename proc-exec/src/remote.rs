@@ -11,7 +11,7 @@
 //!   A task's panic is caught and becomes that task's
 //!   [`TaskError::Panicked`], exactly as in a pool's worker.
 //!
-//! The frames are those of [`wire`](crate::wire) (nothing is added to the
+//! The frames are those of [`wire`] (nothing is added to the
 //! format; [`PROTOCOL_VERSION`](crate::wire::PROTOCOL_VERSION) is
 //! unchanged). [`SharedBytes`](crate::SharedBytes) travel inline here: no
 //! descriptor crosses another transport.
