@@ -58,7 +58,9 @@ fn main() {
             .collect();
 
         let started = Instant::now();
-        let futures: Vec<_> = (0..100_000).map(|n| exec.submit(tiny, n).unwrap()).collect();
+        let futures: Vec<_> = (0..100_000)
+            .map(|n| exec.submit(tiny, n).unwrap())
+            .collect();
         for future in futures {
             future.into_result().unwrap();
         }
@@ -77,9 +79,18 @@ fn main() {
 
         println!("| mpi-exec, {workers} worker ranks | value |");
         println!("| --- | --- |");
-        println!("| one task at a time, p50 | {:.1} µs |", p50(single).as_secs_f64() * 1e6);
-        println!("| 100k tiny tasks | {:.2} µs/task |", many.as_secs_f64() * 1e6);
-        println!("| map 1M items, chunks of 4096 | {:.3} µs/item |", mapped.as_secs_f64() * 1e6);
+        println!(
+            "| one task at a time, p50 | {:.1} µs |",
+            p50(single).as_secs_f64() * 1e6
+        );
+        println!(
+            "| 100k tiny tasks | {:.2} µs/task |",
+            many.as_secs_f64() * 1e6
+        );
+        println!(
+            "| map 1M items, chunks of 4096 | {:.3} µs/item |",
+            mapped.as_secs_f64() * 1e6
+        );
         println!(
             "| primes in 64 chunks, 1 -> {workers} ranks | {:.2?} -> {:.2?} ({:.2}x) |",
             one,

@@ -44,6 +44,10 @@ fn main() {
             })
             .unwrap();
         }
+        Some("single") => match mpi_exec::run(run_some) {
+            Err(mpi_exec::RunError::NoWorkers) => println!("one rank: NoWorkers"),
+            other => panic!("one rank: {:?}", other.map(|_| ())),
+        },
         Some("mismatch") => {
             mpi_exec::run(run_some).unwrap();
         }
@@ -78,6 +82,13 @@ fn main() {
                 ended.stderr.contains("ranks [1] run another build"),
                 "{}",
                 ended.stderr
+            );
+            let ended = common::launch(1, "single", &[], None);
+            assert_eq!(ended.code, Some(0));
+            assert!(
+                ended.stdout.contains("one rank: NoWorkers"),
+                "{}",
+                ended.stdout
             );
             println!("failures: ok");
         }

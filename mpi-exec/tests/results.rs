@@ -30,6 +30,39 @@ fn echo_len(bytes: Vec<u8>) -> (usize, Vec<u8>) {
     (bytes.len(), bytes)
 }
 
+/// Blocks until rank 0 opens `fifo` for writing.
+fn blocker(fifo: String) -> u32 {
+    drop(std::fs::File::open(fifo).unwrap());
+    1
+}
+
+/// A future still queued at rank 0 (every worker's slots held by blockers)
+/// cancels, and is never sent; the rest finish.
+fn cancel_queued(exec: &MpiExecutor) {
+    let fifo = std::env::temp_dir().join(format!("mpi-exec-cancel-{}", std::process::id()));
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `path` is a live C string.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let name = fifo.to_str().unwrap().to_owned();
+    let blockers: Vec<_> = (0..exec.workers() * IN_FLIGHT)
+        .map(|_| exec.submit(blocker, name.clone()).unwrap())
+        .collect();
+    let victim = exec.submit(square, 5).unwrap();
+    assert!(victim.cancel(), "the queued future could not be cancelled");
+    // Opening for writing waits for a reader: one blocker at least.
+    let writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    for blocker in &blockers {
+        assert_eq!(blocker.result(GUARD), Ok(&1));
+    }
+    drop(writer);
+    std::fs::remove_file(&fifo).unwrap();
+    assert_eq!(victim.result(GUARD), Err(ResultError::Cancelled));
+    assert_eq!(exec.submit(square, 6).unwrap().into_result(), Ok(36));
+}
+
+/// Frames in flight per worker in the scenarios here.
+const IN_FLIGHT: usize = 2;
+
 const GUARD: Option<Duration> = Some(Duration::from_secs(30));
 
 fn body(exec: &MpiExecutor) {
@@ -120,7 +153,12 @@ fn body(exec: &MpiExecutor) {
 fn main() {
     match common::scenario().as_deref() {
         Some("results") => {
-            let ran = mpi_exec::run(body).unwrap();
+            let options = mpi_exec::Options::new().max_in_flight(IN_FLIGHT);
+            let ran = mpi_exec::run_with(options, |exec| {
+                cancel_queued(exec);
+                body(exec)
+            })
+            .unwrap();
             if let Some(()) = ran {
                 println!("rank 0: all checks passed");
             }
