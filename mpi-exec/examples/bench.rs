@@ -44,7 +44,12 @@ fn primes(exec: &MpiExecutor, workers: usize) -> Duration {
 }
 
 fn main() {
-    mpi_exec::run(|exec| {
+    // IN_FLIGHT: frames in flight per worker (the default otherwise).
+    let mut options = mpi_exec::Options::new();
+    if let Some(frames) = std::env::var("IN_FLIGHT").ok().and_then(|v| v.parse().ok()) {
+        options = options.max_in_flight(frames);
+    }
+    mpi_exec::run_with(options, |exec| {
         let workers = exec.workers();
         for n in 0..200 {
             exec.submit(tiny, n).unwrap().into_result().unwrap();

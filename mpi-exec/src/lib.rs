@@ -95,14 +95,14 @@ impl Default for Options {
         Self {
             spin: Duration::from_micros(200),
             max_sleep: Duration::from_millis(1),
-            max_in_flight: 4,
+            max_in_flight: 8,
             max_frame_size: proc_exec::wire::DEFAULT_MAX_FRAME_SIZE,
         }
     }
 }
 
 impl Options {
-    /// The defaults: 200 µs of spinning, sleeps up to 1 ms, 4 frames in
+    /// The defaults: 200 µs of spinning, sleeps up to 1 ms, 8 frames in
     /// flight per worker, proc-exec's 64 MiB frame limit.
     pub fn new() -> Self {
         Self::default()
@@ -122,6 +122,10 @@ impl Options {
     }
 
     /// `Run` frames sent to one worker before it answers (at least 1).
+    /// More keeps a worker busy between tiny tasks (measured on 2 worker
+    /// ranks: 100k tiny tasks at 3.3 µs each with 4, 2.0 µs with 8, 1.5 µs
+    /// with 16); fewer spreads tasks of uneven length better, since a
+    /// frame sent to a busy worker waits there even when another is idle.
     pub fn max_in_flight(mut self, frames: usize) -> Self {
         self.max_in_flight = frames.max(1);
         self
