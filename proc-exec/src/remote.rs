@@ -11,9 +11,9 @@
 //!   A task's panic is caught and becomes that task's
 //!   [`TaskError::Panicked`], exactly as in a pool's worker.
 //!
-//! The frames are those of [`wire`] (nothing is added to the
-//! format; [`PROTOCOL_VERSION`](crate::wire::PROTOCOL_VERSION) is
-//! unchanged). [`SharedBytes`](crate::SharedBytes) travel inline here: no
+//! The frames are those of [`wire`], byte for byte, with the same
+//! [`PROTOCOL_VERSION`](crate::wire::PROTOCOL_VERSION): this module adds
+//! nothing to the format. [`SharedBytes`](crate::SharedBytes) travel inline here: no
 //! descriptor crosses another transport.
 //!
 //! # Examples
