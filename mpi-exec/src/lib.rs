@@ -65,6 +65,7 @@ mod executor;
 mod handshake;
 mod manager;
 mod map;
+mod recovery;
 mod sends;
 mod sync;
 mod tags;
@@ -88,6 +89,7 @@ pub struct Options {
     max_sleep: Duration,
     max_in_flight: usize,
     max_frame_size: u32,
+    rank_deadline: Option<Duration>,
 }
 
 impl Default for Options {
@@ -97,6 +99,7 @@ impl Default for Options {
             max_sleep: Duration::from_millis(1),
             max_in_flight: 8,
             max_frame_size: proc_exec::wire::DEFAULT_MAX_FRAME_SIZE,
+            rank_deadline: None,
         }
     }
 }
@@ -135,6 +138,25 @@ impl Options {
     /// count limit).
     pub fn max_frame_size(mut self, bytes: u32) -> Self {
         self.max_frame_size = bytes.min(i32::MAX as u32 - 16);
+        self
+    }
+
+    /// Opt-in survival of a dead worker rank (off by default: a rank's
+    /// death ends the job). A worker with work in flight that sends no
+    /// answer for `deadline`, or a send to which fails, is declared dead:
+    /// its tasks fail with [`TaskError::RankLost`], nothing is sent to it
+    /// again, the other ranks serve on. A slow task is indistinguishable
+    /// from a dead rank, so `deadline` must exceed the longest task (for a
+    /// chunk of `map`, the whole chunk) plus its wait behind the
+    /// [`max_in_flight`](Self::max_in_flight) frames ahead of it.
+    ///
+    /// Needs Open MPI's recovery (`mpirun --enable-recovery`, or `--mca
+    /// orte_enable_recovery 1`); without it `mpirun` ends the job anyway.
+    /// Tested with Open MPI 4.1.4 only; MPICH and ULFM are untested. See
+    /// the crate docs' "Rank death" for how such a job ends (without
+    /// `MPI_Finalize`). Every rank must be given the same setting.
+    pub fn recover_dead_ranks(mut self, deadline: Duration) -> Self {
+        self.rank_deadline = Some(deadline);
         self
     }
 }
@@ -199,12 +221,15 @@ pub fn run_with<T>(
         return Err(RunError::NoWorkers);
     }
     let rank = world.rank();
+    if options.rank_deadline.is_some() {
+        recovery::errors_return(rank);
+    }
     abort::or_abort(rank, "the start-up agreement", || handshake::agree(&world));
     if rank != 0 {
-        abort::or_abort(rank, "the worker's serving loop", || {
+        let ending = abort::or_abort(rank, "the worker's serving loop", || {
             worker::serve(&world, &options)
         });
-        drop(universe);
+        ending.finish(universe);
         return Ok(None);
     }
     let workers = usize::try_from(world.size() - 1).unwrap_or(0);
@@ -219,9 +244,9 @@ pub fn run_with<T>(
     exec.shutdown(true);
     exec.exit();
     drop(exec);
-    if manager.join().is_err() {
+    let Ok(ending) = manager.join() else {
         abort::abort(0, "the manager thread ended abnormally");
-    }
-    drop(universe);
+    };
+    ending.finish(universe);
     Ok(Some(value))
 }
