@@ -68,11 +68,28 @@ fn overdue(exec: &MpiExecutor) {
     println!("recovered: rank 1 overdue, the others served on");
 }
 
+/// No rank dies: the recovery mode's answers (sent without blocking) and
+/// its usual ending (`MPI_Finalize`).
+fn healthy(exec: &MpiExecutor) {
+    let futures: Vec<_> = (0..200u64)
+        .map(|n| exec.submit(square, n).unwrap())
+        .collect();
+    for (n, future) in (0..200u64).zip(futures) {
+        assert_eq!(future.into_result(), Ok(n * n));
+    }
+    let big = exec.submit(slow, 0).unwrap().into_result().unwrap();
+    assert_eq!(big.len(), 1 << 20);
+    println!("recovered: nothing to recover");
+}
+
 fn main() {
     let options = Options::new().recover_dead_ranks(DEADLINE);
     match common::scenario().as_deref() {
         Some("killed") => {
             mpi_exec::run_with(options, killed).unwrap();
+        }
+        Some("healthy") => {
+            mpi_exec::run_with(options, healthy).unwrap();
         }
         Some("overdue") => {
             mpi_exec::run_with(options, overdue).unwrap();
@@ -88,11 +105,16 @@ fn main() {
                 (3, "killed", recovery[0]),
                 (4, "killed", recovery[1]),
                 (3, "overdue", recovery[0]),
+                (3, "healthy", recovery[0]),
             ] {
                 let ended = common::launch_with(args, ranks, scenario, &[], None);
                 assert!(ended.ended_by_itself(), "{scenario}: the job hung");
                 assert_eq!(ended.code, Some(0), "{}", ended.stderr);
                 assert!(ended.stdout.contains("recovered:"), "{}", ended.stdout);
+                if scenario == "healthy" {
+                    assert!(!ended.stderr.contains("declared dead"), "{}", ended.stderr);
+                    continue;
+                }
                 assert!(
                     ended.stderr.contains("rank 1 declared dead"),
                     "{}",
