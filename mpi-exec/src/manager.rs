@@ -133,11 +133,9 @@ impl Manager {
                 frame,
                 job,
             } => {
-                if self.watch.all_dead() {
-                    job.lost(
-                        u32::try_from(self.per_worker.len()).unwrap_or(u32::MAX),
-                        "no worker rank is left",
-                    );
+                if let (true, Some(worker)) = (self.watch.all_dead(), self.watch.last_dead()) {
+                    let rank = u32::try_from(worker + 1).unwrap_or(u32::MAX);
+                    job.lost(rank, "no worker rank is left");
                 } else {
                     self.queue.push_back((work_id, frame, job));
                 }

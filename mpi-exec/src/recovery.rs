@@ -63,6 +63,8 @@ pub(crate) struct Watch {
     /// Per worker: since when it owes an answer (`None`: nothing in flight).
     owing_since: Vec<Option<Instant>>,
     dead: Vec<bool>,
+    /// The worker declared dead last.
+    last_dead: Option<usize>,
 }
 
 impl Watch {
@@ -71,6 +73,7 @@ impl Watch {
             deadline,
             owing_since: vec![None; workers],
             dead: vec![false; workers],
+            last_dead: None,
         }
     }
 
@@ -108,8 +111,14 @@ impl Watch {
             .position(|since| since.is_some_and(|since| since.elapsed() > deadline))
     }
 
+    /// The worker declared dead last, if any.
+    pub(crate) fn last_dead(&self) -> Option<usize> {
+        self.last_dead
+    }
+
     pub(crate) fn declare_dead(&mut self, worker: usize) {
         self.dead[worker] = true;
+        self.last_dead = Some(worker);
         self.owing_since[worker] = None;
     }
 

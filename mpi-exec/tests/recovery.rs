@@ -82,11 +82,21 @@ fn healthy(exec: &MpiExecutor) {
     println!("recovered: nothing to recover");
 }
 
+/// The only worker is killed: its task and every later one fail, naming it.
+fn alone(exec: &MpiExecutor) {
+    expect_lost(exec.submit(die, ()).unwrap().into_result(), 1);
+    expect_lost(exec.submit(square, 3).unwrap().into_result(), 1);
+    println!("recovered: no worker left, later tasks fail");
+}
+
 fn main() {
     let options = Options::new().recover_dead_ranks(DEADLINE);
     match common::scenario().as_deref() {
         Some("killed") => {
             mpi_exec::run_with(options, killed).unwrap();
+        }
+        Some("alone") => {
+            mpi_exec::run_with(options, alone).unwrap();
         }
         Some("healthy") => {
             mpi_exec::run_with(options, healthy).unwrap();
@@ -105,6 +115,7 @@ fn main() {
                 (3, "killed", recovery[0]),
                 (4, "killed", recovery[1]),
                 (3, "overdue", recovery[0]),
+                (2, "alone", recovery[0]),
                 (3, "healthy", recovery[0]),
             ] {
                 let ended = common::launch_with(args, ranks, scenario, &[], None);
