@@ -214,6 +214,14 @@ where
         self.completer.set_running_or_notify_cancel() == Ok(true)
     }
 
+    fn lost(self: Box<Self>, rank: u32, reason: &str) {
+        // A job is answered once: by `done` or here.
+        let _ = self.completer.set_exception(TaskError::RankLost {
+            rank,
+            reason: reason.to_owned(),
+        });
+    }
+
     fn done(self: Box<Self>, frame: &[u8]) {
         let outcome = match remote::decode_done(self.function, frame, self.max_frame_size) {
             Ok((_, results)) if results.len() == 1 => results.into_iter().next(),

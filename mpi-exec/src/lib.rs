@@ -44,12 +44,44 @@
 //!   a non-zero exit, rather than hanging in `MPI_Finalize`.
 //! - Ranks running another build (or protocol version) than rank 0: rank 0
 //!   aborts at start-up, naming them.
-//! - A rank that dies (killed, out of memory): MPI's default, the whole job
-//!   ends (Open MPI's `mpirun` kills the other ranks and exits non-zero).
-//!   Surviving a rank's death is not implemented.
+//! - A rank that dies (killed, out of memory): by default MPI's meaning,
+//!   the whole job ends (Open MPI's `mpirun` kills the other ranks and
+//!   exits non-zero). Opt-in, see "Rank death" below: its tasks fail with
+//!   [`TaskError::RankLost`] (`rank N was declared dead (no answer for 2s
+//!   with tasks in flight) before it answered`), the others go on.
 //! - MPI without the thread level needed ([`RunError::ThreadLevel`]), MPI
 //!   already initialised ([`RunError::AlreadyInitialized`]), a job of one
 //!   rank ([`RunError::NoWorkers`]): `run` returns the error on every rank.
+//!
+//! # Rank death
+//!
+//! [`Options::recover_dead_ranks`] (off by default), on every rank, with
+//! Open MPI's recovery setting (`mpirun --enable-recovery`, or `--mca
+//! orte_enable_recovery 1`; without it `mpirun` still ends the job):
+//!
+//! - MPI errors on `MPI_COMM_WORLD` are returned (`MPI_ERRORS_RETURN`), not
+//!   fatal.
+//! - A worker rank that owes an answer (has `Run` frames in flight) and
+//!   sends none for the deadline, or a send to which fails, is declared
+//!   dead: every task in flight on it fails with [`TaskError::RankLost`]
+//!   naming it (a `map` chunk: each of its items), no task is sent to it
+//!   again, and the other ranks serve on. With no worker left, queued and
+//!   new tasks fail the same way. Failed tasks are not requeued.
+//! - The deadline is no heartbeat: a slow task cannot be told from a dead
+//!   rank, so it must exceed the longest task (a whole `map` chunk) plus
+//!   its wait behind the frames in flight ahead of it on that worker.
+//! - A job that lost a rank ends without `MPI_Finalize` on any rank:
+//!   Open MPI 4.1.4's `MPI_Finalize` waits for ever on the dead rank in
+//!   about 1 run in 10 (measured). `run` returns as usual (rank 0's value
+//!   is delivered), MPI is left initialised, and the process exits, which
+//!   the recovery mode tolerates; `mpirun` exits 0. Rank 0 sends every other
+//!   rank, including those declared dead (one may only be slow), an `EXIT`
+//!   it waits for at most 1 s; a rank that was only slow leaves when its
+//!   task returns, its answer dropped.
+//! - Tested with Open MPI 4.1.4 on one machine (shared memory), a rank
+//!   killed by `SIGKILL` and a rank slower than the deadline. MPICH, ULFM
+//!   and other transports are untested; an MPI whose calls block on a dead
+//!   peer, or whose launcher ends the job anyway, defeats it.
 //!
 //! # Idle cost
 //!
@@ -65,6 +97,7 @@ mod executor;
 mod handshake;
 mod manager;
 mod map;
+mod recovery;
 mod sends;
 mod sync;
 mod tags;
@@ -88,6 +121,7 @@ pub struct Options {
     max_sleep: Duration,
     max_in_flight: usize,
     max_frame_size: u32,
+    rank_deadline: Option<Duration>,
 }
 
 impl Default for Options {
@@ -97,6 +131,7 @@ impl Default for Options {
             max_sleep: Duration::from_millis(1),
             max_in_flight: 8,
             max_frame_size: proc_exec::wire::DEFAULT_MAX_FRAME_SIZE,
+            rank_deadline: None,
         }
     }
 }
@@ -135,6 +170,25 @@ impl Options {
     /// count limit).
     pub fn max_frame_size(mut self, bytes: u32) -> Self {
         self.max_frame_size = bytes.min(i32::MAX as u32 - 16);
+        self
+    }
+
+    /// Opt-in survival of a dead worker rank (off by default: a rank's
+    /// death ends the job). A worker with work in flight that sends no
+    /// answer for `deadline`, or a send to which fails, is declared dead:
+    /// its tasks fail with [`TaskError::RankLost`], nothing is sent to it
+    /// again, the other ranks serve on. A slow task is indistinguishable
+    /// from a dead rank, so `deadline` must exceed the longest task (for a
+    /// chunk of `map`, the whole chunk) plus its wait behind the
+    /// [`max_in_flight`](Self::max_in_flight) frames ahead of it.
+    ///
+    /// Needs Open MPI's recovery (`mpirun --enable-recovery`, or `--mca
+    /// orte_enable_recovery 1`); without it `mpirun` ends the job anyway.
+    /// Tested with Open MPI 4.1.4 only; MPICH and ULFM are untested. See
+    /// the crate docs' "Rank death" for how such a job ends (without
+    /// `MPI_Finalize`). Every rank must be given the same setting.
+    pub fn recover_dead_ranks(mut self, deadline: Duration) -> Self {
+        self.rank_deadline = Some(deadline);
         self
     }
 }
@@ -199,12 +253,15 @@ pub fn run_with<T>(
         return Err(RunError::NoWorkers);
     }
     let rank = world.rank();
+    if options.rank_deadline.is_some() {
+        recovery::errors_return(rank);
+    }
     abort::or_abort(rank, "the start-up agreement", || handshake::agree(&world));
     if rank != 0 {
-        abort::or_abort(rank, "the worker's serving loop", || {
+        let ending = abort::or_abort(rank, "the worker's serving loop", || {
             worker::serve(&world, &options)
         });
-        drop(universe);
+        ending.finish(universe);
         return Ok(None);
     }
     let workers = usize::try_from(world.size() - 1).unwrap_or(0);
@@ -219,9 +276,9 @@ pub fn run_with<T>(
     exec.shutdown(true);
     exec.exit();
     drop(exec);
-    if manager.join().is_err() {
+    let Ok(ending) = manager.join() else {
         abort::abort(0, "the manager thread ended abnormally");
-    }
-    drop(universe);
+    };
+    ending.finish(universe);
     Ok(Some(value))
 }

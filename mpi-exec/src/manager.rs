@@ -4,6 +4,7 @@
 //! (which completes futures, so done callbacks run here).
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use mpi::point_to_point::MatchedReceiveVec;
 use mpi::topology::SimpleCommunicator;
@@ -12,6 +13,7 @@ use proc_exec::wire::{HEADER_LEN, Header};
 
 use crate::abort::abort;
 use crate::backoff::Backoff;
+use crate::recovery::{Ending, LEAVE, Watch};
 use crate::sends::Sends;
 use crate::sync::{Receiver, Sender};
 use crate::tags;
@@ -23,6 +25,8 @@ pub(crate) trait Job: Send {
     fn start(&mut self) -> bool;
     /// The `Done` frame that answers it (a whole frame, header included).
     fn done(self: Box<Self>, frame: &[u8]);
+    /// No answer will come: `rank` was declared dead, for `reason`.
+    fn lost(self: Box<Self>, rank: u32, reason: &str);
 }
 
 /// What the executor asks of the manager.
@@ -48,10 +52,16 @@ struct Manager {
     sends: Sends,
     drains: Vec<Sender<()>>,
     exit: bool,
+    watch: Watch,
 }
 
-/// Runs the manager until `Exit` (or until every sender is gone).
-pub(crate) fn run(commands: Receiver<Command>, options: crate::Options) {
+/// How long rank 0 lets its last `EXIT` messages go out after a rank was
+/// declared dead (it waits for no answer to them).
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
+/// Runs the manager until `Exit` (or until every sender is gone); says how
+/// rank 0 ends.
+pub(crate) fn run(commands: Receiver<Command>, options: crate::Options) -> Ending {
     let world = SimpleCommunicator::world();
     let workers = usize::try_from(world.size() - 1).unwrap_or(0);
     let mut manager = Manager {
@@ -63,6 +73,7 @@ pub(crate) fn run(commands: Receiver<Command>, options: crate::Options) {
         sends: Sends::new(),
         drains: Vec::new(),
         exit: false,
+        watch: Watch::new(workers, options.rank_deadline),
     };
     let mut backoff = Backoff::new(options.spin, options.max_sleep);
     loop {
@@ -87,13 +98,18 @@ pub(crate) fn run(commands: Receiver<Command>, options: crate::Options) {
             progressed = true;
         }
         progressed |= manager.dispatch();
-        progressed |= manager.sends.progress();
+        progressed |= manager.progress_sends();
         progressed |= manager.receive();
+        progressed |= manager.check_deadline();
         if progressed {
             backoff.reset();
         } else {
             backoff.idle();
         }
+    }
+    if manager.watch.any_dead() {
+        manager.leave();
+        return Ending::Leave;
     }
     for rank in 1..manager.world.size() {
         let nothing: [u8; 0] = [];
@@ -102,6 +118,7 @@ pub(crate) fn run(commands: Receiver<Command>, options: crate::Options) {
             .process_at_rank(rank)
             .send_with_tag(&nothing[..], tags::EXIT);
     }
+    Ending::Finalize
 }
 
 impl Manager {
@@ -115,7 +132,14 @@ impl Manager {
                 work_id,
                 frame,
                 job,
-            } => self.queue.push_back((work_id, frame, job)),
+            } => {
+                if let (true, Some(worker)) = (self.watch.all_dead(), self.watch.last_dead()) {
+                    let rank = u32::try_from(worker + 1).unwrap_or(u32::MAX);
+                    job.lost(rank, "no worker rank is left");
+                } else {
+                    self.queue.push_back((work_id, frame, job));
+                }
+            }
             Command::Drain(done) => self.drains.push(done),
             Command::Exit => self.exit = true,
         }
@@ -129,7 +153,7 @@ impl Manager {
                 .per_worker
                 .iter()
                 .enumerate()
-                .filter(|(_, n)| **n < self.max_in_flight)
+                .filter(|(worker, n)| **n < self.max_in_flight && !self.watch.is_dead(*worker))
                 .min_by_key(|(_, n)| **n)
             else {
                 break;
@@ -144,6 +168,7 @@ impl Manager {
             let rank = i32::try_from(worker + 1).unwrap_or(i32::MAX);
             self.sends.start(rank, tags::RUN, frame);
             self.per_worker[worker] += 1;
+            self.watch.sent(worker);
             self.running.insert(work_id, (worker, job));
         }
         progressed
@@ -166,11 +191,87 @@ impl Manager {
                 .and_then(|head| Header::decode(head).ok())
                 .map(|header| header.work_id);
             let Some((worker, job)) = work_id.and_then(|id| self.running.remove(&id)) else {
+                let worker = usize::try_from(source - 1).unwrap_or(usize::MAX);
+                if worker < self.per_worker.len() && self.watch.is_dead(worker) {
+                    // A rank declared dead was only slow: its tasks have
+                    // failed already.
+                    continue;
+                }
                 abort(0, &format!("rank {source} answered work it was not given"));
             };
             self.per_worker[worker] -= 1;
+            self.watch.answered(worker, self.per_worker[worker]);
             job.done(&frame);
         }
         progressed
+    }
+
+    /// Progresses the sends; a worker a send to which failed is dead.
+    fn progress_sends(&mut self) -> bool {
+        let mut failed = Vec::new();
+        let progressed = self.sends.progress(&mut failed);
+        for rank in failed {
+            let worker = usize::try_from(rank - 1).unwrap_or(usize::MAX);
+            if worker < self.per_worker.len() && !self.watch.is_dead(worker) {
+                self.declare_dead(worker, "an MPI send to it failed".to_owned());
+            }
+        }
+        progressed
+    }
+
+    /// Declares dead a worker that owes an answer past the deadline.
+    fn check_deadline(&mut self) -> bool {
+        let Some(worker) = self.watch.overdue() else {
+            return false;
+        };
+        let deadline = self.watch.deadline().unwrap_or_default();
+        self.declare_dead(
+            worker,
+            format!("no answer for {deadline:?} with tasks in flight"),
+        );
+        true
+    }
+
+    /// Fails the tasks of `worker` and never sends it anything more (but
+    /// the last `EXIT`); when no worker is left, fails the queued tasks too.
+    fn declare_dead(&mut self, worker: usize, reason: String) {
+        let rank = u32::try_from(worker + 1).unwrap_or(u32::MAX);
+        eprintln!("mpi-exec: rank 0: rank {rank} declared dead: {reason}; its tasks fail");
+        self.watch.declare_dead(worker);
+        self.sends.abandon(i32::try_from(rank).unwrap_or(i32::MAX));
+        self.per_worker[worker] = 0;
+        let lost: Vec<u64> = self
+            .running
+            .iter()
+            .filter(|(_, (on, _))| *on == worker)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in lost {
+            if let Some((_, job)) = self.running.remove(&id) {
+                job.lost(rank, &reason);
+            }
+        }
+        if self.watch.all_dead() {
+            let reason = format!("{reason}, and no worker rank is left");
+            for (_, _, job) in self.queue.drain(..) {
+                job.lost(rank, &reason);
+            }
+        }
+    }
+
+    /// Ends a job that lost a rank: every other rank (the dead ones too, in
+    /// case one was only slow) is told to leave without `MPI_Finalize`,
+    /// waiting at most [`EXIT_GRACE`] for the messages to go out.
+    fn leave(&mut self) {
+        for rank in 1..self.world.size() {
+            self.sends.start(rank, tags::EXIT, vec![LEAVE]);
+        }
+        let started = Instant::now();
+        let mut backoff = Backoff::new(Duration::ZERO, Duration::from_millis(1));
+        while !self.sends.is_empty() && started.elapsed() < EXIT_GRACE {
+            self.sends.progress(&mut Vec::new());
+            backoff.idle();
+        }
+        self.sends.abandon_all();
     }
 }

@@ -219,6 +219,19 @@ where
         true
     }
 
+    fn lost(self: Box<Self>, rank: u32, reason: &str) {
+        let items = (0..self.items)
+            .map(|_| {
+                Err(MapError::Task(TaskError::RankLost {
+                    rank,
+                    reason: reason.to_owned(),
+                }))
+            })
+            .collect();
+        // A map dropped early no longer reads its results.
+        let _ = self.results.send((self.index, items));
+    }
+
     fn done(self: Box<Self>, frame: &[u8]) {
         let failed = |why: String| {
             (0..self.items)

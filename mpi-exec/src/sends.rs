@@ -9,15 +9,19 @@ use std::os::raw::c_int;
 
 use mpi::ffi;
 
-/// Sends under way, each with the buffer MPI reads from until it completes.
+/// Sends under way, each with its peer and the buffer MPI reads from until
+/// it completes.
 pub(crate) struct Sends {
-    pending: Vec<(Vec<u8>, ffi::MPI_Request)>,
+    pending: Vec<(i32, Vec<u8>, ffi::MPI_Request)>,
+    /// Peers a send to which failed, not yet reported.
+    failed: Vec<i32>,
 }
 
 impl Sends {
     pub(crate) fn new() -> Self {
         Self {
             pending: Vec::new(),
+            failed: Vec::new(),
         }
     }
 
@@ -34,7 +38,7 @@ impl Sends {
             )
         };
         // SAFETY: `bytes`' heap buffer stays where it is, unread and unwritten by us, until `progress` sees the request complete (the `Vec` is kept beside it, and moving a `Vec` does not move its buffer); `count` bytes of it are valid.
-        unsafe {
+        let code = unsafe {
             ffi::MPI_Isend(
                 bytes.as_ptr().cast(),
                 count,
@@ -43,22 +47,60 @@ impl Sends {
                 tag,
                 comm,
                 &mut request,
-            );
+            )
+        };
+        if code != 0 {
+            // Only under `MPI_ERRORS_RETURN` (recovery): the next
+            // `progress` reports the peer as failed.
+            self.failed.push(rank);
+            return;
         }
-        self.pending.push((bytes, request));
+        self.pending.push((rank, bytes, request));
     }
 
     /// Lets MPI progress the sends and frees the finished ones; true if
-    /// any finished.
-    pub(crate) fn progress(&mut self) -> bool {
+    /// any finished. The peers of failed sends (possible only under
+    /// `MPI_ERRORS_RETURN`) are added to `failed`.
+    pub(crate) fn progress(&mut self, failed: &mut Vec<i32>) -> bool {
         let before = self.pending.len();
-        self.pending.retain_mut(|(_, request)| {
+        failed.append(&mut self.failed);
+        let mut leaked = Vec::new();
+        self.pending.retain_mut(|(rank, bytes, request)| {
             let mut flag: c_int = 0;
             // SAFETY: `request` is a live request from `MPI_Isend` (a completed one is removed at once); the status is ignored through MPI's own constant.
-            unsafe { ffi::MPI_Test(request, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
+            let code = unsafe { ffi::MPI_Test(request, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
+            if code != 0 {
+                failed.push(*rank);
+                leaked.push(std::mem::take(bytes));
+                return false;
+            }
             flag == 0
         });
+        // MPI may still read a failed send's buffer: it is never freed.
+        leaked.into_iter().for_each(std::mem::forget);
         self.pending.len() != before
+    }
+
+    /// Gives up the sends to `rank` (declared dead): their requests are
+    /// freed, and their buffers leaked, since MPI may still read them.
+    pub(crate) fn abandon(&mut self, rank: i32) {
+        self.pending.retain_mut(|(to, bytes, request)| {
+            if *to != rank {
+                return true;
+            }
+            // SAFETY: `request` is a live request from `MPI_Isend`; freeing an active send request is allowed (it completes unobserved), and its buffer is leaked below, never reused.
+            unsafe { ffi::MPI_Request_free(request) };
+            std::mem::forget(std::mem::take(bytes));
+            false
+        });
+    }
+
+    /// Gives up every send (see [`abandon`](Self::abandon)).
+    pub(crate) fn abandon_all(&mut self) {
+        let ranks: Vec<i32> = self.pending.iter().map(|(rank, ..)| *rank).collect();
+        for rank in ranks {
+            self.abandon(rank);
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {

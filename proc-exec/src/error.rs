@@ -57,6 +57,14 @@ pub enum TaskError<E = Infallible> {
         /// still waiting in a worker's pipe and never started).
         pid: Option<u32>,
     },
+    /// A remote executor (mpi-exec with dead-rank recovery) declared the
+    /// rank holding the task dead before it answered; the other ranks go on.
+    RankLost {
+        /// The rank declared dead.
+        rank: u32,
+        /// Why: its tasks were overdue, or an MPI call to it failed.
+        reason: String,
+    },
 }
 
 impl<E: fmt::Display> fmt::Display for TaskError<E> {
@@ -91,6 +99,12 @@ impl<E: fmt::Display> fmt::Display for TaskError<E> {
             }
             Self::Stopped { pid: None } => {
                 f.write_str("the task was stopped by cancel_running before it started")
+            }
+            Self::RankLost { rank, reason } => {
+                write!(
+                    f,
+                    "rank {rank} was declared dead ({reason}) before it answered"
+                )
             }
         }
     }

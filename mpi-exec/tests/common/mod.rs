@@ -42,11 +42,23 @@ pub(crate) fn launch(
     env: &[(&str, &str)],
     rank1_env: Option<(&str, &str)>,
 ) -> Ended {
+    launch_with(&[], ranks, scenario, env, rank1_env)
+}
+
+/// As [`launch`], with `mpirun_args` given to `mpirun` too.
+pub(crate) fn launch_with(
+    mpirun_args: &[&str],
+    ranks: usize,
+    scenario: &str,
+    env: &[(&str, &str)],
+    rank1_env: Option<(&str, &str)>,
+) -> Ended {
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut command = Command::new("timeout");
     command
         .args(["-k", "5", &GUARD_SECS.to_string(), "mpirun"])
-        .args(["--allow-run-as-root", "--oversubscribe"]);
+        .args(["--allow-run-as-root", "--oversubscribe"])
+        .args(mpirun_args);
     let exports = |command: &mut Command| {
         command.args(["-x", &format!("{SCENARIO}={scenario}")]);
         for (key, value) in env {
