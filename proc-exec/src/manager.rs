@@ -613,7 +613,7 @@ fn handle_frames(
                 // descriptors that did not come fails its `SharedBytes`
                 // with a decode error (the task's, not the pool's).
                 let mut fds = match frame.shared {
-                    0 => Vec::new(),
+                    0 => shared_bytes::Incoming::default(),
                     _ => shared_bytes::received(shm::recv_fds(io.side.as_fd())),
                 };
                 let pending = shared.done(id, frame.work_id, outcomes.len()).ok_or(())?;

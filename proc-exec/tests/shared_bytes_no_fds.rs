@@ -1,0 +1,108 @@
+//! `SharedBytes` while the parent is out of descriptors (`RLIMIT_NOFILE`
+//! reached): a shared result that cannot be received is the task's typed
+//! decode error that says why, an argument falls back to the inline path,
+//! and the pool works again once descriptors are free. Process-wide state:
+//! a test binary of its own.
+
+mod common;
+
+use common::{clean, exhaust_fds, methods, watchdog};
+use proc_exec::{OnWorkerDeath, ProcessPoolExecutor, ResultError, SharedBytes, TaskError};
+
+const T: usize = SharedBytes::THRESHOLD;
+
+fn make(len: usize) -> SharedBytes {
+    SharedBytes::from(vec![len as u8; len])
+}
+
+fn sum(data: SharedBytes) -> (bool, u64) {
+    (data.is_shared(), data.iter().map(|&b| u64::from(b)).sum())
+}
+
+/// Fills this worker's descriptor table for good.
+fn fill_table(limit: u64) -> usize {
+    std::mem::forget(exhaust_fds(limit));
+    0
+}
+
+#[test]
+fn a_worker_out_of_descriptors() {
+    let clean = clean();
+    watchdog("a worker out of descriptors", || {
+        for method in methods() {
+            let pool = ProcessPoolExecutor::builder()
+                .max_workers(1)
+                .start_method(method)
+                .build()
+                .unwrap();
+            assert_eq!(pool.submit(fill_table, 64).unwrap().into_result(), Ok(0));
+            let error = pool
+                .submit(sum, make(2 * T))
+                .unwrap()
+                .into_result()
+                .unwrap_err();
+            let ResultError::Failed(TaskError::ArgDecode(message)) = &error else {
+                panic!("{method:?}: {error:?}");
+            };
+            assert!(
+                message.contains(
+                    "dropped on arrival: the receiving process is out of file descriptors"
+                ),
+                "{method:?}: {message}"
+            );
+            // Its answers are made on the heap and cross inline.
+            let made = pool.submit(make, 2 * T).unwrap().into_result().unwrap();
+            assert!(!made.is_shared());
+            assert_eq!(made, make(2 * T));
+            pool.shutdown(true, false);
+        }
+    });
+    clean.check();
+}
+
+#[test]
+fn a_parent_out_of_descriptors() {
+    let clean = clean();
+    watchdog("a parent out of descriptors", || {
+        for method in methods() {
+            let pool = ProcessPoolExecutor::builder()
+                .max_workers(1)
+                .start_method(method)
+                .on_worker_death(OnWorkerDeath::Replace)
+                .build()
+                .unwrap();
+            // The worker is up before the table fills.
+            assert_eq!(
+                pool.submit(make, 1).unwrap().into_result().unwrap().len(),
+                1
+            );
+            let full = exhaust_fds(256);
+            let small = pool.submit(make, 10).unwrap().into_result().unwrap();
+            assert_eq!(&small[..], &[10; 10][..]);
+            let error = pool.submit(make, 2 * T).unwrap().into_result().unwrap_err();
+            let ResultError::Failed(TaskError::ResultDecode(message)) = &error else {
+                panic!("{method:?}: {error:?}");
+            };
+            assert!(
+                message.contains("out of file descriptors"),
+                "{method:?}: {message}"
+            );
+            // Made while the table is full: on the heap, and it crosses inline.
+            let data = make(3 * T);
+            assert!(!data.is_shared());
+            let (shared, total) = pool
+                .submit(sum, data.clone())
+                .unwrap()
+                .into_result()
+                .unwrap();
+            assert!(!shared);
+            assert_eq!(total, 3 * T as u64 * u64::from(data[0]));
+            drop(full);
+            let made = pool.submit(make, 2 * T).unwrap().into_result().unwrap();
+            assert!(made.is_shared());
+            assert_eq!(made, make(2 * T));
+            pool.shutdown(true, false);
+        }
+    });
+    clean.check();
+}
