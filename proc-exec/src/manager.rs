@@ -25,7 +25,7 @@
 //! each worker's answers, to tell the state whether that worker's items are
 //! quick (see `Manager::pace`); it never sleeps on that clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 
 use crate::ExitStatus;
+use crate::executor::RunFrame;
 use crate::os::child::Child;
 use crate::os::fd;
 use crate::os::poll::poll;
@@ -56,6 +57,10 @@ struct WorkerIo {
     /// Bytes not yet written to `to`, from `written` on.
     out: Vec<u8>,
     written: usize,
+    /// Frames not in `out` yet, in order: the first one's descriptors did
+    /// not fit in `side` (the worker has not taken those of the frames
+    /// before it). They wait for `side` to drain rather than go without.
+    waiting: VecDeque<Waiting>,
     decoder: FrameDecoder,
     /// `from` reached end of file, or its bytes stopped making sense.
     closed: bool,
@@ -168,15 +173,14 @@ impl Manager {
                     payload,
                 } => {
                     if let Some(io) = self.workers.get_mut(&worker) {
-                        let start = io.out.len();
-                        io.out.extend_from_slice(&payload);
-                        wire::set_work_id(&mut io.out[start..], work);
-                        send_shared(io, start, &payload.shared);
+                        io.waiting.push_back(Waiting::Run(work, payload));
+                        queue_waiting(io);
                     }
                 }
                 Action::SendExit { worker } => {
                     if let Some(io) = self.workers.get_mut(&worker) {
-                        let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut io.out, u32::MAX);
+                        io.waiting.push_back(Waiting::Exit);
+                        queue_waiting(io);
                     }
                 }
                 Action::Signal {
@@ -305,6 +309,7 @@ impl Manager {
             side,
             out: Vec::new(),
             written: 0,
+            waiting: VecDeque::new(),
             decoder: FrameDecoder::new(Direction::FromWorker, max_frame_size),
             closed: false,
             ended: false,
@@ -367,6 +372,10 @@ impl Manager {
                     fds.push(PollFd::new(&io.to, PollFlags::OUT));
                     watched.push((id, Watch::Write));
                 }
+                if !io.waiting.is_empty() && !io.gone() {
+                    fds.push(PollFd::new(&io.side, PollFlags::OUT));
+                    watched.push((id, Watch::Side));
+                }
                 // An ended worker's notice is awaited on the server's
                 // socket instead.
                 if !io.ended {
@@ -394,6 +403,12 @@ impl Manager {
                 Watch::Read => self.read_worker(id),
                 Watch::Write => {
                     if let Some(io) = self.workers.get_mut(&id) {
+                        flush(io);
+                    }
+                }
+                Watch::Side => {
+                    if let Some(io) = self.workers.get_mut(&id) {
+                        queue_waiting(io);
                         flush(io);
                     }
                 }
@@ -519,6 +534,9 @@ enum Watch {
     Read,
     /// Its request pipe: room for the bytes waiting in `out`.
     Write,
+    /// Its descriptor socket: room for the descriptors of the first frame
+    /// in `waiting`.
+    Side,
     /// Its pidfd: it ended.
     Exit,
 }
@@ -559,17 +577,43 @@ fn flush(io: &mut WorkerIo) {
     }
 }
 
-/// Sends the descriptors of the frame just queued at `start` before any of
-/// its bytes leave. If the socket refuses them (full, or the worker gone)
-/// the frame says it carries none, so its `SharedBytes` fail to decode in
-/// the worker (an argument error for that task) instead of taking the
-/// descriptors of a later frame.
-fn send_shared(io: &mut WorkerIo, start: usize, shared: &[crate::SharedBytes]) {
-    if shared.is_empty() {
-        return;
-    }
-    if shm::send_fds(io.side.as_fd(), &shared_bytes::fds(shared), false).is_err() {
-        wire::set_shared(&mut io.out[start..], 0);
+/// A frame for a worker that waits for room in its descriptor socket.
+enum Waiting {
+    Run(WorkId, Arc<RunFrame>),
+    Exit,
+}
+
+/// Moves the worker's waiting frames into `out`, in order, each after its
+/// descriptors were sent (so they are there before any of its bytes). Stops
+/// at a frame whose descriptors the full socket refuses: it waits, and the
+/// frames after it with it, until `poll` says the socket has room. Any
+/// other refusal (the worker gone, the kernel's limit on descriptors in
+/// flight) sends the frame saying it carries none, so its `SharedBytes`
+/// fail to decode in the worker (an argument error for that task) instead
+/// of taking the descriptors of a later frame.
+fn queue_waiting(io: &mut WorkerIo) {
+    while let Some(next) = io.waiting.front() {
+        match next {
+            Waiting::Exit => {
+                let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut io.out, u32::MAX);
+            }
+            Waiting::Run(work, payload) => {
+                let fds = shared_bytes::fds(&payload.shared);
+                let sent = fds.is_empty()
+                    || match shm::send_fds(io.side.as_fd(), &fds, false) {
+                        Ok(()) => true,
+                        Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                        Err(_) => false,
+                    };
+                let start = io.out.len();
+                io.out.extend_from_slice(payload);
+                wire::set_work_id(&mut io.out[start..], *work);
+                if !sent {
+                    wire::set_shared(&mut io.out[start..], 0);
+                }
+            }
+        }
+        io.waiting.pop_front();
     }
 }
 
