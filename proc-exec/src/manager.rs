@@ -57,10 +57,13 @@ struct WorkerIo {
     /// Bytes not yet written to `to`, from `written` on.
     out: Vec<u8>,
     written: usize,
-    /// Frames not in `out` yet, in order: the first one's descriptors did
-    /// not fit in `side` (the worker has not taken those of the frames
-    /// before it). They wait for `side` to drain rather than go without.
+    /// Frames not in `out` yet, in order: the first one's descriptors were
+    /// refused for now (see [`Stall`]). They wait rather than go without.
     waiting: VecDeque<Waiting>,
+    /// Why `waiting` is held, when it is.
+    stall: Option<Stall>,
+    /// `Run` frames queued in `out` and not answered yet.
+    unanswered: usize,
     decoder: FrameDecoder,
     /// `from` reached end of file, or its bytes stopped making sense.
     closed: bool,
@@ -151,6 +154,7 @@ impl Manager {
             }
             self.track_deadlines();
             self.kill_stragglers();
+            self.retry_stalled();
             self.flush_all();
             if let Err(error) = self.wait() {
                 // poll itself failed (ENOMEM): nothing sensible is left but
@@ -172,15 +176,17 @@ impl Manager {
                     work,
                     payload,
                 } => {
+                    let answers_due = self.answers_due();
                     if let Some(io) = self.workers.get_mut(&worker) {
                         io.waiting.push_back(Waiting::Run(work, payload));
-                        queue_waiting(io);
+                        queue_waiting(io, answers_due);
                     }
                 }
                 Action::SendExit { worker } => {
+                    let answers_due = self.answers_due();
                     if let Some(io) = self.workers.get_mut(&worker) {
                         io.waiting.push_back(Waiting::Exit);
-                        queue_waiting(io);
+                        queue_waiting(io, answers_due);
                     }
                 }
                 Action::Signal {
@@ -310,12 +316,32 @@ impl Manager {
             out: Vec::new(),
             written: 0,
             waiting: VecDeque::new(),
+            stall: None,
+            unanswered: 0,
             decoder: FrameDecoder::new(Direction::FromWorker, max_frame_size),
             closed: false,
             ended: false,
             broken: false,
             busy_since: None,
         })
+    }
+
+    /// Whether some worker still owes answers: each one received the
+    /// descriptors of its frame, so the kernel's count of descriptors in
+    /// flight will go down.
+    fn answers_due(&self) -> bool {
+        self.workers.values().any(|io| io.unanswered > 0)
+    }
+
+    /// Tries again, after whatever woke the manager (answers among it), to
+    /// send the frames held for the kernel's limit on descriptors in flight.
+    fn retry_stalled(&mut self) {
+        let answers_due = self.answers_due();
+        for io in self.workers.values_mut() {
+            if io.stall == Some(Stall::InFlight) {
+                queue_waiting(io, answers_due);
+            }
+        }
     }
 
     /// Writes what each pipe takes without blocking.
@@ -372,7 +398,7 @@ impl Manager {
                     fds.push(PollFd::new(&io.to, PollFlags::OUT));
                     watched.push((id, Watch::Write));
                 }
-                if !io.waiting.is_empty() && !io.gone() {
+                if io.stall == Some(Stall::Full) && !io.gone() {
                     fds.push(PollFd::new(&io.side, PollFlags::OUT));
                     watched.push((id, Watch::Side));
                 }
@@ -398,6 +424,7 @@ impl Manager {
             let mut woke = fds[first..].iter().map(|fd| !fd.revents().is_empty());
             watched.retain(|_| woke.next().unwrap_or(false));
         }
+        let answers_due = self.answers_due();
         for &(id, watch) in &watched {
             match watch {
                 Watch::Read => self.read_worker(id),
@@ -408,7 +435,7 @@ impl Manager {
                 }
                 Watch::Side => {
                     if let Some(io) = self.workers.get_mut(&id) {
-                        queue_waiting(io);
+                        queue_waiting(io, answers_due);
                         flush(io);
                     }
                 }
@@ -577,21 +604,34 @@ fn flush(io: &mut WorkerIo) {
     }
 }
 
-/// A frame for a worker that waits for room in its descriptor socket.
+/// A frame for a worker that waits for its descriptors to be taken.
 enum Waiting {
     Run(WorkId, Arc<RunFrame>),
     Exit,
 }
 
+/// Why a worker's frames wait.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stall {
+    /// Its descriptor socket is full: polled for room.
+    Full,
+    /// The kernel refuses more descriptors in flight for this user
+    /// (`ETOOMANYREFS`: more than its `RLIMIT_NOFILE` sent and not yet
+    /// received, without `CAP_SYS_RESOURCE`): tried again each time the
+    /// manager wakes, as answers mean received descriptors.
+    InFlight,
+}
+
 /// Moves the worker's waiting frames into `out`, in order, each after its
 /// descriptors were sent (so they are there before any of its bytes). Stops
-/// at a frame whose descriptors the full socket refuses: it waits, and the
-/// frames after it with it, until `poll` says the socket has room. Any
-/// other refusal (the worker gone, the kernel's limit on descriptors in
-/// flight) sends the frame saying it carries none, so its `SharedBytes`
-/// fail to decode in the worker (an argument error for that task) instead
-/// of taking the descriptors of a later frame.
-fn queue_waiting(io: &mut WorkerIo) {
+/// at a frame whose descriptors are refused for now (see [`Stall`]): it
+/// waits, and the frames after it with it. Any other refusal (the worker
+/// gone; too many descriptors in flight while no answer is due, so none
+/// will be received) sends the frame saying it carries none, so its
+/// `SharedBytes` fail to decode in the worker (an argument error for that
+/// task) instead of taking the descriptors of a later frame.
+fn queue_waiting(io: &mut WorkerIo, answers_due: bool) {
+    io.stall = None;
     while let Some(next) = io.waiting.front() {
         match next {
             Waiting::Exit => {
@@ -602,8 +642,15 @@ fn queue_waiting(io: &mut WorkerIo) {
                 let sent = fds.is_empty()
                     || match shm::send_fds(io.side.as_fd(), &fds, false) {
                         Ok(()) => true,
-                        Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-                        Err(_) => false,
+                        // Its own answers count too: those of the frames
+                        // this very call queued.
+                        Err(error) => match stall(&error, answers_due || io.unanswered > 0) {
+                            Some(stall) => {
+                                io.stall = Some(stall);
+                                return;
+                            }
+                            None => false,
+                        },
                     };
                 let start = io.out.len();
                 io.out.extend_from_slice(payload);
@@ -611,10 +658,20 @@ fn queue_waiting(io: &mut WorkerIo) {
                 if !sent {
                     wire::set_shared(&mut io.out[start..], 0);
                 }
+                io.unanswered += 1;
             }
         }
         io.waiting.pop_front();
     }
+}
+
+/// Whether a refusal of descriptors is one to wait out, and how.
+fn stall(error: &io::Error, answers_due: bool) -> Option<Stall> {
+    if error.kind() == io::ErrorKind::WouldBlock {
+        return Some(Stall::Full);
+    }
+    let in_flight = error.raw_os_error() == Some(rustix::io::Errno::TOOMANYREFS.raw_os_error());
+    (in_flight && answers_due).then_some(Stall::InFlight)
 }
 
 /// Handles every complete frame in the worker's decoder. `Err` when the
@@ -669,6 +726,7 @@ fn handle_frames(
                     shared_bytes::decoding(&mut fds, || pending.complete(outcomes));
                 });
                 *answered += 1;
+                io.unanswered = io.unanswered.saturating_sub(1);
             }
             Kind::InitFailed => {
                 let message = match wire::parse_init_failed(frame.body) {

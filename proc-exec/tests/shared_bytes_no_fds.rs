@@ -106,3 +106,65 @@ fn a_parent_out_of_descriptors() {
     });
     clean.check();
 }
+
+fn step(step: common::Step) -> u64 {
+    common::step(step)
+}
+
+fn len_of(data: SharedBytes) -> (bool, usize) {
+    (data.is_shared(), data.len())
+}
+
+/// Without `CAP_SYS_RESOURCE`, the kernel refuses to pass more descriptors
+/// than the user's `RLIMIT_NOFILE` at once (`ETOOMANYREFS`): items queued
+/// to a busy worker past that still get theirs once it takes the earlier.
+#[test]
+fn an_unprivileged_user_queues_more_descriptors_than_its_limit() {
+    // Under `clean`: the role's process is a child of this one.
+    let clean = clean();
+    common::subprocess::run_alone("unprivileged_role");
+    clean.check();
+}
+
+#[test]
+#[ignore = "a role: run by an_unprivileged_user_queues_more_descriptors_than_its_limit"]
+fn unprivileged_role() {
+    if !common::subprocess::is_role("unprivileged_role") {
+        return;
+    }
+    // SAFETY: plain system calls on this process, alone in it (one test thread).
+    unsafe {
+        if libc::getuid() == 0 {
+            assert_eq!(libc::setgroups(0, std::ptr::null()), 0);
+            assert_eq!(libc::setgid(65534), 0);
+            assert_eq!(libc::setuid(65534), 0);
+        }
+    }
+    let limit = rustix::process::Rlimit {
+        current: Some(128),
+        maximum: Some(128),
+    };
+    rustix::process::setrlimit(rustix::process::Resource::Nofile, limit).unwrap();
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .start_method(proc_exec::StartMethod::Fork)
+        .max_in_flight_per_worker(std::num::NonZeroUsize::new(1000).unwrap())
+        .build()
+        .unwrap();
+    let gate = common::Gate::new("unprivileged-queue");
+    let blocked = pool.submit(step, gate.step()).unwrap();
+    gate.wait_started();
+    let data = make(T);
+    let futures: Vec<_> = (0..400)
+        .map(|_| pool.submit(len_of, data.clone()).unwrap())
+        .collect();
+    while !futures.last().unwrap().running() {
+        std::thread::yield_now();
+    }
+    gate.open();
+    assert_eq!(blocked.into_result(), Ok(2));
+    for (i, future) in futures.into_iter().enumerate() {
+        assert_eq!(future.into_result(), Ok((true, T)), "item {i}");
+    }
+    pool.shutdown(true, false);
+}
