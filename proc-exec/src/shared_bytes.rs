@@ -27,7 +27,12 @@ use crate::sync::Cell;
 ///
 /// Cloning is cheap (a reference count); the buffer is `Send + Sync`. Each
 /// shared buffer holds one descriptor and one mapping, in every process
-/// that holds it, until its last clone is dropped.
+/// that holds it, until its last clone is dropped. So the shared results a
+/// process keeps at once (a large map's, collected) count against its
+/// `RLIMIT_NOFILE`: one that arrives when the table is full fails to
+/// decode, its task's [`ResultDecode`](crate::TaskError::ResultDecode)
+/// (a worker's: [`ArgDecode`](crate::TaskError::ArgDecode)) saying the
+/// receiving process is out of file descriptors.
 ///
 /// # Examples
 ///

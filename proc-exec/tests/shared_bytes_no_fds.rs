@@ -126,12 +126,9 @@ fn an_unprivileged_user_queues_more_descriptors_than_its_limit() {
     clean.check();
 }
 
-#[test]
-#[ignore = "a role: run by an_unprivileged_user_queues_more_descriptors_than_its_limit"]
-fn unprivileged_role() {
-    if !common::subprocess::is_role("unprivileged_role") {
-        return;
-    }
+/// Drops root (and so `CAP_SYS_RESOURCE`) for `nobody`, with at most
+/// `limit` descriptors.
+fn become_nobody_with(limit: u64) {
     // SAFETY: plain system calls on this process, alone in it (one test thread).
     unsafe {
         if libc::getuid() == 0 {
@@ -141,10 +138,19 @@ fn unprivileged_role() {
         }
     }
     let limit = rustix::process::Rlimit {
-        current: Some(128),
-        maximum: Some(128),
+        current: Some(limit),
+        maximum: Some(limit),
     };
     rustix::process::setrlimit(rustix::process::Resource::Nofile, limit).unwrap();
+}
+
+#[test]
+#[ignore = "a role: run by an_unprivileged_user_queues_more_descriptors_than_its_limit"]
+fn unprivileged_role() {
+    if !common::subprocess::is_role("unprivileged_role") {
+        return;
+    }
+    become_nobody_with(128);
     let pool = ProcessPoolExecutor::builder()
         .max_workers(1)
         .start_method(proc_exec::StartMethod::Fork)
@@ -165,6 +171,48 @@ fn unprivileged_role() {
     assert_eq!(blocked.into_result(), Ok(2));
     for (i, future) in futures.into_iter().enumerate() {
         assert_eq!(future.into_result(), Ok((true, T)), "item {i}");
+    }
+    pool.shutdown(true, false);
+}
+
+fn echo(data: SharedBytes) -> SharedBytes {
+    data
+}
+
+/// The same limit, with shared results coming back while chunks of shared
+/// arguments wait to go: the answers' descriptors get through too.
+#[test]
+fn an_unprivileged_user_maps_shared_buffers_both_ways() {
+    let clean = clean();
+    common::subprocess::run_alone("unprivileged_map_role");
+    clean.check();
+}
+
+#[test]
+#[ignore = "a role: run by an_unprivileged_user_maps_shared_buffers_both_ways"]
+fn unprivileged_map_role() {
+    if !common::subprocess::is_role("unprivileged_map_role") {
+        return;
+    }
+    become_nobody_with(128);
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(2)
+        .start_method(proc_exec::StartMethod::Fork)
+        .build()
+        .unwrap();
+    let data = make(T);
+    let options = proc_exec::MapOptions::new()
+        .chunksize(std::num::NonZeroUsize::new(20).unwrap())
+        .buffersize(std::num::NonZeroUsize::new(3).unwrap());
+    for round in 0..3 {
+        let inputs = vec![data.clone(); 1000];
+        for (i, result) in pool.map_with(echo, inputs, options).unwrap().enumerate() {
+            assert_eq!(
+                result.as_ref().map(|b| b.len()),
+                Ok(T),
+                "round {round} item {i}"
+            );
+        }
     }
     pool.shutdown(true, false);
 }
