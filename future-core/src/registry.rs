@@ -122,7 +122,7 @@ impl<T, E, const N: usize> Taken<T, E, N> {
 #[derive(Default)]
 pub(crate) struct WakePanic {
     #[cfg(feature = "std")]
-    first: Option<std::boxed::Box<dyn core::any::Any + Send>>,
+    first: Option<alloc::boxed::Box<dyn core::any::Any + Send>>,
 }
 
 impl WakePanic {

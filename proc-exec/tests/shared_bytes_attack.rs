@@ -100,7 +100,7 @@ struct Nested {
 fn nest(n: usize) -> Nested {
     Nested {
         tag: n as u8,
-        maybe: (n % 2 == 0).then(|| make(T + n)),
+        maybe: n.is_multiple_of(2).then(|| make(T + n)),
         list: (0..n).map(|i| make(T + i)).collect(),
         pair: (make(T - 1), Some(make(2 * T))),
     }
