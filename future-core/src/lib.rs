@@ -47,7 +47,10 @@
 //! another thread, or the code it interrupted, registering at that moment,
 //! that registration runs them as it finishes; see
 //! [In interrupts](#in-interrupts).) With `std`, a panicking callback is caught, reported
-//! through [`set_callback_panic_hook`], and does not stop the others.
+//! through [`set_callback_panic_hook`], and does not stop the others; a waker
+//! that panics when woken stops neither the other wakers nor the callbacks
+//! (the future still settles and can be reset), and its panic reaches the
+//! completing code once the completion is over.
 //!
 //! One deliberate difference: [`cancel`](FutureCell::cancel) wakes waiters,
 //! so nothing waiting on a cancelled future hangs (CPython gh-92001).

@@ -105,9 +105,47 @@ pub(crate) struct Taken<T, E, const N: usize> {
 }
 
 impl<T, E, const N: usize> Taken<T, E, N> {
-    pub(crate) fn wake(&mut self) {
+    /// Wakes every taken waker. A waker is user code: with `std`, one that
+    /// panics stops neither the others nor the rest of the completion (done
+    /// callbacks, SETTLED), which a stranded cell could never be reset
+    /// after; its panic waits in `panicked` until the completion is over.
+    pub(crate) fn wake(&mut self, panicked: &mut WakePanic) {
         for entry in self.wakers.take() {
-            entry.waker.wake();
+            panicked.catch(|| entry.waker.wake());
+        }
+    }
+}
+
+/// The first panic of a waker during one completion, raised again by
+/// [`raise`](Self::raise) once the completion's work is done, so the
+/// completing code still sees it. Without `std` a panic is not caught.
+#[derive(Default)]
+pub(crate) struct WakePanic {
+    #[cfg(feature = "std")]
+    first: Option<alloc::boxed::Box<dyn core::any::Any + Send>>,
+}
+
+impl WakePanic {
+    fn catch(&mut self, wake: impl FnOnce()) {
+        #[cfg(feature = "std")]
+        {
+            let woken = std::panic::catch_unwind(core::panic::AssertUnwindSafe(wake));
+            if let Err(payload) = woken {
+                match self.first {
+                    None => self.first = Some(payload),
+                    Some(_) => crate::drop_panic_payload(payload),
+                }
+            }
+        }
+        #[cfg(not(feature = "std"))]
+        wake();
+    }
+
+    /// Resumes the panic caught, if any.
+    pub(crate) fn raise(self) {
+        #[cfg(feature = "std")]
+        if let Some(payload) = self.first {
+            std::panic::resume_unwind(payload);
         }
     }
 }

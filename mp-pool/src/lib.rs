@@ -161,5 +161,6 @@ pub use proc_exec;
 pub use proc_exec::Json;
 #[cfg(target_os = "linux")]
 pub use proc_exec::{
-    BrokenProcessPool, Bytes, ExitStatus, InputError, MapError, StartMethod, SubmitError, TaskError,
+    BrokenProcessPool, Bytes, ExitStatus, InputError, MapError, SharedBytes, StartMethod,
+    SubmitError, TaskError,
 };

@@ -7,7 +7,6 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
-use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 use future_core::{Completer, Future};
@@ -39,7 +38,7 @@ pub struct ChunkResults<R, E = Infallible> {
     left: usize,
     raised: RaisedDecoder<E>,
     /// The descriptors sent beside the answer, for its `SharedBytes`.
-    shared: Vec<Option<OwnedFd>>,
+    shared: crate::shared_bytes::Incoming,
     _values: PhantomData<fn() -> R>,
 }
 

@@ -127,7 +127,7 @@ fn check_frame(kind: Kind, work_id: u64, shared: u8, body: &[u8], max: u32) {
                 assert_eq!(out, body, "the call head is not canonical");
                 // Arguments that claim shared payloads whose descriptors did
                 // not come (or that hold any other bytes) are an error.
-                let mut fds = (0..shared).map(|_| None).collect();
+                let mut fds = crate::shared_bytes::Incoming::default();
                 let decoded = crate::shared_bytes::decoding(&mut fds, || {
                     crate::codec::decode_exact::<Vec<crate::SharedBytes>>(args)
                 });

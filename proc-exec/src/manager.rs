@@ -25,7 +25,7 @@
 //! each worker's answers, to tell the state whether that worker's items are
 //! quick (see `Manager::pace`); it never sleeps on that clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 
 use crate::ExitStatus;
+use crate::executor::RunFrame;
 use crate::os::child::Child;
 use crate::os::fd;
 use crate::os::poll::poll;
@@ -56,6 +57,13 @@ struct WorkerIo {
     /// Bytes not yet written to `to`, from `written` on.
     out: Vec<u8>,
     written: usize,
+    /// Frames not in `out` yet, in order: the first one's descriptors were
+    /// refused for now (see [`Stall`]). They wait rather than go without.
+    waiting: VecDeque<Waiting>,
+    /// Why `waiting` is held, when it is.
+    stall: Option<Stall>,
+    /// `Run` frames queued in `out` and not answered yet.
+    unanswered: usize,
     decoder: FrameDecoder,
     /// `from` reached end of file, or its bytes stopped making sense.
     closed: bool,
@@ -146,6 +154,7 @@ impl Manager {
             }
             self.track_deadlines();
             self.kill_stragglers();
+            self.retry_stalled();
             self.flush_all();
             if let Err(error) = self.wait() {
                 // poll itself failed (ENOMEM): nothing sensible is left but
@@ -167,16 +176,17 @@ impl Manager {
                     work,
                     payload,
                 } => {
+                    let answers_due = self.answers_due();
                     if let Some(io) = self.workers.get_mut(&worker) {
-                        let start = io.out.len();
-                        io.out.extend_from_slice(&payload);
-                        wire::set_work_id(&mut io.out[start..], work);
-                        send_shared(io, start, &payload.shared);
+                        io.waiting.push_back(Waiting::Run(work, payload));
+                        queue_waiting(io, answers_due);
                     }
                 }
                 Action::SendExit { worker } => {
+                    let answers_due = self.answers_due();
                     if let Some(io) = self.workers.get_mut(&worker) {
-                        let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut io.out, u32::MAX);
+                        io.waiting.push_back(Waiting::Exit);
+                        queue_waiting(io, answers_due);
                     }
                 }
                 Action::Signal {
@@ -305,12 +315,33 @@ impl Manager {
             side,
             out: Vec::new(),
             written: 0,
+            waiting: VecDeque::new(),
+            stall: None,
+            unanswered: 0,
             decoder: FrameDecoder::new(Direction::FromWorker, max_frame_size),
             closed: false,
             ended: false,
             broken: false,
             busy_since: None,
         })
+    }
+
+    /// Whether some worker still owes answers: each one received the
+    /// descriptors of its frame, so the kernel's count of descriptors in
+    /// flight will go down.
+    fn answers_due(&self) -> bool {
+        self.workers.values().any(|io| io.unanswered > 0)
+    }
+
+    /// Tries again, after whatever woke the manager (answers among it), to
+    /// send the frames held for the kernel's limit on descriptors in flight.
+    fn retry_stalled(&mut self) {
+        let answers_due = self.answers_due();
+        for io in self.workers.values_mut() {
+            if io.stall == Some(Stall::InFlight) {
+                queue_waiting(io, answers_due);
+            }
+        }
     }
 
     /// Writes what each pipe takes without blocking.
@@ -367,6 +398,10 @@ impl Manager {
                     fds.push(PollFd::new(&io.to, PollFlags::OUT));
                     watched.push((id, Watch::Write));
                 }
+                if io.stall == Some(Stall::Full) && !io.gone() {
+                    fds.push(PollFd::new(&io.side, PollFlags::OUT));
+                    watched.push((id, Watch::Side));
+                }
                 // An ended worker's notice is awaited on the server's
                 // socket instead.
                 if !io.ended {
@@ -389,11 +424,18 @@ impl Manager {
             let mut woke = fds[first..].iter().map(|fd| !fd.revents().is_empty());
             watched.retain(|_| woke.next().unwrap_or(false));
         }
+        let answers_due = self.answers_due();
         for &(id, watch) in &watched {
             match watch {
                 Watch::Read => self.read_worker(id),
                 Watch::Write => {
                     if let Some(io) = self.workers.get_mut(&id) {
+                        flush(io);
+                    }
+                }
+                Watch::Side => {
+                    if let Some(io) = self.workers.get_mut(&id) {
+                        queue_waiting(io, answers_due);
                         flush(io);
                     }
                 }
@@ -519,6 +561,9 @@ enum Watch {
     Read,
     /// Its request pipe: room for the bytes waiting in `out`.
     Write,
+    /// Its descriptor socket: room for the descriptors of the first frame
+    /// in `waiting`.
+    Side,
     /// Its pidfd: it ended.
     Exit,
 }
@@ -559,18 +604,74 @@ fn flush(io: &mut WorkerIo) {
     }
 }
 
-/// Sends the descriptors of the frame just queued at `start` before any of
-/// its bytes leave. If the socket refuses them (full, or the worker gone)
-/// the frame says it carries none, so its `SharedBytes` fail to decode in
-/// the worker (an argument error for that task) instead of taking the
-/// descriptors of a later frame.
-fn send_shared(io: &mut WorkerIo, start: usize, shared: &[crate::SharedBytes]) {
-    if shared.is_empty() {
-        return;
+/// A frame for a worker that waits for its descriptors to be taken.
+enum Waiting {
+    Run(WorkId, Arc<RunFrame>),
+    Exit,
+}
+
+/// Why a worker's frames wait.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stall {
+    /// Its descriptor socket is full: polled for room.
+    Full,
+    /// The kernel refuses more descriptors in flight for this user
+    /// (`ETOOMANYREFS`: more than its `RLIMIT_NOFILE` sent and not yet
+    /// received, without `CAP_SYS_RESOURCE`): tried again each time the
+    /// manager wakes, as answers mean received descriptors.
+    InFlight,
+}
+
+/// Moves the worker's waiting frames into `out`, in order, each after its
+/// descriptors were sent (so they are there before any of its bytes). Stops
+/// at a frame whose descriptors are refused for now (see [`Stall`]): it
+/// waits, and the frames after it with it. Any other refusal (the worker
+/// gone; too many descriptors in flight while no answer is due, so none
+/// will be received) sends the frame saying it carries none, so its
+/// `SharedBytes` fail to decode in the worker (an argument error for that
+/// task) instead of taking the descriptors of a later frame.
+fn queue_waiting(io: &mut WorkerIo, answers_due: bool) {
+    io.stall = None;
+    while let Some(next) = io.waiting.front() {
+        match next {
+            Waiting::Exit => {
+                let _ = wire::encode_frame(Kind::Exit, 0, &[], &mut io.out, u32::MAX);
+            }
+            Waiting::Run(work, payload) => {
+                let fds = shared_bytes::fds(&payload.shared);
+                let sent = fds.is_empty()
+                    || match shm::send_fds(io.side.as_fd(), &fds, false) {
+                        Ok(()) => true,
+                        // Its own answers count too: those of the frames
+                        // this very call queued.
+                        Err(error) => match stall(&error, answers_due || io.unanswered > 0) {
+                            Some(stall) => {
+                                io.stall = Some(stall);
+                                return;
+                            }
+                            None => false,
+                        },
+                    };
+                let start = io.out.len();
+                io.out.extend_from_slice(payload);
+                wire::set_work_id(&mut io.out[start..], *work);
+                if !sent {
+                    wire::set_shared(&mut io.out[start..], 0);
+                }
+                io.unanswered += 1;
+            }
+        }
+        io.waiting.pop_front();
     }
-    if shm::send_fds(io.side.as_fd(), &shared_bytes::fds(shared), false).is_err() {
-        wire::set_shared(&mut io.out[start..], 0);
+}
+
+/// Whether a refusal of descriptors is one to wait out, and how.
+fn stall(error: &io::Error, answers_due: bool) -> Option<Stall> {
+    if error.kind() == io::ErrorKind::WouldBlock {
+        return Some(Stall::Full);
     }
+    let in_flight = error.raw_os_error() == Some(rustix::io::Errno::TOOMANYREFS.raw_os_error());
+    (in_flight && answers_due).then_some(Stall::InFlight)
 }
 
 /// Handles every complete frame in the worker's decoder. `Err` when the
@@ -613,7 +714,7 @@ fn handle_frames(
                 // descriptors that did not come fails its `SharedBytes`
                 // with a decode error (the task's, not the pool's).
                 let mut fds = match frame.shared {
-                    0 => Vec::new(),
+                    0 => shared_bytes::Incoming::default(),
                     _ => shared_bytes::received(shm::recv_fds(io.side.as_fd())),
                 };
                 let pending = shared.done(id, frame.work_id, outcomes.len()).ok_or(())?;
@@ -625,6 +726,7 @@ fn handle_frames(
                     shared_bytes::decoding(&mut fds, || pending.complete(outcomes));
                 });
                 *answered += 1;
+                io.unanswered = io.unanswered.saturating_sub(1);
             }
             Kind::InitFailed => {
                 let message = match wire::parse_init_failed(frame.body) {

@@ -27,7 +27,12 @@ use crate::sync::Cell;
 ///
 /// Cloning is cheap (a reference count); the buffer is `Send + Sync`. Each
 /// shared buffer holds one descriptor and one mapping, in every process
-/// that holds it, until its last clone is dropped.
+/// that holds it, until its last clone is dropped. So the shared results a
+/// process keeps at once (a large map's, collected) count against its
+/// `RLIMIT_NOFILE`: one that arrives when the table is full fails to
+/// decode, its task's [`ResultDecode`](crate::TaskError::ResultDecode)
+/// (a worker's: [`ArgDecode`](crate::TaskError::ArgDecode)) saying the
+/// receiving process is out of file descriptors.
 ///
 /// # Examples
 ///
@@ -194,8 +199,8 @@ thread_local! {
     /// body names, in index order.
     static OUTGOING: Cell<Option<Vec<SharedBytes>>> = const { Cell::new(None) };
     /// While a frame is decoded on this thread: the descriptors that came
-    /// beside it, each taken by the one index that names it.
-    static INCOMING: Cell<Option<Vec<Option<OwnedFd>>>> = const { Cell::new(None) };
+    /// beside it.
+    static INCOMING: Cell<Option<Incoming>> = const { Cell::new(None) };
     /// Why the last shared payload could not be received: postcard keeps
     /// only that a custom error happened, not its text.
     static REFUSED: Cell<Option<String>> = const { Cell::new(None) };
@@ -238,16 +243,26 @@ impl<'de> Deserialize<'de> for SharedBytes {
         match Decoded::deserialize(deserializer)? {
             Decoded::Inline(bytes) => Ok(SharedBytes(Repr::Inline(Arc::from(bytes.0)))),
             Decoded::Shared(index, len) => {
-                let fd = INCOMING.with(|cell| {
-                    let mut incoming = cell.take()?;
-                    let fd = incoming.get_mut(index as usize).and_then(Option::take);
+                let (fd, cut) = INCOMING.with(|cell| {
+                    let Some(mut incoming) = cell.take() else {
+                        return (None, false);
+                    };
+                    let fd = incoming.fds.get_mut(index as usize).and_then(Option::take);
+                    let cut = incoming.cut;
                     cell.set(Some(incoming));
-                    fd
+                    (fd, cut)
                 });
                 let fd = fd.ok_or_else(|| {
-                    refuse::<D::Error>(format!(
-                        "shared payload #{index} ({len} bytes) has no descriptor beside its frame"
-                    ))
+                    refuse::<D::Error>(if cut {
+                        format!(
+                            "shared payload #{index} ({len} bytes) was dropped on arrival: \
+                             the receiving process is out of file descriptors (RLIMIT_NOFILE)"
+                        )
+                    } else {
+                        format!(
+                            "shared payload #{index} ({len} bytes) has no descriptor beside its frame"
+                        )
+                    })
                 })?;
                 let mapped = Mapped::receive(fd, len).map_err(refuse::<D::Error>)?;
                 Ok(SharedBytes(Repr::Mapped(Arc::new(mapped))))
@@ -267,9 +282,19 @@ pub(crate) fn encoding<T>(encode: impl FnOnce() -> T) -> (T, Vec<SharedBytes>) {
     (value, outgoing)
 }
 
+/// The descriptors that came beside one frame, each taken by the one index
+/// that names it.
+#[derive(Default)]
+pub(crate) struct Incoming {
+    fds: Vec<Option<OwnedFd>>,
+    /// The kernel dropped some of them: the receiving process's descriptor
+    /// table was full. A payload whose descriptor is missing says so.
+    cut: bool,
+}
+
 /// Runs `decode` with `fds` (those sent beside the frame being decoded)
 /// for its shared payloads to take; puts back the ones not taken.
-pub(crate) fn decoding<T>(fds: &mut Vec<Option<OwnedFd>>, decode: impl FnOnce() -> T) -> T {
+pub(crate) fn decoding<T>(fds: &mut Incoming, decode: impl FnOnce() -> T) -> T {
     let before = INCOMING.with(|cell| cell.replace(Some(std::mem::take(fds))));
     let restore = Restore(Some(before), &INCOMING);
     let value = decode();
@@ -281,19 +306,23 @@ pub(crate) fn decoding<T>(fds: &mut Vec<Option<OwnedFd>>, decode: impl FnOnce() 
 /// Takes the descriptors of the frame being decoded on this thread, for a
 /// decoder that runs later (a chunk's items are decoded by the thread
 /// that takes them).
-pub(crate) fn take_incoming() -> Vec<Option<OwnedFd>> {
+pub(crate) fn take_incoming() -> Incoming {
     INCOMING.with(|cell| {
         let incoming = cell.take();
         if incoming.is_some() {
-            cell.set(Some(Vec::new()));
+            cell.set(Some(Incoming::default()));
         }
         incoming.unwrap_or_default()
     })
 }
 
-/// The descriptors of a received frame, ready for [`decoding`].
-pub(crate) fn received(fds: Vec<OwnedFd>) -> Vec<Option<OwnedFd>> {
-    fds.into_iter().map(Some).collect()
+/// The descriptors of a received frame, ready for [`decoding`]; `cut`: the
+/// kernel dropped some (see [`recv_fds`](crate::os::shm::recv_fds)).
+pub(crate) fn received((fds, cut): (Vec<OwnedFd>, bool)) -> Incoming {
+    Incoming {
+        fds: fds.into_iter().map(Some).collect(),
+        cut,
+    }
 }
 
 /// The descriptors to send for `shared`, in index order.
@@ -345,11 +374,11 @@ mod tests {
             .into_iter()
             .map(|fd| fd.try_clone_to_owned().unwrap())
             .collect();
-        let mut fds = received(fds);
+        let mut fds = received((fds, false));
         let back: SharedBytes = decoding(&mut fds, || postcard::from_bytes(&encoded).unwrap());
         assert!(back.is_shared());
         assert_eq!(&back[..], &data[..]);
-        assert!(fds.iter().all(Option::is_none));
+        assert!(fds.fds.iter().all(Option::is_none));
 
         // Named twice, or without a descriptor: an error, not a panic.
         let twice = decoding(&mut fds, || postcard::from_bytes::<SharedBytes>(&encoded));

@@ -145,7 +145,7 @@ fn handle(
             // The parent sent them before the frame; missing ones fail the
             // argument that names them (an `ArgDecode` outcome).
             let mut fds = match (frame.shared, side) {
-                (0, _) | (_, None) => Vec::new(),
+                (0, _) | (_, None) => shared_bytes::Incoming::default(),
                 (_, Some(side)) => shared_bytes::received(shm::recv_fds(side.as_fd())),
             };
             let start = out.len();

@@ -40,7 +40,7 @@ use super::FutureCell;
 use crate::{
     MutexGuard,
     park::{DefaultParker, Park},
-    registry::Registry,
+    registry::{Registry, WakePanic},
     state::{DEFERRED, PARKED, SETTLED},
     sync::Ordering,
 };
@@ -110,11 +110,19 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// run, then settle. Returns early, having handed the rest over, when the
     /// registry is held. Never waits.
     pub(super) fn settle(&self) {
+        let mut panicked = WakePanic::default();
+        self.settle_catching(&mut panicked);
+        panicked.raise();
+    }
+
+    /// [`settle`](Self::settle), with the first panic of a waker kept in
+    /// `panicked` rather than ending the chain.
+    fn settle_catching(&self, panicked: &mut WakePanic) {
         while let Some(mut registry) = self.registry_for_completion() {
             if !registry.is_closed() {
                 let mut taken = registry.close();
                 drop(registry);
-                taken.wake();
+                taken.wake(panicked);
                 let completion = self.completion();
                 for callback in taken.callbacks.take() {
                     callback.run(completion);
@@ -133,7 +141,7 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
                 // on the word without it; the change above must wake it.
                 DefaultParker::wake_all(&self.word);
             }
-            after.wake();
+            after.wake(panicked);
             return;
         }
     }

@@ -35,8 +35,8 @@ use rustix::fs::{MemfdFlags, SealFlags};
 use rustix::io::Errno;
 use rustix::mm::{MapFlags, ProtFlags};
 use rustix::net::{
-    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
-    SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
+    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags,
+    SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
 };
 
 /// The seals every shared payload carries before anyone maps it.
@@ -201,31 +201,34 @@ pub(crate) fn send_fds(sock: BorrowedFd<'_>, fds: &[BorrowedFd<'_>], wait: bool)
 
 /// Takes the next message's descriptors without waiting: the peer sends
 /// them before the frame that announces them, so they are there by the
-/// time the frame is read. An empty channel gives none.
-pub(crate) fn recv_fds(sock: BorrowedFd<'_>) -> Vec<OwnedFd> {
+/// time the frame is read. An empty channel gives none. The flag says the
+/// kernel dropped some of them (`MSG_CTRUNC`): this process's descriptor
+/// table is full (`RLIMIT_NOFILE`), and the message is consumed all the
+/// same, so later frames still get their own.
+pub(crate) fn recv_fds(sock: BorrowedFd<'_>) -> (Vec<OwnedFd>, bool) {
     let mut count = [0u8; 1];
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
     let flags = RecvFlags::DONTWAIT | RecvFlags::CMSG_CLOEXEC;
-    loop {
+    let cut = loop {
         match rustix::net::recvmsg(
             sock,
             &mut [IoSliceMut::new(&mut count)],
             &mut control,
             flags,
         ) {
-            Ok(_) => break,
+            Ok(message) => break message.flags.contains(ReturnFlags::CTRUNC),
             Err(Errno::INTR) => {}
-            Err(_) => return Vec::new(),
+            Err(_) => return (Vec::new(), false),
         }
-    }
+    };
     let mut fds = Vec::new();
     for message in control.drain() {
         if let RecvAncillaryMessage::ScmRights(received) = message {
             fds.extend(received);
         }
     }
-    fds
+    (fds, cut)
 }
 
 #[cfg(test)]
@@ -239,8 +242,8 @@ mod tests {
         assert_eq!(mapped.bytes(), &data[..]);
         let (a, b) = channel().unwrap();
         send_fds(a.as_fd(), &[mapped.fd()], true).unwrap();
-        let mut fds = recv_fds(b.as_fd());
-        assert_eq!(fds.len(), 1);
+        let (mut fds, cut) = recv_fds(b.as_fd());
+        assert_eq!((fds.len(), cut), (1, false));
         let again = Mapped::receive(fds.pop().unwrap(), data.len() as u64).unwrap();
         assert_eq!(again.bytes(), &data[..]);
         // The seals hold: the file cannot be written or shrunk.
@@ -259,6 +262,6 @@ mod tests {
         let error = Mapped::receive(loose, 10).unwrap_err();
         assert!(error.contains("seal"), "{error}");
         let (_a, b) = channel().unwrap();
-        assert!(recv_fds(b.as_fd()).is_empty());
+        assert!(recv_fds(b.as_fd()).0.is_empty());
     }
 }
