@@ -315,7 +315,7 @@ mod tests {
     use rustix::process::{DumpableBehavior, set_dumpable_behavior};
 
     /// Generous: only a guard against hanging, never reached when all is well.
-    const LONG: Option<Duration> = Some(Duration::from_secs(10));
+    const LONG: Option<Duration> = Some(Duration::from_secs(60));
 
     /// A child writes to a pipe and exits with 7: the parent reads its bytes,
     /// `wait` reports `Exited(7)` (exitcode 7), and the status is kept.

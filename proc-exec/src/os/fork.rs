@@ -368,7 +368,7 @@ mod tests {
         drop((report_w, extra_w, high));
         let bytes = read_to_end(report_r.as_fd());
         assert_eq!(
-            child.wait(Some(Duration::from_secs(10))).unwrap(),
+            child.wait(Some(Duration::from_secs(60))).unwrap(),
             Some(ExitStatus::Exited(0))
         );
         let fds: Vec<RawFd> = bytes
@@ -454,7 +454,7 @@ mod tests {
         let pidfd: OwnedFd = pidfd_open(grandchild, PidfdFlags::empty()).unwrap();
 
         middle.signal(Signal::KILL).unwrap();
-        let status = middle.wait(Some(Duration::from_secs(10))).unwrap();
+        let status = middle.wait(Some(Duration::from_secs(60))).unwrap();
         assert_eq!(
             status,
             Some(ExitStatus::Signaled {
@@ -465,7 +465,7 @@ mod tests {
 
         // Now an orphan of ours (we are its subreaper): reap it.
         let mut grandchild = Child::from_pidfd(grandchild, pidfd);
-        let status = grandchild.wait(Some(Duration::from_secs(10))).unwrap();
+        let status = grandchild.wait(Some(Duration::from_secs(60))).unwrap();
         assert_eq!(
             status,
             Some(ExitStatus::Signaled {
@@ -486,7 +486,7 @@ mod tests {
             let _ = die_with_parent(Pid::INIT);
             0
         });
-        let status = child.wait(Some(Duration::from_secs(10))).unwrap();
+        let status = child.wait(Some(Duration::from_secs(60))).unwrap();
         assert_eq!(
             status,
             Some(ExitStatus::Signaled {
@@ -502,7 +502,7 @@ mod tests {
         let _serial = serial();
         // The message goes to this test thread's captured output.
         let mut child = fork_child(|| panic!("boom"));
-        let status = child.wait(Some(Duration::from_secs(10))).unwrap();
+        let status = child.wait(Some(Duration::from_secs(60))).unwrap();
         assert_eq!(status, Some(ExitStatus::Exited(PANIC_EXIT_CODE)));
     }
 }

@@ -931,7 +931,7 @@ mod tests {
     use rustix::process::set_child_subreaper;
 
     /// Generous: only a guard against hanging, never reached when all is well.
-    const LONG: Option<Duration> = Some(Duration::from_secs(10));
+    const LONG: Option<Duration> = Some(Duration::from_secs(60));
 
     /// A fork server, a fresh copy of this test binary, whose workers run
     /// `entry`.

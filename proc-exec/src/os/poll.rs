@@ -75,7 +75,7 @@ mod tests {
         let (r, w) = pipe().unwrap();
         write(w.as_fd(), b"x").unwrap();
         let mut fds = [PollFd::new(&r, PollFlags::IN)];
-        assert_eq!(poll(&mut fds, Some(Duration::from_secs(10))).unwrap(), 1);
+        assert_eq!(poll(&mut fds, Some(Duration::from_secs(60))).unwrap(), 1);
         assert!(fds[0].revents().contains(PollFlags::IN));
     }
 }

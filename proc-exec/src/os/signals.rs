@@ -150,7 +150,7 @@ mod tests {
             }
             0
         });
-        let status = child.wait(Some(std::time::Duration::from_secs(10)));
+        let status = child.wait(Some(std::time::Duration::from_secs(60)));
         assert_eq!(status.unwrap(), Some(ExitStatus::Exited(0)));
     }
 }
