@@ -172,17 +172,88 @@ impl fmt::Debug for SharedBytes {
 
 /// How a `SharedBytes` is encoded: its bytes, or the index of its
 /// descriptor among those sent beside the frame and its length (checked
-/// against the memfd's size on arrival).
-#[derive(Serialize)]
+/// against the memfd's size on arrival). An enum of two variants, written
+/// by hand rather than derived: proc-exec does not need serde's derive
+/// macros for anything else.
 enum Encoded<'a> {
     Inline(Raw<'a>),
     Shared(u32, u64),
 }
 
-#[derive(serde::Deserialize)]
+/// `Encoded`'s name and variants, as serde sees them.
+const ENUM: &str = "Encoded";
+const VARIANTS: &[&str] = &["Inline", "Shared"];
+
+impl Serialize for Encoded<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTupleVariant;
+        match self {
+            Self::Inline(raw) => serializer.serialize_newtype_variant(ENUM, 0, VARIANTS[0], raw),
+            Self::Shared(index, len) => {
+                let mut fields = serializer.serialize_tuple_variant(ENUM, 1, VARIANTS[1], 2)?;
+                fields.serialize_field(index)?;
+                fields.serialize_field(len)?;
+                fields.end()
+            }
+        }
+    }
+}
+
+/// What an `Encoded` decodes to.
 enum Decoded {
     Inline(Bytes),
     Shared(u32, u64),
+}
+
+impl<'de> Deserialize<'de> for Decoded {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_enum(ENUM, VARIANTS, DecodedVisitor)
+    }
+}
+
+struct DecodedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DecodedVisitor {
+    type Value = Decoded;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a SharedBytes: its bytes, or a descriptor's index and length")
+    }
+
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Decoded, A::Error> {
+        use serde::de::{Error, Unexpected, VariantAccess};
+        let (variant, fields) = data.variant::<u32>()?;
+        match variant {
+            0 => fields.newtype_variant().map(Decoded::Inline),
+            1 => fields.tuple_variant(2, SharedVisitor),
+            other => Err(A::Error::invalid_value(
+                Unexpected::Unsigned(other.into()),
+                &"variant 0 (inline) or 1 (shared)",
+            )),
+        }
+    }
+}
+
+/// The fields of `Decoded::Shared`.
+struct SharedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SharedVisitor {
+    type Value = Decoded;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a descriptor's index and a length")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Decoded, A::Error> {
+        use serde::de::Error;
+        let index = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+        let len = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+        Ok(Decoded::Shared(index, len))
+    }
 }
 
 /// Bytes encoded as one block (`serialize_bytes`), borrowed.
