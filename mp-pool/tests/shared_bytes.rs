@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{builder, clean, methods, watchdog};
+use common::{builder, clean, methods, shared_payloads_held, watchdog};
 use mp_pool::{PoolError, SharedBytes, TaskError};
 
 const T: usize = SharedBytes::THRESHOLD;
@@ -26,21 +26,6 @@ fn die_on_odd_len(data: SharedBytes) -> usize {
         std::process::abort();
     }
     data.len()
-}
-
-/// The parent's descriptors and mappings of shared payloads.
-fn held() -> (usize, usize) {
-    let fds = std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy().contains("proc-exec-shared"))
-        .count();
-    let maps = std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .filter(|line| line.contains("proc-exec-shared"))
-        .count();
-    (fds, maps)
 }
 
 #[test]
@@ -83,7 +68,11 @@ fn shared_buffers_through_every_pool_operation() {
             pool.join().unwrap();
         }
     });
-    assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
+    assert_eq!(
+        shared_payloads_held(),
+        (0, 0),
+        "the parent still holds shared payloads"
+    );
     clean.check();
 }
 
@@ -111,6 +100,10 @@ fn a_worker_that_dies_holding_a_shared_buffer() {
             pool.join().unwrap();
         }
     });
-    assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
+    assert_eq!(
+        shared_payloads_held(),
+        (0, 0),
+        "the parent still holds shared payloads"
+    );
     clean.check();
 }

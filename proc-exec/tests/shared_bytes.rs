@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{clean, watchdog};
+use common::{clean, shared_payloads_held, watchdog};
 use proc_exec::{
     OnWorkerDeath, ProcessPoolExecutor, ResultError, SharedBytes, StartMethod, TaskError,
 };
@@ -80,7 +80,11 @@ fn large_buffers_cross_both_ways_with_every_start_method() {
             pool.shutdown(true, false);
         }
     });
-    assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
+    assert_eq!(
+        shared_payloads_held(),
+        (0, 0),
+        "the parent still holds shared payloads"
+    );
     clean.check();
 }
 
@@ -132,7 +136,11 @@ fn chunks_and_several_buffers_per_task() {
         assert_eq!(back, large);
         small_frames.shutdown(true, false);
     });
-    assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
+    assert_eq!(
+        shared_payloads_held(),
+        (0, 0),
+        "the parent still holds shared payloads"
+    );
     clean.check();
 }
 
@@ -153,21 +161,6 @@ fn kill_holding(data: SharedBytes) -> u64 {
     // SAFETY: signals our own process.
     unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
     first
-}
-
-/// The parent's descriptors and mappings of shared payloads.
-fn held() -> (usize, usize) {
-    let fds = std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy().contains("proc-exec-shared"))
-        .count();
-    let maps = std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .filter(|line| line.contains("proc-exec-shared"))
-        .count();
-    (fds, maps)
 }
 
 #[test]
@@ -220,13 +213,17 @@ fn nothing_leaks_when_a_task_dies_holding_a_mapping() {
             drop((back, data));
             pool.shutdown(true, false);
             assert_eq!(
-                held(),
+                shared_payloads_held(),
                 (0, 0),
                 "{method:?}: the parent still holds shared payloads"
             );
         }
     });
-    assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
+    assert_eq!(
+        shared_payloads_held(),
+        (0, 0),
+        "the parent still holds shared payloads"
+    );
     clean.check();
 }
 
@@ -351,6 +348,10 @@ fn a_shared_payload_without_its_descriptor_or_of_the_wrong_size_is_a_decode_erro
         );
         pool.shutdown(true, false);
     });
-    assert_eq!(held(), (0, 0), "the parent still holds shared payloads");
+    assert_eq!(
+        shared_payloads_held(),
+        (0, 0),
+        "the parent still holds shared payloads"
+    );
     clean.check();
 }

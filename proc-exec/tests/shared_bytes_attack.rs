@@ -7,7 +7,7 @@ mod common;
 
 use std::num::NonZeroUsize;
 
-use common::{clean, methods, watchdog};
+use common::{clean, methods, shared_payloads_held, watchdog};
 use proc_exec::{
     MapOptions, OnWorkerDeath, ProcessPoolExecutor, ResultError, SharedBytes, StartMethod,
     TaskError,
@@ -36,21 +36,6 @@ fn pool(method: StartMethod, workers: usize) -> ProcessPoolExecutor {
         .on_worker_death(OnWorkerDeath::Replace)
         .build()
         .unwrap()
-}
-
-/// The parent's descriptors and mappings of shared payloads.
-fn held() -> (usize, usize) {
-    let fds = std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy().contains("proc-exec-shared"))
-        .count();
-    let maps = std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .filter(|line| line.contains("proc-exec-shared"))
-        .count();
-    (fds, maps)
 }
 
 #[test]
@@ -85,7 +70,7 @@ fn sizes_around_the_threshold_and_empty_buffers() {
             pool.shutdown(true, false);
         }
     });
-    assert_eq!(held(), (0, 0));
+    assert_eq!(shared_payloads_held(), (0, 0));
     clean.check();
 }
 
@@ -123,7 +108,7 @@ fn buffers_nested_in_other_types() {
         }
         pool.shutdown(true, false);
     });
-    assert_eq!(held(), (0, 0));
+    assert_eq!(shared_payloads_held(), (0, 0));
     clean.check();
 }
 
@@ -174,7 +159,7 @@ fn more_shared_buffers_than_a_frame_carries() {
             pool.shutdown(true, false);
         }
     });
-    assert_eq!(held(), (0, 0));
+    assert_eq!(shared_payloads_held(), (0, 0));
     clean.check();
 }
 
@@ -255,7 +240,7 @@ fn a_worker_that_dies_or_fails_while_encoding_a_shared_result() {
             pool.shutdown(true, false);
         }
     });
-    assert_eq!(held(), (0, 0));
+    assert_eq!(shared_payloads_held(), (0, 0));
     clean.check();
 }
 
@@ -300,7 +285,7 @@ fn deaths_in_a_map_of_shared_buffers() {
             pool.shutdown(true, false);
         }
     });
-    assert_eq!(held(), (0, 0));
+    assert_eq!(shared_payloads_held(), (0, 0));
     clean.check();
 }
 
@@ -352,6 +337,6 @@ fn many_frames_with_descriptors_queued_to_one_busy_worker() {
             },
         );
     }
-    assert_eq!(held(), (0, 0));
+    assert_eq!(shared_payloads_held(), (0, 0));
     clean.check();
 }

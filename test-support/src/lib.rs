@@ -422,6 +422,25 @@ pub fn watchdog<T>(what: &str, body: impl FnOnce() -> T) -> T {
 }
 
 #[cfg(target_os = "linux")]
+/// This process's descriptors and mappings of proc-exec's shared payloads
+/// (`SharedBytes` memfds, named `proc-exec-shared`): `(0, 0)` once none is
+/// held, which a leak check of shared memory asserts.
+pub fn shared_payloads_held() -> (usize, usize) {
+    let marker = "proc-exec-shared";
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().contains(marker))
+        .count();
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .expect("/proc/self/maps")
+        .lines()
+        .filter(|line| line.contains(marker))
+        .count();
+    (fds, maps)
+}
+
+#[cfg(target_os = "linux")]
 /// Every file descriptor this process may open is taken (see
 /// [`exhaust_fds`]); dropping it closes them and puts the limit back.
 #[derive(Debug)]
