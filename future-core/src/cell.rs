@@ -42,6 +42,10 @@ use settle::Held;
 /// [`reset`](Self::reset), which also hands back the outcome by value; its
 /// rules are checked (done, settled, never lent by reference, no waiter key
 /// out). [`try_result`](Self::try_result) reads without waiting or a clock.
+/// A reader blocked in [`result`](Self::result) when the cell is reset (woken
+/// by the completion, but not reading yet) waits on for the next round's
+/// outcome: on a reused cell, a blocking read returns the outcome of the first
+/// round it finds done, not necessarily the round current when it began.
 ///
 /// # Interrupts
 ///
@@ -348,7 +352,9 @@ impl<T, E, const N: usize> FutureCell<T, E, N> {
     /// # Blocking
     ///
     /// Parks the calling thread; a woken reader may return before the done
-    /// callbacks have run (as in Python).
+    /// callbacks have run (as in Python). If the cell is [reset](Self::reset)
+    /// before the woken reader reads, it waits on for the next round (see
+    /// "Reuse" above).
     #[cfg(any(feature = "std", all(feature = "futex", target_os = "linux")))]
     pub fn result(&self, timeout: Option<Duration>) -> Result<&T, ResultError<&E>> {
         self.result_with_clock(timeout, &crate::clock::DefaultClock::default())
