@@ -3,16 +3,16 @@
 //! registrations on another thread. Every refusal is typed, and each
 //! round's outcome comes out exactly once.
 
-use future_core::{Completion, FutureCell, ResetError, State, TryResultError};
+use future_core::{FutureCell, ResetError, State, TryResultError};
 use std::{
     future::{Future, IntoFuture},
     pin::pin,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU32, Ordering},
+        atomic::{AtomicBool, Ordering},
         mpsc,
     },
-    task::{Context, Poll, RawWaker, RawWakerVTable, Waker},
+    task::{Context, Poll, Waker},
     thread,
     time::Duration,
 };
@@ -63,50 +63,60 @@ fn try_result_before_done_lends_nothing() {
     assert_eq!(cell.try_result(), Err(TryResultError::NotDone));
 }
 
-static PANICKY_WOKEN: AtomicU32 = AtomicU32::new(0);
+/// A waker that panics when woken. With `std` only: without it a panic
+/// cannot be caught (and a `no_std` target's panic handler does not return).
+#[cfg(feature = "std")]
+mod panicking_waker {
+    use super::*;
+    use future_core::Completion;
+    use std::sync::atomic::AtomicU32;
+    use std::task::{RawWaker, RawWakerVTable};
 
-fn panicky_clone(data: *const ()) -> RawWaker {
-    RawWaker::new(data, &PANICKY)
-}
+    static PANICKY_WOKEN: AtomicU32 = AtomicU32::new(0);
 
-fn panicky_wake(_: *const ()) {
-    PANICKY_WOKEN.fetch_add(1, Ordering::SeqCst);
-    panic!("a waker that panics when woken");
-}
+    fn panicky_clone(data: *const ()) -> RawWaker {
+        RawWaker::new(data, &PANICKY)
+    }
 
-fn panicky_drop(_: *const ()) {}
+    fn panicky_wake(_: *const ()) {
+        PANICKY_WOKEN.fetch_add(1, Ordering::SeqCst);
+        panic!("a waker that panics when woken");
+    }
 
-static PANICKY: RawWakerVTable =
-    RawWakerVTable::new(panicky_clone, panicky_wake, panicky_wake, panicky_drop);
+    fn panicky_drop(_: *const ()) {}
 
-static CALLED: AtomicBool = AtomicBool::new(false);
+    static PANICKY: RawWakerVTable =
+        RawWakerVTable::new(panicky_clone, panicky_wake, panicky_wake, panicky_drop);
 
-fn called(_: Completion<'_, u8, ()>) {
-    CALLED.store(true, Ordering::SeqCst);
-}
+    static CALLED: AtomicBool = AtomicBool::new(false);
 
-/// A user's waker that panics in `wake`: the completion still runs the done
-/// callbacks and settles, so the cell can be reset and nothing waits for
-/// ever; the panic is the completer's to see, as a callback's would be
-/// reported.
-#[test]
-fn a_waker_that_panics_does_not_strand_the_cell() {
-    static CELL: FutureCell<u8, ()> = FutureCell::new();
-    // SAFETY: the vtable's functions ignore the data pointer.
-    let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &PANICKY)) };
-    CELL.add_done_callback_fn(called).unwrap();
-    let key = CELL.register_waker(&waker).unwrap().unwrap();
-    let completed = std::panic::catch_unwind(|| CELL.set_result(5));
-    assert!(completed.is_err(), "the completer sees the waker's panic");
-    assert_eq!(PANICKY_WOKEN.load(Ordering::SeqCst), 1);
-    assert!(CELL.done());
-    assert!(
-        CALLED.load(Ordering::SeqCst),
-        "the done callback never ran (completed: {:?})",
-        completed.is_ok()
-    );
-    CELL.unregister_waker(key);
-    assert_eq!(CELL.reset(), Ok(Some(Ok(5))));
+    fn called(_: Completion<'_, u8, ()>) {
+        CALLED.store(true, Ordering::SeqCst);
+    }
+
+    /// A user's waker that panics in `wake`: the completion still runs the done
+    /// callbacks and settles, so the cell can be reset and nothing waits for
+    /// ever; the panic is the completer's to see, as a callback's would be
+    /// reported.
+    #[test]
+    fn a_waker_that_panics_does_not_strand_the_cell() {
+        static CELL: FutureCell<u8, ()> = FutureCell::new();
+        // SAFETY: the vtable's functions ignore the data pointer.
+        let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &PANICKY)) };
+        CELL.add_done_callback_fn(called).unwrap();
+        let key = CELL.register_waker(&waker).unwrap().unwrap();
+        let completed = std::panic::catch_unwind(|| CELL.set_result(5));
+        assert!(completed.is_err(), "the completer sees the waker's panic");
+        assert_eq!(PANICKY_WOKEN.load(Ordering::SeqCst), 1);
+        assert!(CELL.done());
+        assert!(
+            CALLED.load(Ordering::SeqCst),
+            "the done callback never ran (completed: {:?})",
+            completed.is_ok()
+        );
+        CELL.unregister_waker(key);
+        assert_eq!(CELL.reset(), Ok(Some(Ok(5))));
+    }
 }
 
 /// Another thread registers and unregisters wakers without pause while the
