@@ -211,6 +211,7 @@
 //! | the result's `Drop` panics in the worker, after it was encoded | that item: [`TaskError::Panicked`] ("dropping the result panicked: …") |
 //! | the result's `Deserialize` panics or fails in the parent | that item: [`TaskError::ResultDecode`] |
 //! | a user value's `Drop` or a done callback panics on the manager thread | reported to [`future_core::set_callback_panic_hook`]; the pool goes on |
+//! | a done callback drops the last handle on the pool, or calls `shutdown(wait = true)` | returns at once (the manager cannot wait for itself); the work in hand still runs and the manager reaps the workers and ends by itself |
 //! | a result (or panic text) larger than the frame limit | that item: [`TaskError::ResultTooLarge`], texts cut to fit; never another item's slot |
 //! | a chunk no answer could fit | the submit: [`SubmitError::ChunkTooLarge`] |
 //! | a frame names a [`SharedBytes`] whose descriptor did not come (the descriptor socket was full, or a forged value), or whose memfd is not sealed or not of the announced size | that item: [`TaskError::ArgDecode`] in the worker ("the argument could not be deserialized: shared payload #0 (1048576 bytes) has no descriptor beside its frame"), [`TaskError::ResultDecode`] in the parent ("… announced with 1048577 bytes, its memfd holds 1048576", "… is not sealed against changes …"); the pool goes on |

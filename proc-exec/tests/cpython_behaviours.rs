@@ -207,15 +207,92 @@ fn a_task_that_exits_its_worker_cleanly_breaks_the_pool() {
                 .unwrap();
             let worker = pool.submit(pid, ()).unwrap().into_result().unwrap();
             let doomed = pool.submit(exit_cleanly, ()).unwrap();
-            let queued = pool.submit(square, 3).unwrap();
             let TaskError::Broken(broken) = failure(doomed) else {
                 panic!("{method:?}: not a broken pool");
             };
             assert_eq!(broken.pid(), Some(worker));
             assert_eq!(broken.exit_status().and_then(|s| s.code()), Some(0));
-            assert!(matches!(failure(queued), TaskError::Broken(_)));
+            assert!(matches!(
+                pool.submit(square, 3),
+                Err(SubmitError::Broken(_))
+            ));
             drop(pool);
             clean.check();
         });
     }
+}
+
+/// The last handle on the executor dropped by a done callback, which runs
+/// on the pool's manager thread: `Drop` is `shutdown(wait = true)`, and the
+/// manager cannot wait for itself. CPython's `join` of the current thread
+/// raises (and the callback's error is logged); here the drop returns, the
+/// work still queued runs, and the manager ends by itself.
+#[test]
+fn the_executor_dropped_by_a_done_callback_does_not_wait_for_itself() {
+    watchdog("drop in a done callback", || {
+        let clean = clean();
+        let pool = builder()
+            .max_workers(1)
+            .max_in_flight_per_worker(NonZeroUsize::MIN)
+            .build()
+            .unwrap();
+        let gate = Gate::new("drop-in-callback");
+        let first = pool.submit(step, gate.step()).unwrap();
+        let queued: Vec<_> = (0..5u64).map(|n| pool.submit(square, n).unwrap()).collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        first.add_done_callback(move |_| {
+            drop(pool);
+            tx.send(()).unwrap();
+        });
+        gate.wait_started();
+        gate.open();
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("the drop in the callback returned");
+        for (n, future) in (0..5u64).zip(queued) {
+            assert_eq!(future.into_result().unwrap(), n * n);
+        }
+        assert_eq!(first.into_result().unwrap(), 2);
+        drop(gate);
+        // Nothing can join the manager now: it reaps the workers and ends
+        // by itself (the watchdog bounds this).
+        while manager_threads() > 0 {
+            std::thread::yield_now();
+        }
+        clean.check();
+    });
+}
+
+/// The manager threads of this process's pools (a thread's name is cut to
+/// 15 bytes in `/proc`). The tests run one at a time: only one pool's.
+fn manager_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("proc-exec-manag"))
+        .count()
+}
+
+/// The same with `shutdown(wait = true)` called by a done callback while
+/// other handles live.
+#[test]
+fn shutdown_with_wait_in_a_done_callback_does_not_wait_for_itself() {
+    watchdog("shutdown in a done callback", || {
+        let clean = clean();
+        let pool = std::sync::Arc::new(builder().max_workers(1).build().unwrap());
+        let inner = std::sync::Arc::clone(&pool);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let first = pool.submit(square, 3).unwrap();
+        first.add_done_callback(move |_| {
+            inner.shutdown(true, false);
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("the shutdown in the callback returned");
+        assert!(matches!(pool.submit(square, 1), Err(SubmitError::Shutdown)));
+        pool.shutdown(true, false);
+        assert_eq!(pool.live_workers(), 0);
+        drop(pool);
+        assert_eq!(first.into_result().unwrap(), 9);
+        clean.check();
+    });
 }
