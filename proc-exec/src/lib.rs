@@ -164,8 +164,10 @@
 //!
 //! `submit` encodes the argument in the calling thread, queues, and returns;
 //! it never waits for a worker. One manager thread per pool forks, writes,
-//! reads, reaps, and completes futures (so done callbacks run there).
-//! `shutdown(wait, cancel_futures)` refuses later submits, cancels what was
+//! reads, reaps, and completes futures (so done callbacks run there: a
+//! callback may submit to its pool, but one that blocks holds the whole
+//! pool up, and one that waits for a result of its own pool waits forever,
+//! as in CPython). `shutdown(wait, cancel_futures)` refuses later submits, cancels what was
 //! not sent yet if asked, lets the rest finish, tells each worker to exit,
 //! and with `wait` returns once every worker has been reaped. Dropping the
 //! pool is `shutdown(wait = true)`, as Python's `with` block does.

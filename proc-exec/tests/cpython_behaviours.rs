@@ -296,3 +296,26 @@ fn shutdown_with_wait_in_a_done_callback_does_not_wait_for_itself() {
         clean.check();
     });
 }
+
+/// A done callback that submits more work to its own pool (chaining, as
+/// CPython allows from its manager thread): the submit does not wait on the
+/// thread that runs it.
+#[test]
+fn a_done_callback_may_submit_to_its_own_pool() {
+    watchdog("submit from a done callback", || {
+        let clean = clean();
+        let pool = std::sync::Arc::new(builder().max_workers(2).build().unwrap());
+        let inner = std::sync::Arc::clone(&pool);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let first = pool.submit(square, 3).unwrap();
+        first.add_done_callback(move |done| {
+            let n = *done.result().unwrap();
+            tx.send(inner.submit(square, n).unwrap()).unwrap();
+        });
+        let next = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert_eq!(next.into_result().unwrap(), 81);
+        assert_eq!(first.into_result().unwrap(), 9);
+        drop(pool);
+        clean.check();
+    });
+}
