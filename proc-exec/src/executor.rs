@@ -20,7 +20,7 @@ use crate::os::limits::WorkerLimits;
 use crate::pool_state::{Failure, Limits, OnWorkerDeath, Signal};
 use crate::shared::{self, Config, Pending, Shared};
 use crate::start::Prepared;
-use crate::sync::{JoinHandle, Mutex, next_pool_number, spawn};
+use crate::sync::{JoinHandle, Mutex, is_current, next_pool_number, spawn};
 use crate::wire::{self, CallRef, FrameWriter, Kind, Outcomes};
 use crate::{ExitStatus, StartMethod};
 
@@ -702,7 +702,10 @@ impl ProcessPoolExecutor {
     /// Python's `shutdown(wait, cancel_futures)`: later submits are refused;
     /// with `cancel_futures`, every item not yet sent to a worker is
     /// cancelled (and its waiters wake); queued work otherwise still runs.
-    /// With `wait`, returns once every worker has exited and been reaped.
+    /// With `wait`, returns once every worker has exited and been reaped;
+    /// called from a done callback (which runs on the pool's manager
+    /// thread) it cannot wait for that thread, and returns at once: the
+    /// manager finishes the work in hand and reaps the workers by itself.
     /// Calling it again is harmless.
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
         self.shared.shutdown(cancel_futures);
@@ -764,7 +767,16 @@ impl ProcessPoolExecutor {
     }
 
     fn join_manager(&self) {
-        let handle = self.manager.lock().take();
+        let mut manager = self.manager.lock();
+        // A done callback runs on the manager thread: there, waiting for the
+        // manager would wait for itself (std panics on it). The handle is
+        // left for a `shutdown(wait)` from another thread to join; dropped
+        // unjoined, the manager finishes the work in hand and ends alone.
+        if manager.as_ref().is_some_and(is_current) {
+            return;
+        }
+        let handle = manager.take();
+        drop(manager);
         if let Some(handle) = handle {
             // The manager does not panic on its own; if it did, there is
             // nothing more to clean up here.
@@ -775,7 +787,8 @@ impl ProcessPoolExecutor {
 
 impl Drop for ProcessPoolExecutor {
     /// `shutdown(wait = true)`, as Python's `with` block does: queued work
-    /// finishes first.
+    /// finishes first. Dropped by a done callback, it does not wait (see
+    /// [`shutdown`](Self::shutdown)).
     fn drop(&mut self) {
         self.shutdown(true, false);
     }

@@ -164,8 +164,10 @@
 //!
 //! `submit` encodes the argument in the calling thread, queues, and returns;
 //! it never waits for a worker. One manager thread per pool forks, writes,
-//! reads, reaps, and completes futures (so done callbacks run there).
-//! `shutdown(wait, cancel_futures)` refuses later submits, cancels what was
+//! reads, reaps, and completes futures (so done callbacks run there: a
+//! callback may submit to its pool, but one that blocks holds the whole
+//! pool up, and one that waits for a result of its own pool waits forever,
+//! as in CPython). `shutdown(wait, cancel_futures)` refuses later submits, cancels what was
 //! not sent yet if asked, lets the rest finish, tells each worker to exit,
 //! and with `wait` returns once every worker has been reaped. Dropping the
 //! pool is `shutdown(wait = true)`, as Python's `with` block does.
@@ -211,6 +213,7 @@
 //! | the result's `Drop` panics in the worker, after it was encoded | that item: [`TaskError::Panicked`] ("dropping the result panicked: …") |
 //! | the result's `Deserialize` panics or fails in the parent | that item: [`TaskError::ResultDecode`] |
 //! | a user value's `Drop` or a done callback panics on the manager thread | reported to [`future_core::set_callback_panic_hook`]; the pool goes on |
+//! | a done callback drops the last handle on the pool, or calls `shutdown(wait = true)` | returns at once (the manager cannot wait for itself); the work in hand still runs and the manager reaps the workers and ends by itself |
 //! | a result (or panic text) larger than the frame limit | that item: [`TaskError::ResultTooLarge`], texts cut to fit; never another item's slot |
 //! | a chunk no answer could fit | the submit: [`SubmitError::ChunkTooLarge`] |
 //! | a frame names a [`SharedBytes`] whose descriptor did not come (the descriptor socket was full, or a forged value), or whose memfd is not sealed or not of the announced size | that item: [`TaskError::ArgDecode`] in the worker ("the argument could not be deserialized: shared payload #0 (1048576 bytes) has no descriptor beside its frame"), [`TaskError::ResultDecode`] in the parent ("… announced with 1048577 bytes, its memfd holds 1048576", "… is not sealed against changes …"); the pool goes on |

@@ -68,6 +68,19 @@ pub(crate) use loom::thread::JoinHandle;
 #[cfg(not(exec_loom))]
 pub(crate) use std::thread::JoinHandle;
 
+/// Whether `handle` is the calling thread's own: a done callback runs on
+/// the manager thread, which cannot join itself.
+#[cfg(not(exec_loom))]
+pub(crate) fn is_current(handle: &JoinHandle<()>) -> bool {
+    handle.thread().id() == std::thread::current().id()
+}
+
+/// Whether `handle` is the calling (loom) thread's own.
+#[cfg(exec_loom)]
+pub(crate) fn is_current(handle: &JoinHandle<()>) -> bool {
+    handle.thread().id() == loom::thread::current().id()
+}
+
 /// Starts a named thread.
 #[cfg(not(exec_loom))]
 pub(crate) fn spawn(
